@@ -1,0 +1,57 @@
+# Second Look — every command a user or CI needs. `make demo` and `make test` work from a fresh clone
+# with only Python 3.11+ and make: they create .venv and install the pinned packages themselves.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DATA ?= data
+LANDING ?= $(DATA)/landing
+WAREHOUSE ?= $(DATA)/warehouse.duckdb
+SITE ?= $(DATA)/site
+CASES ?= 20000
+SEED ?= 42
+
+.PHONY: venv demo run test lint browser dev bench notebooks clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/secondlook generate --cases $(CASES) --seed $(SEED) --out $(LANDING) --dirty-fraction 0.01
+	$(BIN)/secondlook run --landing $(LANDING) --warehouse $(WAREHOUSE) --site $(SITE)
+
+run: venv
+	$(BIN)/secondlook run --landing $(LANDING) --warehouse $(WAREHOUSE) --site $(SITE)
+
+# Browser tests drive Debian's chromium; install it when missing (needs root, as on CI).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "installing Debian chromium + chromium-driver"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check pipelines models dashboards tests bench
+
+test: venv browser lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+dev: venv
+	@mkdir -p .dagster_home && cp -n pipelines/dagster.yaml .dagster_home/dagster.yaml 2>/dev/null || true
+	DAGSTER_HOME=$(CURDIR)/.dagster_home SECONDLOOK_LANDING=$(LANDING) SECONDLOOK_WAREHOUSE=$(WAREHOUSE) \
+	  SECONDLOOK_SITE=$(SITE) $(BIN)/dg dev
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+notebooks: venv
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[notebooks]"
+	SECONDLOOK_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(DATA) .dagster_home
