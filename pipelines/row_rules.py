@@ -1,0 +1,124 @@
+"""Compile a contract into one DuckDB SELECT that types each row and lists the rules it breaks.
+
+The raw file is read as all-VARCHAR (so nothing is guessed by a reader); this SELECT trims,
+normalises enumerations case-insensitively to the contract's spelling, parses dates, numbers and
+booleans, and collects `field:rule` reasons per row in a list. Rules that need other rows or other
+tables (uniqueness, versions, the case's referral date) are applied by ingest after this step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pipelines.contracts import Contract, Property, Rule
+
+TRUE_WORDS = ("true", "t", "1", "yes", "y")
+FALSE_WORDS = ("false", "f", "0", "no", "n")
+
+
+def q(identifier: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def lit(value: object) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _trimmed(prop: Property, present: set[str]) -> str:
+    if prop.name not in present:
+        return "CAST(NULL AS VARCHAR)"
+    return f"NULLIF(TRIM({q(prop.name)}), '')"
+
+
+def typed_expr(prop: Property, v: str) -> str:
+    """The typed, normalised value of a property given its trimmed text `v`."""
+    if prop.valid_values:
+        whens = " ".join(f"WHEN {lit(val.lower())} THEN {lit(val)}" for val in prop.valid_values)
+        return f"(CASE lower({v}) {whens} END)"
+    match prop.logical_type:
+        case "date":
+            return f"TRY_CAST({v} AS DATE)"
+        case "timestamp":
+            return f"COALESCE(TRY_CAST({v} AS TIMESTAMP), TRY_CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP))"
+        case "number":
+            return f"TRY_CAST({v} AS DOUBLE)"
+        case "integer":
+            return f"TRY_CAST({v} AS BIGINT)"
+        case "boolean":
+            t = ", ".join(lit(w) for w in TRUE_WORDS)
+            f = ", ".join(lit(w) for w in FALSE_WORDS)
+            return f"(CASE WHEN lower({v}) IN ({t}) THEN TRUE WHEN lower({v}) IN ({f}) THEN FALSE END)"
+    if prop.pattern:
+        return f"upper({v})"  # codes, regions and diagnosis codes are stored upper case
+    return v
+
+
+def _violation(rule: Rule, prop: Property | None, v: str, typed: str, trimmed: dict[str, str]) -> str | None:
+    """SQL that is TRUE when the row breaks `rule`; None for rules decided across rows."""
+    match rule.kind:
+        case "required":
+            return f"{v} IS NULL"
+        case "type" | "invalid_value":
+            return f"{v} IS NOT NULL AND {typed} IS NULL"
+        case "pattern":
+            return f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(rule.params['pattern'])})"
+        case "minimum":
+            return f"{typed} < {float(rule.params['minimum'])!r}"
+        case "unique":
+            return None
+        case "custom":
+            impl = rule.params["rule"]
+            if impl == "not_after_today":
+                return f"{typed} > CAST($today AS DATE)"
+            if impl == "not_before_reference":
+                return None
+            if impl == "no_pattern":
+                pats = rule.params["patterns"].values()
+                return "(" + " OR ".join(f"regexp_matches({v}, {lit(p)})" for p in pats) + ")"
+            if impl == "any_present":
+                return " AND ".join(f"{trimmed[c]} IS NULL" for c in rule.params["properties"])
+    raise ValueError(f"{rule.reason}: no SQL for rule kind {rule.kind}/{rule.params.get('rule')}")
+
+
+def validation_sql(contract: Contract, source: str, present_columns: Iterable[str]) -> str:
+    """SELECT over `source` (all-VARCHAR columns plus _row_number) -> typed columns + _reasons.
+
+    Takes the parameter `$today` (a DATE) so "not in the future" is testable.
+    """
+    present = set(present_columns)
+    trimmed = {p.name: _trimmed(p, present) for p in contract.properties}
+    typed = {p.name: typed_expr(p, trimmed[p.name]) for p in contract.properties}
+    checks: list[str] = []
+    for rule in contract.rules:
+        prop = contract.prop(rule.field) if rule.field != "record" else None
+        v = trimmed[rule.field] if prop else "NULL"
+        cond = _violation(rule, prop, v, typed.get(rule.field, "NULL"), trimmed)
+        if cond is not None:
+            checks.append(f"CASE WHEN {cond} THEN {lit(rule.reason)} END")
+    reasons = f"list_filter([{', '.join(checks)}]::VARCHAR[], lambda x: x IS NOT NULL)" if checks else "[]::VARCHAR[]"
+    cols = ",\n  ".join(f"{typed[p.name]} AS {q(p.name)}" for p in contract.properties)
+    return f"SELECT _row_number,\n  {cols},\n  {reasons} AS _reasons\nFROM {source}"
+
+
+def sql_type(prop: Property) -> str:
+    """The DuckDB column type a property is staged as."""
+    if prop.valid_values:
+        return "VARCHAR"
+    return {
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
+        "number": "DOUBLE",
+        "integer": "BIGINT",
+        "boolean": "BOOLEAN",
+    }.get(prop.logical_type, "VARCHAR")
+
+
+def staging_ddl(contract: Contract, table: str) -> str:
+    """CREATE TABLE for a staging table: the contract's fields plus where each row came from."""
+    cols = ", ".join(f"{q(p.name)} {sql_type(p)}" for p in contract.properties)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} ({cols}, source_file VARCHAR, source_row BIGINT, "
+        "loaded_at TIMESTAMP, run_id VARCHAR)"
+    )
