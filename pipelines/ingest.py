@@ -208,8 +208,7 @@ def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dic
         return res
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE v AS SELECT *, {_hash_expr(contract)} AS _hash, FALSE AS _dup "
-        f"FROM ({validation_sql(contract, 'raw', present)})",
-        {"today": today},
+        f"FROM ({validation_sql(contract, 'raw', present, today)})"
     )
     _flag_duplicates_and_keys(conn, lf.record_type)
     if lf.record_type == "opinions":

@@ -8,6 +8,7 @@ tables (uniqueness, versions, the case's referral date) are applied by ingest af
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from pipelines.contracts import Contract, Property, Rule
@@ -55,7 +56,7 @@ def typed_expr(prop: Property, v: str) -> str:
     return v
 
 
-def _violation(rule: Rule, prop: Property | None, v: str, typed: str, trimmed: dict[str, str]) -> str | None:
+def _violation(rule: Rule, v: str, typed: str, trimmed: dict[str, str], today: dt.date) -> str | None:
     """SQL that is TRUE when the row breaks `rule`; None for rules decided across rows."""
     match rule.kind:
         case "required":
@@ -71,7 +72,7 @@ def _violation(rule: Rule, prop: Property | None, v: str, typed: str, trimmed: d
         case "custom":
             impl = rule.params["rule"]
             if impl == "not_after_today":
-                return f"{typed} > CAST($today AS DATE)"
+                return f"{typed} > DATE '{today.isoformat()}'"
             if impl == "not_before_reference":
                 return None
             if impl == "no_pattern":
@@ -82,19 +83,18 @@ def _violation(rule: Rule, prop: Property | None, v: str, typed: str, trimmed: d
     raise ValueError(f"{rule.reason}: no SQL for rule kind {rule.kind}/{rule.params.get('rule')}")
 
 
-def validation_sql(contract: Contract, source: str, present_columns: Iterable[str]) -> str:
+def validation_sql(contract: Contract, source: str, present_columns: Iterable[str], today: dt.date) -> str:
     """SELECT over `source` (all-VARCHAR columns plus _row_number) -> typed columns + _reasons.
 
-    Takes the parameter `$today` (a DATE) so "not in the future" is testable.
+    `today` is what "not in the future" means, passed in so the rule is testable.
     """
     present = set(present_columns)
     trimmed = {p.name: _trimmed(p, present) for p in contract.properties}
     typed = {p.name: typed_expr(p, trimmed[p.name]) for p in contract.properties}
     checks: list[str] = []
     for rule in contract.rules:
-        prop = contract.prop(rule.field) if rule.field != "record" else None
-        v = trimmed[rule.field] if prop else "NULL"
-        cond = _violation(rule, prop, v, typed.get(rule.field, "NULL"), trimmed)
+        v = trimmed.get(rule.field, "NULL")
+        cond = _violation(rule, v, typed.get(rule.field, "NULL"), trimmed, today)
         if cond is not None:
             checks.append(f"CASE WHEN {cond} THEN {lit(rule.reason)} END")
     reasons = f"list_filter([{', '.join(checks)}]::VARCHAR[], lambda x: x IS NOT NULL)" if checks else "[]::VARCHAR[]"

@@ -1,0 +1,80 @@
+"""`secondlook run`: materialise every asset in one process under the writer lock."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.resources import SecondLook
+from pipelines.settings import load_settings
+from pipelines.summary import render
+from pipelines.warehouse import WarehouseError, connect, writer_lock
+
+
+class RunError(RuntimeError):
+    """The run could not start or did not complete; the message is one line for a person."""
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    seconds: float
+    summary: str
+    site_index: Path | None
+    failed_steps: list[str]
+
+
+def preflight(landing: Path, warehouse: Path, costs: Path | None) -> None:
+    """Refuse, with one line, what cannot work before anything is written."""
+    if not landing.is_dir():
+        raise RunError(f"landing folder {landing} does not exist or is not a folder")
+    if costs is not None and not costs.is_file():
+        raise RunError(f"costs file {costs} does not exist")
+    if warehouse.exists() and warehouse.is_dir():
+        raise RunError(f"warehouse path {warehouse} is a folder; give a file path such as data/warehouse.duckdb")
+    parent = warehouse.parent if str(warehouse.parent) else Path(".")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        raise RunError(f"cannot write the warehouse {warehouse}: {probe} is not writable")
+
+
+def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None = None, *,
+                 wait_seconds: float = 0.0, progress: bool = True) -> RunOutcome:
+    """Materialise every asset (with its checks) and return the summary read from the warehouse."""
+    from pipelines.definitions import all_assets  # heavy imports only when a run happens
+
+    preflight(landing, warehouse, costs)
+    settings = load_settings()
+    started = time.monotonic()
+    resource = SecondLook(landing=str(landing), warehouse=str(warehouse), site=str(site),
+                          costs=str(costs) if costs else "", lock_held=True, progress=progress)
+    with writer_lock(warehouse, wait_seconds=wait_seconds):
+        connect(warehouse).close()  # fail early, in one line, on a file that is not a DuckDB warehouse
+        result = dg.materialize(
+            all_assets(), resources={"secondlook": resource}, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+    failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
+    errors = [
+        f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0] if e.step_failure_data.error else ''}"
+        for e in result.all_events if e.is_step_failure and e.step_failure_data
+    ]
+    try:
+        conn = connect(warehouse, read_only=True)
+    except WarehouseError as exc:
+        raise RunError(str(exc)) from None
+    try:
+        summary = render(conn, result.run_id, settings)
+    finally:
+        conn.close()
+    if errors:
+        summary += "\n" + "\n".join(f"  ! step failed: {e}" for e in errors)
+    index = site / "index.html"
+    return RunOutcome(result.run_id, time.monotonic() - started, summary,
+                      index if index.exists() else None, failed)
