@@ -47,8 +47,6 @@ def preflight(landing: Path, warehouse: Path, costs: Path | None) -> None:
 def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None = None, *,
                  wait_seconds: float = 0.0, progress: bool = True) -> RunOutcome:
     """Materialise every asset (with its checks) and return the summary read from the warehouse."""
-    from pipelines.definitions import all_assets  # heavy imports only when a run happens
-
     preflight(landing, warehouse, costs)
     settings = load_settings()
     started = time.monotonic()
@@ -56,6 +54,8 @@ def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None 
                           costs=str(costs) if costs else "", lock_held=True, progress=progress)
     with writer_lock(warehouse, wait_seconds=wait_seconds):
         connect(warehouse).close()  # fail early, in one line, on a file that is not a DuckDB warehouse
+        from pipelines.definitions import all_assets  # heavy imports only once the run can start
+
         result = dg.materialize(
             all_assets(), resources={"secondlook": resource}, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},

@@ -1,0 +1,112 @@
+"""`make bench`: time each stage at the issues' scale and print the figures (not a test).
+
+Each stage runs in its own process so its peak memory (max RSS) is measured alone. Budgets from
+the issues are printed beside each figure; nothing here passes or fails.
+
+    generate     1M cases with opinions and follow-ups           (well under 60 s)
+    ingest       1M cases + ~1M opinions, validated and staged    (<= 60 s, peak < 4 GB)
+    core+marts   outcomes, costs and all marts for 1M cases       (<= 30 s)
+    models       train text model on 200k narratives, score 1M    (<= 60 s)
+    site         dashboards from the 1M-case marts                (<= 10 s, pages <= 5 MB)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STAGES = {
+    "generate": ("well under 60 s", 60.0),
+    "ingest": ("<= 60 s, peak < 4 GB", 60.0),
+    "core_marts": ("<= 30 s", 30.0),
+    "models": ("<= 60 s", 60.0),
+    "site": ("<= 10 s", 10.0),
+}
+
+
+def stage(name: str, workdir: Path, cases: int) -> dict[str, float | str]:
+    """Run one stage in this process; called through a child process by main()."""
+    import datetime as dt
+
+    landing, warehouse, site = workdir / "landing", workdir / "warehouse.duckdb", workdir / "site"
+    started = time.perf_counter()
+    extra: dict[str, float | str] = {}
+    if name == "generate":
+        from pipelines.generate import generate
+
+        generate(cases, 7, landing, fmt="csv", dirty_fraction=0.0)
+        extra["landing_mb"] = round(sum(p.stat().st_size for p in landing.iterdir()) / 1e6, 1)
+    elif name == "ingest":
+        from pipelines.ingest import ingest
+        from pipelines.warehouse import connect
+
+        conn = connect(warehouse)
+        report = ingest(conn, landing, run_id="bench")
+        extra.update({k: float(v) for k, v in report.totals().items()})
+        conn.close()
+    elif name == "core_marts":
+        from pipelines.costs import build_case_costs
+        from pipelines.marts import MART_BUILDERS
+        from pipelines.outcomes import build_case_outcomes
+        from pipelines.reference import read_catalogue, write_reference
+        from pipelines.settings import load_settings
+        from pipelines.warehouse import connect
+
+        settings = load_settings()
+        conn = connect(warehouse)
+        write_reference(conn, *read_catalogue())
+        build_case_outcomes(conn, None, settings.text_model_threshold)
+        build_case_costs(conn, settings, dt.date.today())
+        for build in MART_BUILDERS.values():
+            build(conn, settings)
+        extra["cases"] = float(conn.execute("SELECT count(*) FROM core.case_outcomes").fetchall()[0][0])
+        conn.close()
+    elif name == "models":
+        from pipelines.modelling import bench_text_model
+
+        extra.update(bench_text_model(warehouse, train_rows=200_000, score_rows=1_000_000))
+    elif name == "site":
+        from pipelines.assets.site import build_site_from_warehouse
+
+        pages = build_site_from_warehouse(warehouse, site)
+        sizes = [p.stat().st_size for p in pages]
+        extra["pages"] = float(len(pages))
+        extra["largest_page_mb"] = round(max(sizes) / 1e6, 2) if sizes else 0.0
+    extra["seconds"] = round(time.perf_counter() - started, 1)
+    extra["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
+    return extra
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(stage(args.stage, args.workdir, args.cases)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="secondlook-bench-") as tmp:
+        print(f"Second Look benchmark: {args.cases:,} cases, workdir {tmp}")
+        for name, (budget, _) in STAGES.items():
+            proc = subprocess.run([sys.executable, __file__, "--stage", name, "--workdir", tmp,
+                                   "--cases", str(args.cases)], capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                print(f"{name:<11} FAILED: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+                return 1
+            figures = json.loads(proc.stdout.strip().splitlines()[-1])
+            seconds, peak_mb = figures.pop("seconds"), figures.pop("peak_mb")
+            detail = ", ".join(f"{k}={v:,.0f}" if isinstance(v, float) and v > 100 else f"{k}={v}"
+                               for k, v in figures.items())
+            print(f"{name:<11} {seconds:>6.1f} s  peak {peak_mb:>6.0f} MB  (budget {budget})  {detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
