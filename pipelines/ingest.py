@@ -124,7 +124,7 @@ def _flag_duplicates_and_keys(conn: duckdb.DuckDBPyConnection, rtype: str) -> No
     """Mark exact repeats as duplicates and key conflicts as quarantined, in temp table v."""
     table = STAGING[rtype]
     ok = "len(_reasons) = 0 AND NOT _dup"
-    conn.execute(f"""
+    conn.execute("""
         UPDATE v SET _dup = TRUE WHERE _row_number IN (
           SELECT _row_number FROM (SELECT _row_number,
             row_number() OVER (PARTITION BY _hash ORDER BY _row_number) AS rn

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
-
 from models.cards import write_model_card
+
 from models.text_classifier import load_model, predict_text, save_model, train_text_classifier
 from pipelines.generate.narratives import training_corpus
 from pipelines.outcomes import opinion_rule_outcomes

@@ -30,7 +30,7 @@ def new_files(previous: dict[str, list[int]], current: dict[str, list[int]]) -> 
 
 @dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Runs refresh_all when a landing file is added or changed.")
-def landing_sensor(context: dg.SensorEvaluationContext, secondlook: SecondLook):  # noqa: ANN201
+def landing_sensor(context: dg.SensorEvaluationContext, secondlook: SecondLook):
     current = landing_listing(Path(secondlook.landing))
     previous = json.loads(context.cursor) if context.cursor else {}
     changed = new_files(previous, current)

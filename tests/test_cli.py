@@ -49,9 +49,8 @@ def test_second_writer_exits_with_a_clear_message(tmp_path: Path, capsys: pytest
     holder.start()
     try:
         time.sleep(0.5)
-        with pytest.raises(WarehouseBusy, match="is being written by pid"):
-            with writer_lock(warehouse, wait_seconds=0.2):
-                pass
+        with pytest.raises(WarehouseBusy, match="is being written by pid"), writer_lock(warehouse, wait_seconds=0.2):
+            pass
         code = main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse)])
         assert code == 2
         assert "is being written by pid" in capsys.readouterr().err

@@ -32,7 +32,7 @@ def write(folder: Path, name: str, lines: list[str], newline: str = "\n", bom: b
     return path
 
 
-def run(conn: duckdb.DuckDBPyConnection, folder: Path, run_id: str = "r1"):  # noqa: ANN201
+def run(conn: duckdb.DuckDBPyConnection, folder: Path, run_id: str = "r1"):
     return ingest(conn, folder, run_id=run_id, today=TODAY)
 
 

@@ -74,7 +74,7 @@ def run_gx_checks(conn: duckdb.DuckDBPyConnection, run_id: str, settings: Settin
     pool="duckdb_writer",
     description="Validate every landing file against its contract; stage, quarantine or count each row.",
 )
-def landing_ingest(context: dg.AssetExecutionContext, secondlook: SecondLook):  # noqa: ANN201
+def landing_ingest(context: dg.AssetExecutionContext, secondlook: SecondLook):
     landing = Path(secondlook.landing)
     extra = [(Path(secondlook.costs), "procedure_costs")] if secondlook.costs else []
     with secondlook.writer() as conn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.assets.checks import quality_specs, run_quality
 from pipelines.assets.core import CASE_COSTS, CASE_OUTCOMES
 from pipelines.marts import MART_BUILDERS, MartBuilder
 from pipelines.resources import SecondLook
@@ -31,12 +32,15 @@ def _mart_asset(name: str, build: MartBuilder) -> dg.AssetsDefinition:
     key = dg.AssetKey(["marts", name])
 
     @dg.asset(key=key, group_name="marts", kinds={"duckdb"}, pool="duckdb_writer", deps=_deps(name),
+              check_specs=quality_specs(f"marts.{name}"),
               description=(build.__doc__ or name).strip().splitlines()[0])
-    def _mart(secondlook: SecondLook) -> dg.MaterializeResult:
+    def _mart(context: dg.AssetExecutionContext, secondlook: SecondLook):
         with secondlook.writer() as conn:
             build(conn, secondlook.settings())
             rows = conn.execute(f"SELECT count(*) FROM marts.{name}").fetchall()[0][0]
-        return dg.MaterializeResult(metadata={"dagster/row_count": int(rows)})
+            checks = run_quality(conn, context.run_id, f"marts.{name}")
+        yield dg.MaterializeResult(metadata={"dagster/row_count": int(rows)})
+        yield from checks
 
     return _mart
 

@@ -21,7 +21,7 @@ F1_CHECK = "heldout_macro_f1_floor"
                                    description="Held-out macro-F1 (group split) reaches text_model_f1_floor")],
     description="Narrative -> outcome classifier (design rule 5), trained on rule-labelled narratives.",
 )
-def text_classifier(context: dg.AssetExecutionContext, secondlook: SecondLook):  # noqa: ANN201
+def text_classifier(context: dg.AssetExecutionContext, secondlook: SecondLook):
     settings = secondlook.settings()
     with secondlook.writer() as conn:
         metrics = train_text_model(conn, Path(secondlook.warehouse), settings)

@@ -16,7 +16,7 @@ PATHWAYS = dg.AssetKey(["reference", "pathways"])
     pool="duckdb_writer",
     description="Procedure families, invasiveness tiers, reference prices and pathway costs, each with its source.",
 )
-def reference_catalogue(secondlook: SecondLook):  # noqa: ANN201
+def reference_catalogue(secondlook: SecondLook):
     procedures, pathways = read_catalogue()  # raises, naming each broken rule, on a bad catalogue
     with secondlook.writer() as conn:
         write_reference(conn, procedures, pathways)

@@ -19,7 +19,7 @@ SITE = dg.AssetKey(["dashboards", "site"])
 PRICE_COLUMNS = "procedure_code, description, specialty, family, tier, cost_usd, cost_basis, cost_year, cost_source"
 
 
-def read_marts(conn) -> dict[str, pl.DataFrame]:  # noqa: ANN001
+def read_marts(conn) -> dict[str, pl.DataFrame]:
     """Every marts.* table as a Polars frame keyed by table name (review_queue is case level: left out)."""
     names = [r[0] for r in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()]
