@@ -15,7 +15,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
-from models.cards import write_model_card
 
 from models.text_classifier import load_model, predict_text, save_model, train_text_classifier
 from pipelines.generate.narratives import training_corpus
@@ -74,6 +73,8 @@ def train_text_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings:
         window = f"opinions dated {frame['opinion_date'].min()} to {frame['opinion_date'].max()}"
     metrics["data_window"] = window
     (out / TEXT_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
+    from models.cards import write_model_card
+
     write_model_card(out / "text_classifier.md", "Opinion text classifier", metrics, window, source,
                      TEXT_LIMITATIONS)
     return metrics
@@ -106,3 +107,77 @@ def bench_text_model(warehouse: Path, train_rows: int, score_rows: int) -> dict[
     scored = time.perf_counter() - started
     return {"train_s": round(trained, 1), "score_s": round(scored, 1), "macro_f1": round(metrics["macro_f1"], 3),
             "as_of": dt.date.today().isoformat()}
+
+
+PROPENSITY_MODEL_FILE = "change_propensity.skops"
+PROPENSITY_METRICS_FILE = "change_propensity.metrics.json"
+PROPENSITY_LIMITATIONS = [
+    "Learns who *was* changed by this programme's reviewers; a new reviewer panel or referral mix shifts it.",
+    "Trained on classified cases only; unclassified and pending cases carry no label.",
+    "A high score is a reason to route a referral to review, not evidence that the first plan was wrong.",
+]
+
+# Referral-time features for every staged case (pending ones included: they are what gets routed).
+REFERRALS_SQL = """
+SELECT c.case_id, c.patient_key, c.specialty, c.initial_procedure_code, p.tier AS initial_tier, c.age_band,
+       c.sex, c.payer_type, c.urgency, c.diagnosis_code, c.region, o.outcome
+FROM staging.cases c
+LEFT JOIN reference.procedures p ON p.procedure_code = c.initial_procedure_code
+LEFT JOIN core.case_outcomes o USING (case_id)
+"""
+
+
+def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings) -> dict[str, Any]:
+    """Grouped-CV evaluation, one final fit, skops artifact, metrics JSON and model card."""
+    from models.cards import write_model_card
+    from models.propensity import train_propensity
+
+    cases = conn.sql(REFERRALS_SQL).pl()
+    model, metrics = train_propensity(cases, settings.seed)
+    out = artifacts_dir(warehouse)
+    save_model(model, out / PROPENSITY_MODEL_FILE)
+    dates = conn.execute("SELECT min(referral_date), max(referral_date) FROM staging.cases").fetchall()[0]
+    window = f"referrals dated {dates[0]} to {dates[1]}"
+    metrics["data_window"] = window
+    (out / PROPENSITY_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
+    write_model_card(out / "change_propensity.md", "Change-propensity model", metrics, window,
+                     f"core.case_outcomes: {metrics['n']:,} classified cases", PROPENSITY_LIMITATIONS)
+    return metrics
+
+
+def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
+    """core.case_scores: change probability for every referral, times the saving expected when a
+    case of that specialty and initial procedure is changed (mean projected_avoided of changed cases)."""
+    from models.propensity import score_propensity
+
+    model = load_model(artifacts_dir(warehouse) / PROPENSITY_MODEL_FILE)
+    scores = score_propensity(model, conn.sql(REFERRALS_SQL).pl())
+    conn.register("scores_frame", scores)
+    conn.execute("""
+        CREATE OR REPLACE TABLE core.case_scores AS
+        WITH changed AS (
+          SELECT c.specialty, o.initial_procedure_code, avg(c.projected_avoided) AS saving, count(*) AS n
+          FROM core.case_costs c JOIN core.case_outcomes o USING (case_id)
+          WHERE c.outcome NOT IN ('confirmed', 'unclassified') GROUP BY ALL),
+        by_specialty AS (
+          SELECT c.specialty, avg(c.projected_avoided) AS saving FROM core.case_costs c
+          WHERE c.outcome NOT IN ('confirmed', 'unclassified') GROUP BY ALL)
+        SELECT s.case_id, k.specialty, s.change_probability,
+               coalesce(CASE WHEN ch.n >= 11 THEN ch.saving END, bs.saving, 0) AS expected_saving,
+               s.change_probability * coalesce(CASE WHEN ch.n >= 11 THEN ch.saving END, bs.saving, 0)
+                 AS expected_avoided
+        FROM scores_frame s JOIN staging.cases k USING (case_id)
+        LEFT JOIN changed ch ON ch.specialty = k.specialty AND ch.initial_procedure_code = k.initial_procedure_code
+        LEFT JOIN by_specialty bs ON bs.specialty = k.specialty""")
+    conn.unregister("scores_frame")
+    return int(conn.execute("SELECT count(*) FROM core.case_scores").fetchall()[0][0])
+
+
+def build_targeting(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
+    """marts.targeting: lift by decile of *out-of-fold* scores (patients the model did not see)."""
+    metrics = json.loads((artifacts_dir(warehouse) / PROPENSITY_METRICS_FILE).read_text())
+    lift = pl.DataFrame(metrics["lift"])
+    conn.register("lift_frame", lift)
+    conn.execute("CREATE OR REPLACE TABLE marts.targeting AS SELECT * FROM lift_frame ORDER BY decile")
+    conn.unregister("lift_frame")
+    return lift.height

@@ -44,6 +44,14 @@ def preflight(landing: Path, warehouse: Path, costs: Path | None) -> None:
         raise RunError(f"cannot write the warehouse {warehouse}: {probe} is not writable")
 
 
+def _root_cause(error: object) -> str:
+    """The innermost error of a Dagster step failure, as one line (Dagster wraps the real one)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    message = (getattr(error, "message", "") or "").strip()
+    return message.splitlines()[0] if message else "unknown error"
+
+
 def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None = None, *,
                  wait_seconds: float = 0.0, progress: bool = True) -> RunOutcome:
     """Materialise every asset (with its checks) and return the summary read from the warehouse."""
@@ -61,10 +69,8 @@ def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None 
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
     failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
-    errors = [
-        f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0] if e.step_failure_data.error else ''}"
-        for e in result.all_events if e.is_step_failure and e.step_failure_data
-    ]
+    errors = [f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
+              for e in result.all_events if e.is_step_failure and e.step_failure_data]
     try:
         conn = connect(warehouse, read_only=True)
     except WarehouseError as exc:

@@ -1,6 +1,5 @@
 """A sensor that starts a refresh when files appear or change in the landing folder."""
 
-from __future__ import annotations
 
 import hashlib
 import json

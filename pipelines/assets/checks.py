@@ -1,7 +1,6 @@
 """Wiring for the plain invariants of pipelines/quality.py: specs on the asset whose table each
 guards, and results yielded (and stored in audit.check_results) in that asset's own step."""
 
-from __future__ import annotations
 
 import dagster as dg
 import duckdb

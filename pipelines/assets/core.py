@@ -1,6 +1,5 @@
 """Core assets: one row per case — its outcome (rules 1-6) and its costs."""
 
-from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path

@@ -5,7 +5,6 @@ staged tables and run in the same step, right after the rows land, so their resu
 audit.check_results before anything downstream reads them.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path

@@ -4,7 +4,6 @@ Plain quality checks (pipelines/quality.py) are declared on the asset whose tabl
 run in the same step, so marts.data_quality_checks (built last) sees every result of the run.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,13 +1,12 @@
 """Model assets: train and evaluate the opinion text classifier and the change-propensity model."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.checks_store import record_check_results
-from pipelines.modelling import train_text_model
+from pipelines.modelling import build_case_scores, build_targeting, train_propensity_model, train_text_model
 from pipelines.resources import SecondLook
 
 TEXT_MODEL = dg.AssetKey(["models", "text_classifier"])
@@ -44,4 +43,45 @@ def text_classifier(context: dg.AssetExecutionContext, secondlook: SecondLook):
         "macro_f1": float(metrics["macro_f1"]), "floor": settings.text_model_f1_floor})
 
 
-model_assets = [text_classifier]
+
+PROPENSITY = dg.AssetKey(["models", "change_propensity"])
+CASE_SCORES = dg.AssetKey(["core", "case_scores"])
+TARGETING = dg.AssetKey(["marts", "targeting"])
+
+
+@dg.asset(
+    key=PROPENSITY, group_name="models", kinds={"scikitlearn"}, pool="duckdb_writer",
+    deps=[["core", "case_outcomes"], ["staging", "cases"], ["reference", "procedures"]],
+    description="P(second opinion changes the plan | what is known at referral), patient-grouped CV.",
+)
+def change_propensity(secondlook: SecondLook) -> dg.MaterializeResult:
+    with secondlook.writer() as conn:
+        metrics = train_propensity_model(conn, Path(secondlook.warehouse), secondlook.settings())
+    secondlook.say(f"propensity model: out-of-fold ROC AUC {metrics['roc_auc']:.3f}, "
+                   f"top-decile lift {metrics['top_decile_lift']:.2f}")
+    top = metrics["permutation_importance"][:3]
+    return dg.MaterializeResult(metadata={
+        "roc_auc": float(metrics["roc_auc"]), "brier": float(metrics["brier"]), "ece": float(metrics["ece"]),
+        "top_decile_lift": float(metrics["top_decile_lift"]), "n": int(metrics["n"]),
+        "top_features": ", ".join(f"{t['feature']} ({t['importance_mean']:.3f})" for t in top),
+    })
+
+
+@dg.asset(key=CASE_SCORES, group_name="core", kinds={"duckdb"}, pool="duckdb_writer",
+          deps=[PROPENSITY, ["core", "case_costs"]],
+          description="Change probability and expected cost avoided for every referral, pending ones included.")
+def case_scores(secondlook: SecondLook) -> dg.MaterializeResult:
+    with secondlook.writer() as conn:
+        n = build_case_scores(conn, Path(secondlook.warehouse))
+    return dg.MaterializeResult(metadata={"dagster/row_count": n})
+
+
+@dg.asset(key=TARGETING, group_name="marts", kinds={"duckdb"}, pool="duckdb_writer", deps=[PROPENSITY],
+          description="Lift by decile of out-of-fold propensity scores: what routing the top decile buys.")
+def targeting(secondlook: SecondLook) -> dg.MaterializeResult:
+    with secondlook.writer() as conn:
+        n = build_targeting(conn, Path(secondlook.warehouse))
+    return dg.MaterializeResult(metadata={"dagster/row_count": n})
+
+
+model_assets = [text_classifier, change_propensity, case_scores, targeting]

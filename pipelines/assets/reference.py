@@ -1,6 +1,5 @@
 """Reference assets: the versioned procedure catalogue and care pathways in pipelines/catalogue/."""
 
-from __future__ import annotations
 
 import dagster as dg
 

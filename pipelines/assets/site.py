@@ -1,6 +1,5 @@
 """The dashboards asset: a static site built from the marts only (never from case rows)."""
 
-from __future__ import annotations
 
 import datetime as dt
 import json
@@ -11,6 +10,7 @@ import polars as pl
 
 from dashboards.site import build_site
 from pipelines.assets.marts import MART_KEYS
+from pipelines.assets.modelling import TARGETING
 from pipelines.resources import SecondLook
 from pipelines.settings import load_settings
 from pipelines.warehouse import connect
@@ -45,7 +45,7 @@ def build_site_from_warehouse(warehouse: Path, out_dir: Path, run_id: str = "") 
 
 
 @dg.asset(
-    key=SITE, group_name="dashboards", kinds={"plotly", "html"}, deps=list(MART_KEYS),
+    key=SITE, group_name="dashboards", kinds={"plotly", "html"}, deps=[*MART_KEYS, TARGETING],
     description="Static dashboards: overview, one page per specialty, cost impact, data quality, methodology.",
 )
 def site(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
