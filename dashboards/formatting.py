@@ -1,0 +1,77 @@
+"""Text for humans, built as Polars expressions so tables and hover labels need no per-row Python.
+
+Hidden values are null in the safe marts; every formatter keeps them null, and the callers
+decide what a null reads as ("suppressed", "—").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from dashboards.palette import OUTCOMES, outcome_colour, outcome_label, with_alpha
+from dashboards.suppression import thousands_text
+
+DASH = "—"
+# procedure families that are acronyms read better in capitals
+ACRONYMS = {"(?i:cabg)": "CABG", "(?i:pci)": "PCI", "(?i:tavr)": "TAVR"}
+
+
+def pct_text(expr: pl.Expr, digits: int = 1) -> pl.Expr:
+    """0.1234 -> "12.3%"."""
+    return (expr * 100).round(digits).cast(pl.String) + pl.lit("%")
+
+
+def money_text(expr: pl.Expr) -> pl.Expr:
+    """1234.5 -> "$1,235"; negatives read "-$1,235" (escalations cost money)."""
+    rounded = expr.round(0)
+    body = thousands_text(rounded.abs())
+    return pl.when(rounded < 0).then(pl.lit("-$") + body).otherwise(pl.lit("$") + body)
+
+
+def number_text(expr: pl.Expr, digits: int = 2) -> pl.Expr:
+    """A plain decimal (kappa, lift, ROI multiple)."""
+    return expr.round(digits).cast(pl.String)
+
+
+def range_text(low: pl.Expr, high: pl.Expr, fmt: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """An interval "a – b" with the same formatter on both ends; null if either end is hidden."""
+    return pl.when(low.is_null() | high.is_null()).then(None).otherwise(fmt(low) + pl.lit(" – ") + fmt(high))
+
+
+def html_escape(expr: pl.Expr) -> pl.Expr:
+    """Escapes text for HTML element content and attribute values."""
+    out = expr.cast(pl.String)
+    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        out = out.str.replace_all(raw, safe, literal=True)
+    return out
+
+
+def words(expr: pl.Expr) -> pl.Expr:
+    """A code-like value as words: 'spinal_fusion' -> 'Spinal fusion'."""
+    value = expr.cast(pl.String)
+    text = value.str.slice(0, 1).str.to_uppercase() + value.str.slice(1).str.replace_all("_", " ")
+    for word, acronym in ACRONYMS.items():
+        text = text.str.replace_all(rf"\b{word}\b", acronym)
+    return text.alias(expr.meta.output_name(raise_if_undetermined=False) or "words")
+
+
+def specialty_names(col: str = "specialty") -> pl.Expr:
+    """Specialty values as labels ('general_surgery' -> 'General surgery', 'all' -> 'All specialties')."""
+    return pl.when(pl.col(col) == "all").then(pl.lit("All specialties")).otherwise(words(pl.col(col))).alias(col)
+
+
+def outcome_names(col: str = "outcome") -> pl.Expr:
+    """Outcome values as the palette's labels (unknown values as words)."""
+    known = {o: outcome_label(o) for o in OUTCOMES}
+    return (
+        pl.when(pl.col(col).is_in(list(known))).then(pl.col(col).replace(known)).otherwise(words(pl.col(col)))
+    ).alias(col)
+
+
+def outcome_colours(col: str = "outcome", alpha: float | None = None) -> pl.Expr:
+    """Each outcome's fixed colour (optionally translucent), grey for anything unexpected."""
+    mapping = {o: (with_alpha(outcome_colour(o), alpha) if alpha is not None else outcome_colour(o)) for o in OUTCOMES}
+    grey = with_alpha(outcome_colour("?"), alpha) if alpha is not None else outcome_colour("?")
+    return pl.col(col).replace_strict(mapping, default=grey, return_dtype=pl.String).alias(col)

@@ -1,0 +1,552 @@
+"""Page contents: which figures and tables each page carries, from the safe marts.
+
+`SafeMarts` suppresses every mart once, up front, so all pages share the same hidden cells.
+Each `*_page` function returns a `Page` (body HTML + the tables whose CSVs go beside it); a
+missing or empty mart turns its section into a short "not in this run" note instead of an error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from importlib import resources
+from string import Template
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+
+from dashboards import figures, views
+from dashboards.formatting import money_text, number_text, pct_text
+from dashboards.palette import HEADLINE_OUTCOMES, outcome_colour, outcome_label, specialty_label
+from dashboards.safe_marts import (
+    ALL,
+    safe_concordance,
+    safe_cost_impact,
+    safe_cost_segments,
+    safe_cost_sensitivity,
+    safe_data_quality_files,
+    safe_data_quality_rules,
+    safe_outcome_rates,
+    safe_outcome_rates_monthly,
+    safe_procedure_flows,
+    safe_reviewer_variation,
+    safe_single_count,
+    safe_targeting,
+    safe_turnaround,
+    safe_turnaround_distribution,
+    specialties_hidden,
+)
+from dashboards.suppression import DEFAULT_THRESHOLD, count_text
+from dashboards.tables import Table, render_table
+
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def _get(marts: dict[str, pl.DataFrame], name: str) -> pl.DataFrame | None:
+    frame = marts.get(name)
+    return frame if frame is not None and not frame.is_empty() else None
+
+
+@dataclass
+class SafeMarts:
+    """Every mart after suppression (None when missing or empty), plus what pages derive from them."""
+
+    threshold: int
+    rates: pl.DataFrame | None
+    monthly: pl.DataFrame | None
+    flows: pl.DataFrame | None
+    reviewers: pl.DataFrame | None
+    turnaround: pl.DataFrame | None
+    distribution: pl.DataFrame | None
+    concordance: pl.DataFrame | None
+    cost: pl.DataFrame | None
+    segments: pl.DataFrame | None
+    sensitivity: pl.DataFrame | None
+    targeting: pl.DataFrame | None
+    dq_files: pl.DataFrame | None
+    dq_rules: pl.DataFrame | None
+    dq_checks: pl.DataFrame | None
+    summary: dict[str, str]
+    turnaround_quantiles: dict[str, tuple[float, float]]
+    specialties: list[str]
+    hidden_specialties: list[str] = field(default_factory=list)
+
+
+def _maybe(frame: pl.DataFrame | None, fn: Callable[..., pl.DataFrame], *args: Any) -> pl.DataFrame | None:
+    return None if frame is None else fn(frame, *args)
+
+
+def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) -> SafeMarts:
+    """Suppresses every mart once; the only place raw counts are read."""
+    raw_rates = _get(marts, "outcome_rates")
+    rates = _maybe(raw_rates, safe_outcome_rates, threshold)
+    hidden, incomplete = specialties_hidden(rates)
+    cost = _maybe(_get(marts, "cost_impact"), safe_cost_impact, threshold, hidden)
+    sens = _get(marts, "cost_sensitivity")
+    dist_raw = _get(marts, "turnaround_distribution")
+    summary_frame = _get(marts, "run_summary")
+    summary = (
+        dict(zip(summary_frame["metric"].cast(pl.String), summary_frame["value"].cast(pl.String), strict=True))
+        if summary_frame is not None and {"metric", "value"} <= set(summary_frame.columns) else {}
+    )
+    monthly = (None if _get(marts, "outcome_rates_monthly") is None
+               else safe_outcome_rates_monthly(marts["outcome_rates_monthly"], raw_rates, threshold, hidden))
+    safe = SafeMarts(
+        threshold=threshold,
+        rates=rates,
+        monthly=monthly,
+        flows=(None if _get(marts, "procedure_flows") is None
+               else safe_procedure_flows(marts["procedure_flows"], raw_rates, threshold, hidden)),
+        reviewers=_maybe(_get(marts, "reviewer_variation"), safe_reviewer_variation, threshold, hidden, incomplete),
+        turnaround=_maybe(_get(marts, "turnaround"), safe_turnaround, threshold, hidden, monthly),
+        distribution=_maybe(dist_raw, safe_turnaround_distribution, threshold, hidden),
+        concordance=_maybe(_get(marts, "concordance"), safe_concordance, threshold, hidden, incomplete),
+        cost=cost,
+        segments=_maybe(_get(marts, "cost_impact_segments"), safe_cost_segments, threshold),
+        sensitivity=None if sens is None else safe_cost_sensitivity(sens, cost),
+        targeting=_maybe(_get(marts, "targeting"), safe_targeting, threshold),
+        dq_files=_maybe(_get(marts, "data_quality_files"), safe_data_quality_files, threshold),
+        dq_rules=_maybe(_get(marts, "data_quality_rules"), safe_data_quality_rules, threshold),
+        dq_checks=_get(marts, "data_quality_checks"),
+        summary=summary,
+        turnaround_quantiles={k: v for k, v in _turnaround_quantiles(dist_raw, threshold).items() if k not in hidden},
+        specialties=[],
+    )
+    safe.specialties = _specialties(marts)
+    safe.hidden_specialties = hidden
+    return safe
+
+
+def _specialties(marts: dict[str, pl.DataFrame]) -> list[str]:
+    """Specialties with any data, in the contract's order first, then any others alphabetically."""
+    contract = ["spine", "orthopedics", "cardiology", "oncology", "general_surgery", "gynecology", "urology"]
+    found: set[str] = set()
+    for name in ("outcome_rates", "cost_impact", "reviewer_variation", "procedure_flows", "turnaround"):
+        frame = _get(marts, name)
+        if frame is not None and "specialty" in frame.columns:
+            found |= set(frame["specialty"].drop_nulls().cast(pl.String).unique().to_list())
+    found.discard(ALL)
+    return [s for s in contract if s in found] + sorted(found - set(contract))
+
+
+def _turnaround_quantiles(dist: pl.DataFrame | None, threshold: int) -> dict[str, tuple[float, float]]:
+    """Median and 90th percentile (bin upper edges) of each specialty with enough cases."""
+    if dist is None:
+        return {}
+    q = (
+        dist.sort("specialty", "days")
+        .with_columns(share=pl.col("n").cum_sum().over("specialty") / pl.col("n").sum().over("specialty"),
+                      total=pl.col("n").sum().over("specialty"))
+        .group_by("specialty")
+        .agg(
+            median=pl.col("days").filter(pl.col("share") >= 0.5).min(),
+            p90=pl.col("days").filter(pl.col("share") >= 0.9).min(),
+            total=pl.col("total").first(),
+        )
+        .filter(pl.col("total") >= threshold)
+    )
+    return {s: (float(m), float(p)) for s, m, p, _ in q.iter_rows()}
+
+
+@dataclass
+class Page:
+    """One HTML page: file name, nav label, heading, body and the tables to write as CSV."""
+
+    filename: str
+    nav_label: str
+    heading: str
+    body: str
+    tables: list[Table] = field(default_factory=list)
+    scripts: str = ""
+
+
+class PageBuilder:
+    """Accumulates a page's HTML, numbering plot containers and collecting tables."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        self.parts: list[str] = []
+        self.tables: list[Table] = []
+        self.scripts: list[str] = []
+        self._n = 0
+
+    def html(self, text: str) -> None:
+        self.parts.append(text)
+
+    def section(self, title: str, intro: str = "", anchor: str = "") -> None:
+        anchor = anchor or re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+        self.parts.append(f'<h2 id="{anchor}">{escape(title)}</h2>')
+        if intro:
+            self.parts.append(f'<p class="section-intro">{intro}</p>')
+
+    def figure(self, fig: go.Figure, caption: str = "", size: str = "") -> None:
+        self._n += 1
+        div_id = f"{self.slug}-fig-{self._n}"
+        title = fig.layout.title.text or "chart"
+        spec = pio.to_json(fig, validate=False, pretty=False).replace("</", "<\\/")
+        self.parts.append(
+            f'<figure class="chart"><div id="{div_id}" class="plot {size}" role="img" aria-label="{escape(title)}"></div>'
+            + (f"<figcaption>{caption}</figcaption>" if caption else "") + "</figure>"
+        )
+        self.scripts.append(
+            f'(function(){{var f={spec};Plotly.newPlot("{div_id}",f.data,f.layout,{json.dumps(PLOT_CONFIG)});}})();'
+        )
+
+    def table(self, table: Table) -> None:
+        self.tables.append(table)
+        self.parts.append(render_table(table))
+
+    def missing(self, what: str) -> None:
+        self.parts.append(f'<p class="missing">{escape(what)} is not available in this run (the mart is missing or empty).</p>')
+
+    def cards(self, cards: list[tuple[str, str, str, str]]) -> None:
+        """(label, value, sub-line, colour) cards."""
+        items = "".join(
+            f'<div class="card" style="border-top-color:{colour}"><div class="label">{escape(label)}</div>'
+            f'<div class="value">{escape(value)}</div><div class="sub">{escape(sub)}</div></div>'
+            for label, value, sub, colour in cards
+        )
+        self.parts.append(f'<div class="cards">{items}</div>')
+
+    def page(self, filename: str, nav_label: str, heading: str) -> Page:
+        script = f"<script>\n{chr(10).join(self.scripts)}\n</script>" if self.scripts else ""
+        return Page(filename, nav_label, heading, "\n".join(self.parts), self.tables, script)
+
+
+def specialty_filename(specialty: str) -> str:
+    """`specialty-<slug>.html`; the slug keeps only safe characters of a data-driven name."""
+    return f"specialty-{re.sub(r'[^a-z0-9]+', '-', specialty.lower()).strip('-') or 'unknown'}.html"
+
+
+def _first(frame: pl.DataFrame, expr: pl.Expr) -> Any:
+    return frame.select(expr.alias("v"))["v"][0] if not frame.is_empty() else None
+
+
+def _rate_card(rates: pl.DataFrame, specialty: str, outcome: str, t: int) -> tuple[str, str, str, str]:
+    row = rates.filter((pl.col("specialty") == specialty) & (pl.col("outcome") == outcome))
+    if row.is_empty():
+        return (outcome_label(outcome), "—", "no data", outcome_colour(outcome))
+    value = _first(row, pct_text(pl.col("rate")))
+    sub = _first(row, pl.lit("95% CI ") + pct_text(pl.col("ci_low")) + pl.lit(" – ") + pct_text(pl.col("ci_high"))
+                 + pl.lit(" · n = ") + count_text("n", t, thousands=True))
+    if value is None:
+        return (outcome_label(outcome), _first(row, count_text("n", t)) or "suppressed", "suppressed (small cell)",
+                outcome_colour(outcome))
+    return (outcome_label(outcome), value, sub or "", outcome_colour(outcome))
+
+
+def _cost_card(cost: pl.DataFrame | None, specialty: str) -> list[tuple[str, str, str, str]]:
+    if cost is None:
+        return []
+    row = cost.filter(pl.col("specialty") == specialty)
+    if row.is_empty() or row["net_avoided"][0] is None:
+        return [("Net cost avoided", "—", "not available or suppressed", "#0072B2")]
+    net = _first(row, money_text(pl.col("net_avoided")))
+    ci = _first(row, pl.lit("95% CI ") + money_text(pl.col("net_ci_low")) + pl.lit(" – ") + money_text(pl.col("net_ci_high")))
+    roi = _first(row, number_text(pl.col("roi")))
+    return [("Net cost avoided (projected)", net, ci or "", "#0072B2"),
+            ("Return on programme cost", roi or "—", "net avoided per $1 of programme cost", "#009E73")]
+
+
+def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
+    t = safe.threshold
+    b = PageBuilder("overview")
+    b.html('<p class="intro">What second opinions changed: how often the recommended surgery was confirmed, changed to '
+           'something less invasive or non-surgical, or deferred — by specialty, with 95% intervals — and what that is '
+           'worth. Figures are aggregates of reviewed cases; pending cases are not in the rates.</p>')
+    cards = []
+    if safe.rates is not None:
+        total = safe.rates.filter(pl.col("specialty") == ALL)
+        if not total.is_empty():
+            cards.append(("Cases reviewed", _first(total, count_text("total", t, thousands=True)) or "—",
+                          f"all specialties · data up to {run_info.get('data_freshness', '—')}", "#222222"))
+        cards += [_rate_card(safe.rates, ALL, o, t) for o in HEADLINE_OUTCOMES]
+    cards += _cost_card(safe.cost, ALL)
+    if cards:
+        b.cards(cards)
+    b.section("Outcome mix by specialty", "Share of each specialty's reviewed cases by outcome; error bars are Wilson 95% intervals.")
+    if safe.rates is None:
+        b.missing("Outcome rates (marts.outcome_rates)")
+    else:
+        shown = [s for s in safe.specialties if s not in safe.hidden_specialties]
+        order = ([ALL] if not safe.rates.filter(pl.col("specialty") == ALL).is_empty() else []) + shown
+        hidden = ", ".join(specialty_label(s) for s in safe.hidden_specialties)
+        b.figure(figures.outcome_mix_figure(safe.rates, order, threshold=t), size="tall",
+                 caption=f"Not drawn, because their case counts are suppressed: {escape(hidden)}." if hidden else "")
+        b.table(views.outcome_rates_table(safe.rates, "overview-outcome-rates", "Outcome rates by specialty", t))
+    b.section("Trend", "Monthly share of the four headline outcomes, all specialties.")
+    if safe.monthly is None:
+        b.missing("Monthly rates (marts.outcome_rates_monthly)")
+    else:
+        b.figure(figures.trend_figure(safe.monthly, ALL, threshold=t))
+    b.section("Net cost avoided", "Projected net cost avoided by specialty beside what follow-up claims have verified, "
+              "with 95% bootstrap intervals. See <a href=\"cost.html\">Cost impact</a> for payers' detail.")
+    if safe.cost is None:
+        b.missing("Cost impact (marts.cost_impact)")
+    else:
+        b.figure(figures.cost_figure(safe.cost.filter(pl.col("specialty") != ALL),
+                                     title="Cost avoided by specialty: projected beside verified"))
+    b.section("Specialty pages")
+    links = "".join(f'<li><a href="{specialty_filename(s)}">{escape(specialty_label(s))}</a></li>' for s in safe.specialties)
+    b.html(f'<ul class="specialty-links">{links}</ul>' if links else '<p class="missing">No specialty has data in this run.</p>')
+    return b.page("index.html", "Overview", "Overview")
+
+
+def specialty_page(safe: SafeMarts, specialty: str) -> Page:
+    t = safe.threshold
+    slug = re.sub(r"[^a-z0-9]+", "-", specialty.lower()).strip("-") or "unknown"
+    b = PageBuilder(slug)
+    label = specialty_label(specialty)
+
+    def only(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        if frame is None:
+            return None
+        sub = frame.filter(pl.col("specialty") == specialty)
+        return None if sub.is_empty() else sub
+
+    rates = only(safe.rates)
+    if specialty in safe.hidden_specialties:
+        b.html(f'<p class="missing">{escape(label)}: the number of reviewed cases is suppressed — it is below '
+               f'{t}, or hiding it is needed so that a smaller specialty cannot be recovered from the overall total. '
+               'Its charts and tables are therefore not published; its cases are still counted in “All '
+               'specialties”.</p>')
+        return b.page(specialty_filename(specialty), label, label)
+    if rates is not None:
+        b.cards([_rate_card(rates, specialty, o, t) for o in HEADLINE_OUTCOMES] + _cost_card(safe.cost, specialty))
+    b.section("Outcome mix")
+    if rates is None:
+        b.missing("Outcome rates for this specialty")
+    else:
+        b.figure(figures.outcome_mix_figure(rates, [specialty], title=f"Outcome mix — {label}", threshold=t))
+        b.table(views.outcome_detail_table(rates, f"{slug}-outcomes", f"Outcomes — {label}", t))
+
+    b.section("Monthly p-chart", "Each month's share against the specialty's rate for the period (centre line) and "
+              "3-sigma limits; choose the outcome with the menu. Points outside the limits are signals worth a look.")
+    monthly = only(safe.monthly)
+    if monthly is None:
+        b.missing("Monthly rates for this specialty")
+    else:
+        b.figure(figures.p_chart_figure(monthly, specialty, threshold=t))
+        b.table(views.monthly_table(monthly, f"{slug}-monthly", f"Monthly outcome shares — {label}", t))
+
+    b.section("From first to second recommendation", "Procedure family of the first recommendation (left) to the "
+              "second opinion's family or outcome (right). Flows of fewer than 11 cases are not drawn.")
+    flows = only(safe.flows)
+    if flows is None:
+        b.missing("Procedure flows for this specialty")
+    else:
+        b.figure(figures.sankey_figure(flows, specialty, threshold=t), size="tall")
+        b.table(views.flows_table(flows, f"{slug}-flows", f"Flows — {label}", t))
+
+    b.section("Reviewer variation", "Each reviewer's change rate (share of cases not confirmed) against the number of "
+              "cases reviewed; points outside the funnel differ from the specialty rate by more than chance would "
+              "explain at 95% or 99.8%. Not adjusted for case mix.")
+    reviewers = only(safe.reviewers)
+    if reviewers is None:
+        b.missing("Reviewer variation for this specialty")
+    else:
+        b.figure(figures.funnel_figure(reviewers, specialty))
+        b.table(views.reviewers_table(reviewers, f"{slug}-reviewers", f"Reviewers — {label}"))
+
+    b.section("Turnaround", "Days from referral to opinion, with the median and 90th percentile.")
+    dist = only(safe.distribution)
+    if dist is None:
+        b.missing("Turnaround distribution for this specialty")
+    else:
+        median, p90 = safe.turnaround_quantiles.get(specialty, (None, None))
+        b.figure(figures.turnaround_figure(dist, specialty, median_days=median, p90_days=p90, threshold=t))
+        b.table(views.distribution_table(dist, f"{slug}-turnaround-distribution", f"Turnaround distribution — {label}", t))
+    turnaround = only(safe.turnaround)
+    if turnaround is not None:
+        b.table(views.turnaround_table(turnaround, f"{slug}-turnaround-monthly", f"Turnaround by month — {label}", t))
+
+    b.section("Agreement", "Cohen's κ on the invasiveness tier of the first and second recommendations, beside raw "
+              "agreement, on the Landis &amp; Koch (1977) bands.")
+    conc = only(safe.concordance)
+    if conc is None:
+        b.missing("Agreement (marts.concordance) for this specialty")
+    else:
+        b.figure(figures.agreement_figure(conc, specialty), size="short")
+        b.table(views.concordance_table(conc, f"{slug}-agreement", f"Agreement — {label}", t))
+
+    b.section("Cost avoided", "Projected for every classified case; verified once the follow-up window has closed.")
+    cost = only(safe.cost)
+    if cost is None:
+        b.missing("Cost impact for this specialty")
+    else:
+        b.figure(figures.cost_figure(cost, title=f"Cost avoided — {label}: projected beside verified"))
+        b.table(views.cost_table(cost, f"{slug}-cost", f"Cost impact — {label}", threshold=t))
+    return b.page(specialty_filename(specialty), label, label)
+
+
+def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
+    t = safe.threshold
+    b = PageBuilder("cost")
+    b.html('<p class="intro">For payers: gross cost avoided, the programme cost, net, return on programme cost and per-case '
+           'figures — projected for every classified case and verified against follow-up claims — by specialty, payer '
+           'type and plan, with 95% bootstrap intervals, and how the net moves when the assumptions move.</p>')
+    if safe.cost is not None:
+        overall = safe.cost.filter(pl.col("specialty") == ALL)
+        if not overall.is_empty():
+            b.cards([
+                ("Gross avoided (projected)", _first(overall, money_text(pl.col("gross_avoided"))) or "—",
+                 _first(overall, pl.lit("95% CI ") + money_text(pl.col("gross_ci_low")) + pl.lit(" – ")
+                        + money_text(pl.col("gross_ci_high"))) or "", "#0072B2"),
+                ("Programme cost", _first(overall, money_text(pl.col("program_cost"))) or "—", "reviews × fee", "#777777"),
+                *_cost_card(safe.cost, ALL),
+                ("Net per case", _first(overall, money_text(pl.col("per_case_net"))) or "—",
+                 _first(overall, pl.lit("95% CI ") + money_text(pl.col("per_case_ci_low")) + pl.lit(" – ")
+                        + money_text(pl.col("per_case_ci_high"))) or "", "#56B4E9"),
+                ("Verified gross", _first(overall, money_text(pl.col("realized_avoided"))) or "—",
+                 _first(overall, pl.lit("on ") + count_text("n_verified", t, thousands=True)
+                        + pl.lit(" cases with closed follow-up")) or "", "#009E73"),
+            ])
+    b.section("By specialty")
+    if safe.cost is None:
+        b.missing("Cost impact (marts.cost_impact)")
+    else:
+        by_spec = safe.cost.filter(pl.col("specialty") != ALL)
+        b.figure(figures.cost_figure(by_spec, title="Cost avoided by specialty: projected beside verified"))
+        b.figure(figures.roi_figure(by_spec, title="Return on programme cost by specialty"), size="short")
+        b.table(views.cost_table(safe.cost, "cost-by-specialty", "Cost impact by specialty", threshold=t))
+    b.section("By payer type and plan")
+    if safe.segments is None:
+        b.missing("Cost by segment (marts.cost_impact_segments)")
+    else:
+        payer = safe.segments.filter(pl.col("dimension") == "payer_type")
+        if not payer.is_empty():
+            b.figure(figures.cost_figure(payer, "segment", title="Cost avoided by payer type: projected beside verified"))
+            b.table(views.cost_table(payer, "cost-by-payer-type", "Cost impact by payer type", "segment", "Payer type", t))
+        plans = safe.segments.filter(pl.col("dimension") == "plan_id").sort("n_cases", descending=True, nulls_last=True)
+        if not plans.is_empty():
+            b.table(views.cost_table(plans, "cost-by-plan", "Cost impact by plan", "segment", "Plan", t, max_rows=100))
+    b.section("Sensitivity to assumptions", "Net cost avoided when one assumption at a time moves to its low or high "
+              "setting; the widest swings matter most.")
+    if safe.sensitivity is None or safe.sensitivity.is_empty():
+        b.missing("Sensitivity analysis (marts.cost_sensitivity)")
+    else:
+        spec = ALL if not safe.sensitivity.filter(pl.col("specialty") == ALL).is_empty() else safe.sensitivity["specialty"][0]
+        b.figure(figures.tornado_figure(safe.sensitivity, spec))
+        b.table(views.sensitivity_table(safe.sensitivity, "cost-sensitivity", "Sensitivity by specialty"))
+    b.section("Targeting", "Cases ranked by the change-propensity model: how much more often reviews in the top deciles "
+              "changed the recommendation than on average.")
+    if safe.targeting is None:
+        b.missing("Targeting deciles (marts.targeting)")
+    else:
+        b.figure(figures.targeting_figure(safe.targeting))
+        b.table(views.targeting_table(safe.targeting, "targeting", "Lift by score decile", t))
+    b.section("Assumptions in force")
+    settings = _settings(run_info, safe)
+    if settings:
+        b.table(views.key_value_table(settings, "assumptions", "Run settings",
+                                      note="Every setting can be overridden per run (SECONDLOOK_&lt;KEY&gt;)."))
+    else:
+        b.missing("The run's settings")
+    return b.page("cost.html", "Cost impact", "Cost impact (payers)")
+
+
+def _settings(run_info: dict[str, Any], safe: SafeMarts) -> dict[str, Any]:
+    settings = run_info.get("settings")
+    if isinstance(settings, dict) and settings:
+        return settings
+    raw = safe.summary.get("settings")
+    if raw:
+        try:
+            parsed = json.loads(raw)
+            return parsed if isinstance(parsed, dict) else {"settings": raw}
+        except json.JSONDecodeError:
+            return {"settings": raw}
+    return {}
+
+
+def data_quality_page(safe: SafeMarts) -> Page:
+    t = safe.threshold
+    b = PageBuilder("dq")
+    b.html('<p class="intro">What arrived and what was kept: landing files by status, rows loaded, quarantined (by the '
+           'data-contract rule they broke) and duplicate, the asset checks of this run, and the cases that are not in '
+           'the rates yet.</p>')
+    pending_raw = safe.summary.get("pending")
+    pending, pending_hidden = safe_single_count(int(pending_raw) if pending_raw and pending_raw.isdigit() else None, t)
+    unclassified = "—"
+    if safe.rates is not None:
+        row = safe.rates.filter((pl.col("specialty") == ALL) & (pl.col("outcome") == "unclassified"))
+        if not row.is_empty():
+            unclassified = _first(row, count_text("n", t, thousands=True)) or "—"
+    failed = "—"
+    if safe.dq_checks is not None and "passed" in safe.dq_checks.columns:
+        failed = f"{safe.dq_checks.filter(~pl.col('passed').fill_null(False)).height} of {safe.dq_checks.height}"
+    b.cards([
+        ("Pending cases", f"<{t}" if pending_hidden else (f"{pending:,}" if pending is not None else "—"),
+         "no opinion yet: not in the rates", "#E69F00"),
+        ("Unclassified cases", unclassified, "counted and shown, never dropped", "#999999"),
+        ("Failed checks", failed, "asset checks of this run", "#D55E00"),
+    ])
+    b.section("Landing files")
+    if safe.dq_files is None:
+        b.missing("File audit (marts.data_quality_files)")
+    else:
+        b.figure(figures.files_figure(safe.dq_files), size="short")
+        b.figure(figures.rows_figure(safe.dq_files, threshold=t))
+        b.table(views.dq_files_table(safe.dq_files, "dq-files", "Files and rows by record type and status", t))
+    b.section("Quarantined rows by rule")
+    if safe.dq_rules is None:
+        b.missing("Quarantine reasons (marts.data_quality_rules)")
+    else:
+        b.figure(figures.rules_figure(safe.dq_rules))
+        b.table(views.dq_rules_table(safe.dq_rules, "dq-rules", "Quarantined rows by rule", t))
+    b.section("Asset checks")
+    if safe.dq_checks is None:
+        b.missing("Asset-check results (marts.data_quality_checks)")
+    else:
+        b.table(views.dq_checks_table(safe.dq_checks, "dq-checks", "Asset checks of this run"))
+    return b.page("data-quality.html", "Data quality", "Data quality")
+
+
+def _as_polars(frame: Any) -> pl.DataFrame | None:
+    """Reference frames may come as Polars, pandas or Arrow; anything else counts as missing."""
+    if frame is None or isinstance(frame, pl.DataFrame):
+        return frame
+    try:
+        converted = pl.from_pandas(frame) if hasattr(frame, "iloc") else pl.DataFrame(frame)
+    except (TypeError, ValueError):
+        return None
+    return converted if isinstance(converted, pl.DataFrame) else None
+
+
+def methodology_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
+    settings = _settings(run_info, safe)
+    b = PageBuilder("method")
+    text = resources.files("dashboards").joinpath("templates/methodology.html").read_text(encoding="utf-8")
+    b.html(Template(text).safe_substitute(
+        threshold=safe.threshold,
+        max_small=safe.threshold - 1,
+        fee=f"{float(settings.get('program_fee_usd', 750)):,.0f}",
+        horizon=settings.get("horizon_months", 12),
+        min_leak=settings.get("min_cases_observed_leakage", 30),
+        text_threshold=settings.get("text_model_threshold", 0.6),
+        bootstrap=f"{int(settings.get('bootstrap_resamples', 1000)):,}",
+    ))
+    b.section("Price sources", "Reference prices of the procedure catalogue, with their basis, year and published source. "
+              "A payer's own prices replace them code by code when supplied.")
+    prices = _as_polars(run_info.get("price_sources"))
+    if prices is not None and not prices.is_empty():
+        b.table(views.price_sources_table(prices, "price-sources", "Reference procedure prices"))
+    else:
+        b.missing("The price catalogue (reference.procedures)")
+    pathways = _as_polars(run_info.get("pathways"))
+    if pathways is not None and not pathways.is_empty():
+        b.table(Table("pathways", "Conservative pathways, work-ups and default leakage", pathways,
+                            pathways.with_columns(pl.all().cast(pl.String)), label_cols=pathways.width))
+    if settings:
+        b.table(views.key_value_table(settings, "method-settings", "Settings of this run"))
+    return b.page("methodology.html", "Methodology", "Methodology")

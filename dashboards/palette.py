@@ -1,0 +1,93 @@
+"""Fixed colours and labels, so an outcome looks the same on every page and every chart.
+
+Okabe & Ito's colour-universal-design palette stays distinguishable under the common forms of
+colour-vision deficiency; yellow is left out because it is unreadable on white. Each outcome
+owns one colour everywhere (bars, lines, Sankey links, legends), so readers can move between
+pages without re-learning the key.
+"""
+
+from __future__ import annotations
+
+OUTCOMES: tuple[str, ...] = (
+    "confirmed",
+    "less_invasive",
+    "non_surgical",
+    "deferred",
+    "more_invasive",
+    "alternative",
+    "unclassified",
+)
+
+# The four rates every audience asks for first (issue 5: overview headline).
+HEADLINE_OUTCOMES: tuple[str, ...] = ("confirmed", "less_invasive", "non_surgical", "deferred")
+
+OUTCOME_LABELS: dict[str, str] = {
+    "confirmed": "Confirmed",
+    "less_invasive": "Less invasive",
+    "non_surgical": "Non-surgical",
+    "deferred": "Deferred",
+    "more_invasive": "More invasive",
+    "alternative": "Alternative",
+    "unclassified": "Unclassified",
+}
+
+OUTCOME_COLOURS: dict[str, str] = {
+    "confirmed": "#0072B2",  # blue
+    "less_invasive": "#56B4E9",  # sky blue
+    "non_surgical": "#009E73",  # bluish green
+    "deferred": "#E69F00",  # orange
+    "more_invasive": "#D55E00",  # vermillion
+    "alternative": "#CC79A7",  # reddish purple
+    "unclassified": "#999999",  # grey
+}
+
+# Non-outcome series (cost, limits, flags) reuse the same palette with fixed roles.
+INK = "#222222"
+MUTED = "#777777"
+GRID = "#E6E6E6"
+PROJECTED = "#0072B2"
+VERIFIED = "#009E73"
+WARNING = "#D55E00"
+LIMIT_95 = "#E69F00"
+LIMIT_998 = "#D55E00"
+
+FLAG_COLOURS: dict[str, str] = {
+    "within": "#777777",
+    "high_95": "#E69F00",
+    "high_998": "#D55E00",
+    "low_95": "#56B4E9",
+    "low_998": "#0072B2",
+}
+
+SPECIALTY_LABELS: dict[str, str] = {
+    "all": "All specialties",
+    "cardiology": "Cardiology",
+    "spine": "Spine",
+    "orthopedics": "Orthopedics",
+    "oncology": "Oncology",
+    "general_surgery": "General surgery",
+    "gynecology": "Gynecology",
+    "urology": "Urology",
+}
+
+
+def outcome_label(outcome: str) -> str:
+    """Human label for an outcome value; unknown values pass through readable."""
+    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " ").capitalize())
+
+
+def specialty_label(specialty: str) -> str:
+    """Human label for a specialty value (the contract's names plus 'all')."""
+    return SPECIALTY_LABELS.get(specialty, specialty.replace("_", " ").capitalize())
+
+
+def outcome_colour(outcome: str) -> str:
+    """The one colour of an outcome; anything unexpected is drawn grey rather than failing."""
+    return OUTCOME_COLOURS.get(outcome, MUTED)
+
+
+def with_alpha(hex_colour: str, alpha: float) -> str:
+    """`#RRGGBB` -> `rgba(r,g,b,a)` for translucent links and bands."""
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha:g})"

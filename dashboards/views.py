@@ -1,0 +1,273 @@
+"""Tables (CSV + HTML views) of each safe mart.
+
+Kept apart from the page layout so each view is one small function: which columns a reader
+sees, in which words, and what the download holds. Every function takes a safe frame from
+`safe_marts`; counts become "<11"/"*" text, hidden measures stay empty.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dashboards.formatting import (
+    DASH,
+    money_text,
+    number_text,
+    outcome_names,
+    pct_text,
+    range_text,
+    specialty_names,
+)
+from dashboards.palette import OUTCOMES, outcome_label
+from dashboards.safe_marts import REALIZED_MEASURES
+from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX, count_text
+from dashboards.tables import Table
+
+
+def _drop_flags(df: pl.DataFrame) -> pl.DataFrame:
+    return df.drop([c for c in df.columns if c.endswith((PRIMARY_SUFFIX, SUPPRESSED_SUFFIX))])
+
+
+def _ci(low: str, high: str, fmt) -> pl.Expr:
+    return range_text(pl.col(low), pl.col(high), fmt)
+
+
+def outcome_rates_table(rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """Specialty rows x outcome columns, each cell "rate (n)"; CSV long with the intervals."""
+    csv = _drop_flags(rates.with_columns(count_text("n", threshold), count_text("total", threshold)))
+    cell = (
+        pl.when(pl.col("rate").is_not_null())
+        .then(pct_text(pl.col("rate")) + pl.lit(" (") + count_text("n", threshold, thousands=True) + pl.lit(")"))
+        .otherwise(count_text("n", threshold, thousands=True))
+    )
+    long = rates.with_columns(_cell=cell, _total=count_text("total", threshold, thousands=True))
+    wide = long.pivot(on="outcome", index=["specialty", "_total"], values="_cell")
+    present = [o for o in OUTCOMES if o in wide.columns]
+    html = wide.select(
+        specialty_names().alias("Specialty"),
+        pl.col("_total").alias("Cases reviewed"),
+        *[pl.col(o).alias(outcome_label(o)) for o in present],
+    )
+    note = (f"Each cell: share of reviewed cases (cases). 95% Wilson intervals are in the CSV. "
+            f"&lt;{threshold}: fewer than {threshold} cases; *: hidden so a small cell cannot be recovered from totals.")
+    return Table(slug, title, csv, html, note=note)
+
+
+def outcome_detail_table(rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """One specialty's outcomes, one per row, with the Wilson interval."""
+    csv = _drop_flags(rates.with_columns(count_text("n", threshold), count_text("total", threshold)))
+    html = rates.select(
+        outcome_names().alias("Outcome"),
+        count_text("n", threshold, thousands=True).alias("Cases"),
+        pct_text(pl.col("rate")).alias("Share"),
+        _ci("ci_low", "ci_high", pct_text).alias("95% CI (Wilson)"),
+    )
+    return Table(slug, title, csv, html)
+
+
+def monthly_table(monthly: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """Month rows x outcome share columns; CSV long with centre line, limits and signals."""
+    csv = _drop_flags(monthly.with_columns(count_text("n", threshold), count_text("total", threshold))).sort(
+        "specialty", "month", "outcome"
+    )
+    long = monthly.with_columns(
+        _cell=pl.when(pl.col("rate").is_not_null()).then(
+            pct_text(pl.col("rate")) + pl.when(pl.col("signal").fill_null(False)).then(pl.lit(" ▲")).otherwise(pl.lit(""))
+        ).otherwise(count_text("n", threshold)),
+        _total=count_text("total", threshold, thousands=True),
+        _month=pl.col("month").cast(pl.String).str.slice(0, 7),
+    )
+    wide = long.pivot(on="outcome", index=["_month", "_total"], values="_cell").sort("_month")
+    present = [o for o in OUTCOMES if o in wide.columns]
+    html = wide.select(
+        pl.col("_month").alias("Month"), pl.col("_total").alias("Cases"),
+        *[pl.col(o).alias(outcome_label(o)) for o in present],
+    )
+    return Table(slug, title, csv, html, note="▲ outside the 3-sigma p-chart limits (signal).")
+
+
+def flows_table(flows: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    csv = _drop_flags(flows.with_columns(count_text("n", threshold)))
+    html = flows.sort("n", descending=True, nulls_last=True).select(
+        pl.col("source").str.replace_all("_", " ").alias("First recommendation"),
+        pl.col("target").str.replace_all("_", " ").alias("Second opinion"),
+        outcome_names().alias("Outcome"),
+        count_text("n", threshold, thousands=True).alias("Cases"),
+    )
+    return Table(slug, title, csv, html, label_cols=3)
+
+
+def reviewers_table(reviewers: pl.DataFrame, slug: str, title: str, max_rows: int = 200) -> Table:
+    """Only reviewers shown in the funnel; hidden ones are counted in the note, never listed."""
+    shown = reviewers.filter(~pl.col("n_suppressed"))
+    hidden = reviewers.height - shown.height
+    order = {"high_998": 0, "low_998": 1, "high_95": 2, "low_95": 3, "within": 4}
+    shown = shown.with_columns(_o=pl.col("flag").replace_strict(order, default=5)).sort("_o", "n", descending=[False, True])
+    csv = _drop_flags(shown.drop("_o"))
+    html = shown.select(
+        pl.col("reviewer_id").alias("Reviewer"),
+        pl.col("n").cast(pl.String).alias("Cases"),
+        pct_text(pl.col("change_rate")).alias("Change rate"),
+        _ci("lower_95", "upper_95", pct_text).alias("95% limits"),
+        _ci("lower_998", "upper_998", pct_text).alias("99.8% limits"),
+        pl.col("flag").str.replace_all("_", " ").alias("Flag"),
+    )
+    note = (f"{hidden} reviewer(s) not shown: fewer than 11 cases, or hidden so their count cannot be recovered "
+            "from the specialty total. Rates are not adjusted for case mix.")
+    return Table(slug, title, csv, html, note=note, max_rows=max_rows)
+
+
+def turnaround_table(turnaround: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    csv = _drop_flags(turnaround.with_columns(count_text("n", threshold))).sort("specialty", "month")
+    html = turnaround.sort("month").select(
+        pl.col("month").cast(pl.String).str.slice(0, 7).alias("Month"),
+        count_text("n", threshold, thousands=True).alias("Cases"),
+        number_text(pl.col("median_days"), 1).alias("Median days"),
+        number_text(pl.col("p90_days"), 1).alias("90th percentile days"),
+    )
+    return Table(slug, title, csv, html)
+
+
+def distribution_table(dist: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    csv = _drop_flags(dist.with_columns(count_text("n", threshold))).sort("specialty", "days")
+    html = dist.sort("days").select(
+        pl.col("days").cast(pl.String).alias("Days (bin upper edge)"),
+        count_text("n", threshold, thousands=True).alias("Cases"),
+    )
+    return Table(slug, title, csv, html)
+
+
+def concordance_table(conc: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    csv = _drop_flags(conc.with_columns(count_text("n", threshold)))
+    html = conc.select(
+        specialty_names().alias("Specialty"),
+        count_text("n", threshold, thousands=True).alias("Cases"),
+        number_text(pl.col("kappa")).alias("Cohen's κ"),
+        _ci("kappa_ci_low", "kappa_ci_high", number_text).alias("95% CI"),
+        pct_text(pl.col("raw_agreement")).alias("Raw agreement"),
+        landis_koch(pl.col("kappa")).alias("Landis & Koch band"),
+    )
+    return Table(slug, title, csv, html)
+
+
+def landis_koch(kappa: pl.Expr) -> pl.Expr:
+    """Landis & Koch (1977) benchmark words for a kappa."""
+    return (
+        pl.when(kappa.is_null()).then(None)
+        .when(kappa < 0).then(pl.lit("poor"))
+        .when(kappa <= 0.20).then(pl.lit("slight"))
+        .when(kappa <= 0.40).then(pl.lit("fair"))
+        .when(kappa <= 0.60).then(pl.lit("moderate"))
+        .when(kappa <= 0.80).then(pl.lit("substantial"))
+        .otherwise(pl.lit("almost perfect"))
+    )
+
+
+def cost_table(
+    cost: pl.DataFrame, slug: str, title: str, label_col: str = "specialty", label: str = "Specialty",
+    threshold: int = DEFAULT_THRESHOLD, max_rows: int | None = None,
+) -> Table:
+    """Gross, programme cost, net, per case, ROI — projected and verified — with intervals."""
+    csv = _drop_flags(cost.with_columns(count_text("n_cases", threshold),
+                                        *([count_text("n_verified", threshold)] if "n_verified" in cost.columns else [])))
+    name = specialty_names(label_col) if label_col == "specialty" else pl.col(label_col).cast(pl.String)
+    cols = [
+        name.alias(label),
+        count_text("n_cases", threshold, thousands=True).alias("Cases"),
+        money_text(pl.col("gross_avoided")).alias("Gross avoided (projected)"),
+        _ci("gross_ci_low", "gross_ci_high", money_text).alias("95% CI"),
+        money_text(pl.col("program_cost")).alias("Programme cost"),
+        money_text(pl.col("net_avoided")).alias("Net avoided (projected)"),
+        _ci("net_ci_low", "net_ci_high", money_text).alias("95% CI "),
+        money_text(pl.col("per_case_net")).alias("Net per case"),
+        number_text(pl.col("roi")).alias("ROI"),
+        _ci("roi_ci_low", "roi_ci_high", number_text).alias("ROI 95% CI"),
+    ]
+    if all(c in cost.columns for c in ("n_verified", *REALIZED_MEASURES)):
+        cols += [
+            count_text("n_verified", threshold, thousands=True).alias("Verified cases"),
+            money_text(pl.col("realized_avoided")).alias("Verified gross"),
+            _ci("realized_ci_low", "realized_ci_high", money_text).alias("Verified 95% CI"),
+            money_text(pl.col("realized_net")).alias("Verified net"),
+        ]
+    html = cost.select(cols)
+    note = ("Projected: every classified case, priced by the outcome rules. Verified: cases whose follow-up window "
+            "has closed, net of leaked procedures. ROI = net avoided / programme cost. Intervals: 95% bootstrap over cases.")
+    return Table(slug, title, csv, html, note=note, max_rows=max_rows)
+
+
+def sensitivity_table(sens: pl.DataFrame, slug: str, title: str) -> Table:
+    html = sens.sort("specialty", "assumption", "scenario").select(
+        specialty_names().alias("Specialty"),
+        pl.col("assumption").str.replace_all("_", " ").alias("Assumption"),
+        pl.col("scenario").alias("Scenario"),
+        pl.col("setting").alias("Setting"),
+        money_text(pl.col("net_avoided")).alias("Net avoided"),
+        money_text(pl.col("base_net_avoided")).alias("Base net"),
+        money_text(pl.col("delta")).alias("Change"),
+    )
+    return Table(slug, title, sens, html, label_cols=4)
+
+
+def targeting_table(targeting: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    csv = _drop_flags(targeting.with_columns(count_text("n", threshold)))
+    html = targeting.sort("decile").select(
+        pl.col("decile").cast(pl.String).alias("Decile"),
+        count_text("n", threshold, thousands=True).alias("Cases"),
+        number_text(pl.col("mean_score")).alias("Mean score"),
+        pct_text(pl.col("observed_change_rate")).alias("Observed change rate"),
+        number_text(pl.col("lift")).alias("Lift"),
+        number_text(pl.col("cumulative_lift")).alias("Cumulative lift"),
+    )
+    return Table(slug, title, csv, html)
+
+
+def dq_files_table(files: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    counts = [c for c in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate") if c in files.columns]
+    csv = _drop_flags(files.with_columns(count_text(c, threshold) for c in counts))
+    labels = {"rows_read": "Rows read", "rows_loaded": "Loaded", "rows_quarantined": "Quarantined",
+              "rows_duplicate": "Duplicate"}
+    html = files.select(
+        pl.col("record_type").alias("Record type"),
+        pl.col("status").str.replace_all("_", " ").alias("Status"),
+        pl.col("n_files").cast(pl.String).alias("Files"),
+        *[count_text(c, threshold, thousands=True).alias(labels[c]) for c in counts],
+    )
+    note = "File counts are counts of files, not of people, and are shown as they are; row counts are suppressed."
+    return Table(slug, title, csv, html, label_cols=2, note=note)
+
+
+def dq_rules_table(rules: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    csv = _drop_flags(rules.with_columns(count_text("n_rows", threshold)))
+    html = rules.sort("n_rows", descending=True, nulls_last=True).select(
+        pl.col("record_type").alias("Record type"), pl.col("field").alias("Field"), pl.col("rule").alias("Rule"),
+        count_text("n_rows", threshold, thousands=True).alias("Rows"),
+    )
+    return Table(slug, title, csv, html, label_cols=3, note="A row can break several rules, so rows do not add up.")
+
+
+def dq_checks_table(checks: pl.DataFrame, slug: str, title: str) -> Table:
+    html = checks.sort("passed", "check_name").select(
+        pl.col("check_name").alias("Check"),
+        pl.col("asset").alias("Asset"),
+        pl.when(pl.col("passed")).then(pl.lit("✔ passed")).otherwise(pl.lit("✘ failed")).alias("Result"),
+        pl.col("severity").cast(pl.String).fill_null(DASH).alias("Severity"),
+        pl.col("description").alias("What it checks"),
+    )
+    return Table(slug, title, checks, html, label_cols=5)
+
+
+def key_value_table(items: dict[str, object], slug: str, title: str, note: str = "") -> Table:
+    frame = pl.DataFrame({"setting": list(items), "value": [str(v) for v in items.values()]},
+                         schema={"setting": pl.String, "value": pl.String})
+    return Table(slug, title, frame, frame.rename({"setting": "Setting", "value": "Value"}), note=note, label_cols=2)
+
+
+def price_sources_table(prices: pl.DataFrame, slug: str, title: str) -> Table:
+    wanted = [c for c in ("procedure_code", "description", "specialty", "family", "tier", "cost_usd", "cost_basis",
+                          "cost_year", "cost_source", "cost_is_estimate") if c in prices.columns]
+    frame = prices.select(wanted)
+    html = frame.with_columns(
+        *([money_text(pl.col("cost_usd")).alias("cost_usd")] if "cost_usd" in wanted else []),
+    ).rename({c: c.replace("_", " ").capitalize() for c in wanted})
+    return Table(slug, title, frame, html, label_cols=len(wanted))

@@ -1,0 +1,244 @@
+"""Figure builders: each chart carries the traces, values and colours its safe mart says it should,
+and draws nothing that the suppression hid."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from dashboards import figures
+from dashboards.palette import OUTCOME_COLOURS, OUTCOMES
+from dashboards.safe_marts import (
+    safe_concordance,
+    safe_cost_impact,
+    safe_outcome_rates,
+    safe_outcome_rates_monthly,
+    safe_procedure_flows,
+    safe_reviewer_variation,
+    safe_turnaround_distribution,
+)
+
+
+def _rates(specialty: str, counts: list[int]) -> pl.DataFrame:
+    total = sum(counts)
+    return pl.DataFrame({"specialty": [specialty] * len(OUTCOMES), "outcome": list(OUTCOMES), "n": counts,
+                         "total": [total] * len(OUTCOMES)}).with_columns(
+        rate=pl.col("n") / pl.col("total"), ci_low=pl.col("n") / pl.col("total") * 0.9,
+        ci_high=pl.col("n") / pl.col("total") * 1.1,
+    )
+
+
+SPINE = _rates("spine", [200, 100, 400, 120, 30, 50, 4])
+CARDIO = _rates("cardiology", [300, 150, 100, 100, 25, 20, 20])
+RATES = pl.concat([SPINE, CARDIO])
+
+
+def test_outcome_mix_has_one_trace_per_outcome_in_its_fixed_colour_with_wilson_error_bars() -> None:
+    safe = safe_outcome_rates(RATES)
+    fig = figures.outcome_mix_figure(safe, ["spine", "cardiology"])
+    assert [t.name for t in fig.data] == ["Confirmed", "Less invasive", "Non-surgical", "Deferred", "More invasive",
+                                         "Alternative", "Unclassified"]
+    assert [t.marker.color for t in fig.data] == [OUTCOME_COLOURS[o] for o in OUTCOMES]
+    confirmed = fig.data[0]
+    assert list(confirmed.x) == ["Spine", "Cardiology"]
+    assert confirmed.y == pytest.approx((200 / 904, 300 / 715))
+    assert confirmed.error_y.array == pytest.approx((200 / 904 * 0.1, 300 / 715 * 0.1))
+    assert confirmed.error_y.arrayminus == pytest.approx((200 / 904 * 0.1, 300 / 715 * 0.1))
+    assert "n = 200 of 904" in confirmed.customdata[0]
+    assert fig.layout.yaxis.tickformat == ".0%" and fig.layout.yaxis.title.text == "Share of reviewed cases (%)"
+
+
+def test_outcome_mix_draws_no_bar_for_a_suppressed_cell() -> None:
+    safe = safe_outcome_rates(SPINE)  # unclassified = 4 and its complement (more invasive, 30) hidden
+    fig = figures.outcome_mix_figure(safe, ["spine"])
+    by_name = {t.name: t for t in fig.data}
+    assert by_name["Unclassified"].y == (None,)
+    assert by_name["More invasive"].y == (None,)
+    assert "suppressed" in by_name["Unclassified"].customdata[0]
+    assert by_name["Confirmed"].x == ("Confirmed",)  # one specialty: outcomes on the x axis
+    assert by_name["Confirmed"].y[0] == pytest.approx(200 / 904)
+
+
+def _monthly() -> tuple[pl.DataFrame, pl.DataFrame]:
+    months = [dt.date(2025, m, 1) for m in (1, 2, 3)]
+    confirmed = [60, 40, 90]
+    frame = pl.DataFrame({
+        "specialty": ["spine"] * 6, "month": [m for m in months for _ in range(2)],
+        "outcome": ["confirmed", "non_surgical"] * 3,
+        "n": [confirmed[0], 140, confirmed[1], 160, confirmed[2], 110], "total": [200, 200, 200, 200, 200, 200],
+    }).with_columns(rate=pl.col("n") / pl.col("total"), center_line=pl.lit(190 / 600).cast(pl.Float64))
+    sigma = (pl.col("center_line") * (1 - pl.col("center_line")) / pl.col("total")).sqrt()
+    frame = frame.with_columns(lcl=pl.col("center_line") - 3 * sigma, ucl=pl.col("center_line") + 3 * sigma)
+    frame = frame.with_columns(signal=(pl.col("rate") > pl.col("ucl")) | (pl.col("rate") < pl.col("lcl")))
+    yearly = pl.DataFrame({"specialty": ["spine"] * 2, "outcome": ["confirmed", "non_surgical"], "n": [190, 410],
+                           "total": [600, 600]}).with_columns(rate=pl.col("n") / 600, ci_low=pl.lit(0.0),
+                                                              ci_high=pl.lit(1.0))
+    return frame, yearly
+
+
+def test_p_chart_has_rate_centre_limits_and_signals_per_outcome_with_a_menu() -> None:
+    monthly, yearly = _monthly()
+    fig = figures.p_chart_figure(safe_outcome_rates_monthly(monthly, yearly), "spine")
+    assert len(fig.data) == 2 * figures.P_CHART_TRACES
+    rate, centre, ucl, lcl, signal = fig.data[:5]
+    assert rate.name == "Confirmed share" and rate.visible is True
+    assert rate.y == pytest.approx((0.30, 0.20, 0.45))
+    assert centre.y == pytest.approx((190 / 600,) * 3)
+    expected_ucl = 190 / 600 + 3 * np.sqrt(190 / 600 * (410 / 600) / 200)
+    assert ucl.y == pytest.approx((expected_ucl,) * 3) and lcl.y[0] < centre.y[0]
+    assert list(signal.x) == [dt.date(2025, 2, 1), dt.date(2025, 3, 1)]  # 20% and 45% are outside the limits
+    assert all(t.visible is False for t in fig.data[5:])
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["Confirmed", "Non-surgical"]
+    assert buttons[1].args[0]["visible"] == [False] * 5 + [True] * 5
+
+
+def test_sankey_links_carry_the_visible_flows_only() -> None:
+    flows = pl.DataFrame({
+        "specialty": ["spine"] * 4, "source": ["spinal_fusion"] * 3 + ["spinal_decompression"],
+        "target": ["non_surgical", "spinal_fusion", "spinal_injection", "non_surgical"],
+        "outcome": ["non_surgical", "confirmed", "less_invasive", "non_surgical"], "n": [150, 80, 6, 40],
+    })
+    fig = figures.sankey_figure(safe_procedure_flows(flows, None), "spine")
+    sankey = fig.data[0]
+    assert sorted(sankey.link.value) == [40, 80, 150]  # the 6 is hidden and not drawn
+    labels = list(sankey.node.label)
+    assert "First: Spinal fusion" in labels and "Second: Non-surgical" in labels
+    assert "Second: Spinal injection" not in labels
+    link_outcomes = dict(zip(sankey.link.value, sankey.link.customdata, strict=True))
+    assert link_outcomes[80] == "Confirmed"
+
+
+def test_funnel_limits_follow_the_exact_binomial_quantiles() -> None:
+    n = np.array([20, 100, 1000])
+    low, high = figures.funnel_limits(0.5, n, 0.95)
+    # Spiegelhalter's interpolated limits sit within one case of the discrete binomial quantiles
+    assert np.all(np.abs(high - stats.binom.ppf(0.975, n, 0.5) / n) <= 1 / n)
+    assert np.all(np.abs(low - stats.binom.ppf(0.025, n, 0.5) / n) <= 1 / n)
+    assert high[2] == pytest.approx(0.5 + 1.96 * np.sqrt(0.25 / 1000), abs=0.003)
+    assert np.all(np.diff(high) < 0) and np.all(np.diff(low) > 0)  # the funnel narrows
+    low_998, high_998 = figures.funnel_limits(0.5, n, 0.998)
+    assert np.all(high_998 >= high) and np.all(low_998 <= low)
+
+
+def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:
+    rv = pl.DataFrame({
+        "reviewer_id": ["r1", "r2", "r3", "r4", "r5"], "specialty": ["spine"] * 5, "n": [5, 15, 60, 200, 400],
+        "n_changed": [3, 8, 50, 100, 200], "change_rate": [0.6, 0.53, 0.83, 0.5, 0.5],
+        "specialty_rate": [0.5] * 5,
+    }).with_columns(lower_95=pl.lit(0.4), upper_95=pl.lit(0.6), lower_998=pl.lit(0.3), upper_998=pl.lit(0.7),
+                    flag=pl.Series(["within", "within", "high_998", "within", "within"]))
+    fig = figures.funnel_figure(safe_reviewer_variation(rv), "spine")
+    points = [t for t in fig.data if t.mode == "markers"]
+    plotted = sorted(x for t in points for x in t.x)
+    assert plotted == [60, 200, 400]  # r1 (5 cases) and its complement r2 are hidden
+    high = next(t for t in points if t.name == "Above 99.8%")
+    assert list(high.x) == [60] and high.y == pytest.approx((0.83,)) and high.marker.color == "#D55E00"
+    limit_names = {t.name for t in fig.data if t.mode == "lines"}
+    assert limit_names == {"95% limits", "99.8% limits"}
+    assert fig.layout.xaxis.title.text == "Cases reviewed (n)"
+
+
+def test_turnaround_histogram_marks_suppressed_bins_and_the_quantiles() -> None:
+    dist = pl.DataFrame({"specialty": ["spine"] * 5, "days": [1, 2, 7, 14, 30], "n": [40, 120, 200, 60, 4]})
+    fig = figures.turnaround_figure(safe_turnaround_distribution(dist), "spine", median_days=7, p90_days=14)
+    bars, hidden = fig.data
+    # 4 is primary; 40, the smallest other bin, is its complement
+    assert list(bars.x) == [1, 2, 3] and list(bars.y) == [120, 200, 60]
+    assert list(hidden.x) == [0, 4] and list(hidden.text) == ["*", "<11"] and list(hidden.y) == [0, 0]
+    assert list(fig.layout.xaxis.ticktext) == ["≤1", "2", "3–7", "8–14", "15–30"]
+    vlines = [s.x0 for s in fig.layout.shapes]
+    assert vlines == pytest.approx([2.5, 3.5])  # 7 days: right edge of bin 3-7; 14: right edge of 8-14
+
+
+def test_agreement_shows_kappa_with_its_interval_beside_raw_agreement() -> None:
+    conc = pl.DataFrame({"specialty": ["spine"], "n": [300], "kappa": [0.45], "kappa_ci_low": [0.38],
+                         "kappa_ci_high": [0.52], "raw_agreement": [0.7]})
+    fig = figures.agreement_figure(safe_concordance(conc), "spine")
+    kappa, raw = fig.data
+    assert kappa.x == (0.45,) and kappa.error_x.array == pytest.approx((0.07,))
+    assert kappa.error_x.arrayminus == pytest.approx((0.07,))
+    assert raw.x == (0.7,)
+    bands = [a.text for a in fig.layout.annotations]
+    assert bands == ["poor", "slight", "fair", "moderate", "substantial", "almost perfect"]
+
+
+def test_agreement_on_fewer_than_eleven_cases_is_not_drawn() -> None:
+    conc = pl.DataFrame({"specialty": ["spine"], "n": [8], "kappa": [0.45], "kappa_ci_low": [0.1],
+                         "kappa_ci_high": [0.8], "raw_agreement": [0.7]})
+    fig = figures.agreement_figure(safe_concordance(conc), "spine")
+    assert len(fig.data) == 0 and "fewer than 11" in fig.layout.annotations[0].text
+
+
+COST = pl.DataFrame({
+    "specialty": ["spine", "urology", "cardiology", "all"], "n_cases": [400, 6, 300, 706],
+    "gross_avoided": [4e6, 5e4, 3e6, 7.05e6], "gross_ci_low": [3.5e6, 1e4, 2.5e6, 6.5e6],
+    "gross_ci_high": [4.5e6, 9e4, 3.5e6, 7.6e6], "program_cost": [3e5, 4.5e3, 2.25e5, 5.3e5],
+    "net_avoided": [3.7e6, 4.5e4, 2.775e6, 6.52e6], "net_ci_low": [3.2e6, 5e3, 2.3e6, 6e6],
+    "net_ci_high": [4.2e6, 8.5e4, 3.3e6, 7e6], "per_case_net": [9250.0, 7500.0, 9250.0, 9235.0],
+    "per_case_ci_low": [8000.0, 800.0, 7600.0, 8500.0], "per_case_ci_high": [10500.0, 14000.0, 11000.0, 9900.0],
+    "roi": [12.3, 10.0, 12.3, 12.3], "roi_ci_low": [10.7, 1.0, 10.2, 11.3], "roi_ci_high": [14.0, 19.0, 14.7, 13.2],
+    "n_verified": [150, 2, 100, 252], "realized_avoided": [1.2e6, 1e4, 9e5, 2.11e6],
+    "realized_ci_low": [1e6, 0.0, 7e5, 1.8e6], "realized_ci_high": [1.4e6, 2e4, 1.1e6, 2.4e6],
+    "realized_net": [1.09e6, 8.5e3, 8.25e5, 1.92e6],
+})
+
+
+def test_cost_figure_puts_projected_beside_verified_with_intervals_and_hides_small_specialties() -> None:
+    safe = safe_cost_impact(COST)
+    fig = figures.cost_figure(safe.filter(pl.col("specialty") != "all"))
+    assert [t.name for t in fig.data] == ["Projected gross", "Projected net of fee", "Verified gross",
+                                         "Verified net of fee"]
+    gross, net, verified, verified_net = fig.data
+    # urology (6 cases) and its complement (cardiology, the next smallest) are hidden
+    assert list(gross.x) == ["Spine"]
+    assert gross.y == (4e6,) and gross.error_y.array == pytest.approx((5e5,))
+    assert net.y == (3.7e6,) and net.error_y.arrayminus == pytest.approx((5e5,))
+    assert verified.y == (1.2e6,) and verified.error_y.array == pytest.approx((2e5,))
+    assert verified_net.y == (1.09e6,) and verified_net.error_y.array is None
+    assert fig.layout.yaxis.tickprefix == "$"
+
+
+def test_tornado_sorts_assumptions_by_swing_with_low_and_high_bars() -> None:
+    sens = pl.DataFrame({
+        "specialty": ["all"] * 4, "assumption": ["prices", "prices", "program_fee", "program_fee"],
+        "scenario": ["low", "high", "low", "high"], "setting": ["-20%", "+20%", "$500", "$1,000"],
+        "net_avoided": [8e6, 12e6, 10.2e6, 9.6e6], "base_net_avoided": [10e6] * 4,
+        "delta": [-2e6, 2e6, 2e5, -4e5],
+    })
+    fig = figures.tornado_figure(sens, "all")
+    low, high = fig.data
+    assert low.orientation == "h" and list(low.y) == ["program fee", "prices"]  # widest swing on top
+    assert list(low.x) == [2e5, -2e6] and list(high.x) == [-4e5, 2e6]
+    assert list(high.text) == ["$1,000", "+20%"]
+    assert "base net $10,000,000" in fig.layout.annotations[0].text
+
+
+def test_targeting_figure_draws_lift_and_cumulative_lift_by_decile() -> None:
+    targeting = pl.DataFrame({"decile": [1, 2, 3], "n": [100, 100, 100], "mean_score": [0.9, 0.5, 0.1],
+                              "observed_change_rate": [0.8, 0.5, 0.2], "lift": [1.6, 1.0, 0.4],
+                              "cumulative_lift": [1.6, 1.3, 1.0]}).with_columns(n_suppressed=pl.lit(False))
+    fig = figures.targeting_figure(targeting)
+    lift, cumulative = fig.data
+    assert list(lift.x) == [1, 2, 3] and list(lift.y) == [1.6, 1.0, 0.4]
+    assert list(cumulative.y) == [1.6, 1.3, 1.0]
+
+
+def test_empty_inputs_give_a_labelled_empty_chart_not_an_error() -> None:
+    empty_rates = safe_outcome_rates(RATES.clear())
+    for fig in (
+        figures.outcome_mix_figure(empty_rates, ["spine"]),
+        figures.trend_figure(RATES.clear().with_columns(month=pl.lit(None, dtype=pl.Date)), "all"),
+        figures.sankey_figure(pl.DataFrame(schema={"specialty": pl.String, "source": pl.String, "target": pl.String,
+                                                   "outcome": pl.String, "n": pl.Int64}), "spine"),
+        figures.tornado_figure(pl.DataFrame(schema={"specialty": pl.String, "assumption": pl.String,
+                                                    "scenario": pl.String, "setting": pl.String,
+                                                    "net_avoided": pl.Float64, "base_net_avoided": pl.Float64,
+                                                    "delta": pl.Float64}), "all"),
+    ):
+        assert len(fig.data) == 0
+        assert fig.layout.annotations and fig.layout.annotations[0].text

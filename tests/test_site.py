@@ -1,0 +1,216 @@
+"""The static site as files: every page, every link, no external source, suppressed downloads."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dashboards.site import PLOTLY_JS, build_site
+from tests.mart_fixtures import make_marts, make_run_info
+
+EXPECTED_PAGES = [
+    "index.html", "specialty-spine.html", "specialty-orthopedics.html", "specialty-cardiology.html",
+    "specialty-gynecology.html", "specialty-urology.html", "cost.html", "data-quality.html", "methodology.html",
+]
+# Columns of the downloads that hold counts of cases or case records (not deciles, tiers, days or files).
+COUNT_COLUMNS = {"n", "total", "n_cases", "n_verified", "n_rows", "rows_read", "rows_loaded", "rows_quarantined",
+                 "rows_duplicate"}
+
+
+class _Refs(HTMLParser):
+    """Collects every src/href of a page and the ids of its plot containers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+        self.plots: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for attr in ("src", "href"):
+            if values.get(attr):
+                self.refs.append((tag, attr, values[attr] or ""))
+        if "plot" in (values.get("class") or "").split():
+            self.plots.append(values.get("id") or "")
+
+
+def _parse(path: Path) -> _Refs:
+    parser = _Refs()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    out = tmp_path_factory.mktemp("site")
+    marts = make_marts()
+    return out, build_site(marts, out, make_run_info(marts))
+
+
+def test_every_page_is_written_and_returned_overview_first(built) -> None:
+    out, pages = built
+    assert [p.name for p in pages] == EXPECTED_PAGES
+    assert all(p.parent == out and p.stat().st_size > 1000 for p in pages)
+
+
+def test_every_link_and_source_is_relative_and_resolves_to_a_file(built) -> None:
+    out, pages = built
+    for page in pages:
+        for tag, attr, ref in _parse(page).refs:
+            assert not re.match(r"^[a-z][a-z0-9+.-]*:", ref, re.I), f"{page.name}: {tag} {attr}={ref} is not relative"
+            assert not ref.startswith("/"), f"{page.name}: absolute path {ref}"
+            target = ref.split("#")[0]
+            if target:
+                assert (out / target).is_file(), f"{page.name}: {ref} does not resolve"
+
+
+def test_no_page_loads_anything_from_the_network(built) -> None:
+    _, pages = built
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I), page.name
+        assert "cdn.plot.ly" not in html and "@import" not in html
+
+
+def test_plotly_js_is_shipped_once_and_referenced_by_every_page(built) -> None:
+    out, pages = built
+    assert (out / PLOTLY_JS).stat().st_size > 1_000_000
+    assert len(list(out.glob("*.js"))) == 1
+    for page in pages:
+        scripts = [ref for tag, attr, ref in _parse(page).refs if tag == "script"]
+        assert scripts == [PLOTLY_JS], page.name
+        assert page.stat().st_size < 1_000_000  # the library is not inlined
+
+
+def test_a_specialty_whose_count_is_suppressed_gets_a_page_that_says_so(built) -> None:
+    out, _ = built
+    for name in ("specialty-urology.html", "specialty-gynecology.html"):  # 8 cases; its complement
+        html = (out / name).read_text(encoding="utf-8")
+        assert "the number of reviewed cases is suppressed" in html
+        assert 'class="plot' not in html and ".csv" not in html
+
+
+def test_every_page_has_the_navigation_and_says_that_it_suppresses(built) -> None:
+    _, pages = built
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "Small cells are suppressed" in html and "&lt;11" in html
+        nav = re.findall(r'<nav aria-label="Pages">(.*?)</nav>', html, re.S)[0]
+        assert re.findall(r'href="([^"]+)"', nav) == EXPECTED_PAGES
+        assert f'href="{page.name}" aria-current="page"' in nav
+
+
+def test_every_table_links_its_csv_and_each_csv_holds_no_count_from_1_to_10(built) -> None:
+    out, pages = built
+    csvs = sorted({ref for p in pages for tag, attr, ref in _parse(p).refs if ref.endswith(".csv")})
+    assert len(csvs) >= 30
+    assert {p.name for p in out.glob("*.csv")} == set(csvs)
+    checked = 0
+    for name in csvs:
+        frame = pl.read_csv(out / name, infer_schema=False)
+        for col in COUNT_COLUMNS & set(frame.columns):
+            values = frame[col].drop_nulls()
+            numeric = values.filter(values.str.contains(r"^\d+$")).cast(pl.Int64)
+            small = numeric.filter((numeric >= 1) & (numeric <= 10))
+            assert small.is_empty(), f"{name}.{col} shows {small.to_list()}"
+            assert values.filter(~values.str.contains(r"^(\d+|<11|\*)$")).is_empty(), f"{name}.{col}"
+            checked += 1
+    assert checked >= 40
+
+
+def test_downloads_mark_suppressed_cells_and_hide_their_rates(built) -> None:
+    out, _ = built
+    rates = pl.read_csv(out / "overview-outcome-rates.csv", infer_schema=False)
+    primary = rates.filter(pl.col("n") == "<11")
+    assert primary.height > 0 and primary["rate"].is_null().all() and primary["ci_low"].is_null().all()
+    # every specialty row with a primary cell hides a second one: the row total cannot give it back
+    hidden = rates.filter(pl.col("n").is_in(["<11", "*"])).group_by("specialty").len()
+    assert hidden.filter(pl.col("len") == 1).is_empty()
+    urology = rates.filter(pl.col("specialty") == "urology")
+    assert urology["total"].unique().to_list() == ["<11"]
+
+
+def test_no_case_level_row_is_published(tmp_path: Path) -> None:
+    marts = make_marts()
+    # a case-level mart handed over by mistake must not reach any page or download
+    marts["review_queue"] = pl.DataFrame({"case_id": ["CASE-SECRET-1"], "specialty": ["spine"],
+                                          "opinion_id": ["OP-SECRET-1"], "predicted_outcome": ["confirmed"],
+                                          "confidence": [0.4], "reason": ["low_confidence"]})
+    build_site(marts, tmp_path, make_run_info(marts))
+    for path in [*tmp_path.glob("*.csv"), *tmp_path.glob("*.html")]:
+        text = path.read_text(encoding="utf-8")
+        assert "SECRET" not in text, path.name
+    for path in tmp_path.glob("*.csv"):
+        assert not {"case_id", "patient_key", "opinion_id", "n_changed"} & set(pl.read_csv(path, n_rows=0).columns)
+
+
+def test_every_chart_container_has_its_plot_script(built) -> None:
+    _, pages = built
+    total = 0
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        plots = _parse(page).plots
+        total += len(plots)
+        for div_id in plots:
+            assert f'Plotly.newPlot("{div_id}"' in html, f"{page.name}: {div_id} never drawn"
+    assert total >= 28  # overview 3, three published specialties x 6, cost 5, data quality 3
+
+
+def test_methodology_states_rules_intervals_and_limits_with_sources(built) -> None:
+    out, _ = built
+    text = (out / "methodology.html").read_text(encoding="utf-8")
+    for phrase in ("Brown, Cai &amp; DasGupta", "Spiegelhalter", "Landis &amp; Koch", "bootstrap", "61.2%",
+                   "Selection bias", "No counterfactual", "Deferral is not avoidance", "Adherence is unknown",
+                   "ResDAC", "$750 per review", "12 months", "Reference procedure prices"):
+        assert phrase in text, phrase
+    assert text.count("<li>") >= 6 + 8  # the six outcome rules and the limits
+
+
+def test_missing_or_empty_marts_give_pages_that_say_so(tmp_path: Path) -> None:
+    marts = make_marts()
+    partial = {"outcome_rates": marts["outcome_rates"], "cost_impact": marts["cost_impact"].clear()}
+    pages = build_site(partial, tmp_path, {"run_id": "r1"})
+    assert [p.name for p in pages] == EXPECTED_PAGES  # specialties come from outcome_rates alone
+    cost = (tmp_path / "cost.html").read_text(encoding="utf-8")
+    assert "Cost impact (marts.cost_impact) is not available in this run" in cost
+    quality = (tmp_path / "data-quality.html").read_text(encoding="utf-8")
+    assert "marts.data_quality_files" in quality
+    nothing = build_site({}, tmp_path / "empty", {})
+    assert [p.name for p in nothing] == ["index.html", "cost.html", "data-quality.html", "methodology.html"]
+    assert "No specialty has data in this run" in nothing[0].read_text(encoding="utf-8")
+
+
+def test_threshold_parameter_changes_what_is_suppressed(tmp_path: Path) -> None:
+    marts = make_marts()
+    build_site(marts, tmp_path, make_run_info(marts), threshold=5)
+    rates = pl.read_csv(tmp_path / "overview-outcome-rates.csv", infer_schema=False)
+    assert "<5" in rates["n"].to_list() and "<11" not in rates["n"].to_list()
+    assert "Counts from 1 to 4 are shown as" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_run_information_is_on_every_page(built) -> None:
+    _, pages = built
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "run-20260105-0001" in html and "data up to 2025-12-31" in html
+
+
+@pytest.mark.slow
+def test_site_for_a_million_case_programme_builds_in_seconds_with_small_pages(tmp_path: Path) -> None:
+    import time
+
+    from tests.mart_fixtures import large_marts
+
+    marts = large_marts(1_000_000)  # 5,000 reviewers, 2,000 plans
+    assert marts["reviewer_variation"].height > 4000 and marts["cost_impact_segments"].height > 2000
+    start = time.perf_counter()
+    pages = build_site(marts, tmp_path, make_run_info(marts))
+    elapsed = time.perf_counter() - start
+    assert elapsed <= 10, f"site build took {elapsed:.1f} s"
+    sizes = {p.name: p.stat().st_size for p in tmp_path.glob("*") if p.name != PLOTLY_JS}
+    assert max(sizes.values()) < 5_000_000, sizes
+    assert len(pages) == 3 + 7 + 1

@@ -1,0 +1,220 @@
+"""The built site in a real browser: Debian's headless Chromium driven by selenium.
+
+Every page must load over HTTP with no console error and no failed request, every chart must
+render (Plotly draws an <svg> inside each plot container), and every navigation link must lead
+to a page that loads. Screenshots go to a temporary folder (printed) for a human to look at.
+Skipped, with the reason, only when chromium or chromedriver is not installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+from dashboards.site import build_site
+from tests.mart_fixtures import make_marts, make_run_info
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    pytest.skip(
+        f"browser tests need Debian's chromium ({CHROMIUM}) and chromium-driver ({CHROMEDRIVER}): "
+        "run `make browser` (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    out = tmp_path_factory.mktemp("site")
+    marts = make_marts()
+    pages = build_site(marts, out, make_run_info(marts))
+    return out, pages
+
+
+@pytest.fixture(scope="module")
+def server(site: tuple[Path, list[Path]]) -> Iterator[str]:
+    root, _ = site
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+        f"--user-data-dir={profile}", "--window-size=1366,900",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    drv.set_page_load_timeout(60)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+def _failed_requests(drv: webdriver.Chrome) -> list[str]:
+    """Network failures and HTTP errors from Chromium's performance log (DevTools events)."""
+    import json
+
+    failures = []
+    for entry in drv.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        params = msg.get("params", {})
+        if msg.get("method") == "Network.loadingFailed":
+            failures.append(f"{params.get('errorText')} ({params.get('requestId')})")
+        elif msg.get("method") == "Network.responseReceived":
+            response = params.get("response", {})
+            if int(response.get("status", 200)) >= 400:
+                failures.append(f"HTTP {response.get('status')} {response.get('url')}")
+            if not str(response.get("url", "")).startswith(("http://127.0.0.1", "data:")):
+                failures.append(f"external request {response.get('url')}")
+    return failures
+
+
+def _full_page_screenshot(drv: webdriver.Chrome, path: Path) -> None:
+    """The whole page, not just the viewport (DevTools captureBeyondViewport)."""
+    import base64
+
+    width, height = drv.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];"
+    )
+    shot = drv.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True,
+         "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def _load(drv: webdriver.Chrome, url: str) -> None:
+    drv.get_log("browser")  # drain logs of the previous page
+    drv.get_log("performance")
+    drv.get(url)
+    WebDriverWait(drv, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    # every plot container must hold Plotly's SVG once the page's scripts have run
+    WebDriverWait(drv, 30).until(
+        lambda d: d.execute_script(
+            "return Array.from(document.querySelectorAll('.plot')).every(p => p.querySelector('svg'));"
+        )
+    )
+
+
+def test_every_page_loads_without_console_errors_or_failed_requests(driver, server, site, shots) -> None:
+    _, pages = site
+    for page in pages:
+        _load(driver, urljoin(server, page.name))
+        errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+        assert errors == [], f"{page.name}: console errors {errors}"
+        assert _failed_requests(driver) == [], f"{page.name}: failed requests"
+        assert driver.execute_script("return typeof Plotly") == "object", f"{page.name}: plotly.js not loaded"
+        _full_page_screenshot(driver, shots / f"{page.stem}.png")
+        assert (shots / f"{page.stem}.png").stat().st_size > 10_000
+
+
+def test_every_chart_renders_an_svg(driver, server, site) -> None:
+    _, pages = site
+    charts = 0
+    for page in pages:
+        _load(driver, urljoin(server, page.name))
+        containers = driver.find_elements(By.CSS_SELECTOR, ".plot")
+        without_svg = [c.get_attribute("id") for c in containers if not c.find_elements(By.CSS_SELECTOR, "svg")]
+        assert without_svg == [], f"{page.name}: charts without svg {without_svg}"
+        charts += len(containers)
+    assert charts >= 28  # overview 3, three published specialties x 6, cost 5, data quality 3
+
+
+def test_navigation_links_lead_to_pages_that_load(driver, server, site) -> None:
+    _, pages = site
+    _load(driver, urljoin(server, "index.html"))
+    nav = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "header nav a")]
+    assert {urlparse(h).path.lstrip("/") for h in nav} == {p.name for p in pages}
+    for href in nav:
+        _load(driver, href)
+        heading = driver.find_element(By.TAG_NAME, "h1").text
+        assert heading, f"{href} has no heading"
+        current = driver.find_element(By.CSS_SELECTOR, 'header nav a[aria-current="page"]').get_attribute("href")
+        assert current == href
+
+
+def test_specialty_links_on_the_overview_open_their_pages(driver, server) -> None:
+    _load(driver, urljoin(server, "index.html"))
+    links = driver.find_elements(By.CSS_SELECTOR, ".specialty-links a")
+    assert [a.text for a in links] == ["Spine", "Orthopedics", "Cardiology", "Gynecology", "Urology"]
+    links[0].click()
+    WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("specialty-spine.html"))
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Spine"
+
+
+def test_pages_open_from_the_file_system(driver, site) -> None:
+    root, _ = site
+    driver.get_log("browser")
+    driver.get((root / "cost.html").as_uri())
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "return document.querySelectorAll('.plot').length > 0 && "
+            "Array.from(document.querySelectorAll('.plot')).every(p => p.querySelector('svg'));"
+        )
+    )
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_p_chart_menu_switches_the_outcome(driver, server) -> None:
+    _load(driver, urljoin(server, "specialty-spine.html"))
+    chart = driver.find_elements(By.CSS_SELECTOR, ".plot")[1]
+    assert driver.execute_script("return arguments[0].layout.title.text;", chart) == "Monthly p-chart — Confirmed"
+    header = chart.find_element(By.CSS_SELECTOR, "g.updatemenu-header")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", header)
+    header.click()
+    WebDriverWait(driver, 10).until(lambda d: chart.find_elements(By.CSS_SELECTOR, "g.updatemenu-dropdown-button"))
+    options = chart.find_elements(By.CSS_SELECTOR, "g.updatemenu-dropdown-button")
+    labels = [o.text for o in options]
+    assert labels[:3] == ["Confirmed", "Less invasive", "Non-surgical"]
+    options[2].click()
+    WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script("return arguments[0].layout.title.text;", chart) == "Monthly p-chart — Non-surgical"
+    )
+    visible = driver.execute_script(
+        "return arguments[0].data.filter(t => t.visible === true).map(t => t.name);", chart
+    )
+    assert visible == ["Non-surgical share", "Centre line", "Upper limit (3σ)", "Lower limit (3σ)",
+                       "Signal (outside 3σ)"]

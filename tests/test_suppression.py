@@ -1,0 +1,334 @@
+"""Small-cell suppression: primary (1..10 hidden), complementary (nothing recoverable from totals),
+and the per-mart rules that hide rates, intervals and money resting on hidden counts."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboards.pages import make_safe
+from dashboards.safe_marts import (
+    TOTAL_CELL,
+    outcome_cells,
+    safe_concordance,
+    safe_cost_impact,
+    safe_outcome_rates,
+    safe_outcome_rates_monthly,
+    safe_procedure_flows,
+    safe_reviewer_variation,
+    safe_turnaround,
+    specialties_hidden,
+)
+from dashboards.suppression import (
+    check_no_small_counts,
+    count_text,
+    primary_mask,
+    suppress_counts,
+    suppress_with_margins,
+    thousands_text,
+)
+from tests.mart_fixtures import make_marts
+
+
+def _row(values: list[int]) -> pl.DataFrame:
+    return pl.DataFrame({"g": ["a"] * len(values), "cell": list(range(len(values))), "n": values})
+
+
+def _hidden(df: pl.DataFrame, col: str = "n") -> list[bool]:
+    return df[f"{col}_suppressed"].to_list()
+
+
+def test_primary_mask_flags_one_to_ten_but_not_zero_or_eleven() -> None:
+    df = pl.DataFrame({"n": [0, 1, 5, 10, 11, 250, None]})
+    assert df.select(primary_mask("n"))["n"].to_list() == [False, True, True, True, False, False, False]
+    assert df.select(primary_mask("n", threshold=5))["n"].to_list() == [False, True, False, False, False, False, False]
+
+
+def test_primary_suppression_nulls_small_counts_and_flags_them() -> None:
+    out = suppress_counts(pl.DataFrame({"n": [0, 3, 10, 11, 40]}), ["n"])
+    assert out["n"].to_list() == [0, None, None, 11, 40]
+    assert out["n_primary"].to_list() == [False, True, True, False, False]
+    assert _hidden(out) == [False, True, True, False, False]
+
+
+def test_single_hidden_cell_in_a_row_takes_the_next_smallest_with_it() -> None:
+    out = suppress_counts(_row([3, 20, 15, 40]), ["n"], ["g"])
+    assert _hidden(out) == [True, False, True, False]  # 15 is the complement, not 20 or 40
+    assert out["n_primary"].to_list() == [True, False, False, False]
+    assert out["n"].to_list() == [None, 20, None, 40]
+
+
+def test_complement_is_never_a_zero_when_a_nonzero_cell_exists() -> None:
+    out = suppress_counts(_row([0, 4, 0, 25, 60]), ["n"], ["g"])
+    assert _hidden(out) == [False, True, False, True, False]
+
+
+def test_two_small_cells_with_an_ambiguous_sum_need_no_complement() -> None:
+    # 3 + 4 = 7 hidden: (1,6), (2,5), (3,4)... cannot be told apart
+    out = suppress_counts(_row([3, 4, 30, 40]), ["n"], ["g"])
+    assert _hidden(out) == [True, True, False, False]
+
+
+@pytest.mark.parametrize("values", [[1, 1, 30, 40], [10, 10, 30, 40]])
+def test_small_cells_whose_sum_pins_them_down_get_a_complement(values: list[int]) -> None:
+    # two hidden cells summing to 2 must both be 1; summing to 20 must both be 10
+    out = suppress_counts(_row(values), ["n"], ["g"])
+    assert _hidden(out) == [True, True, True, False]
+
+
+def test_one_beside_exactly_eleven_is_widened() -> None:
+    # hidden sum 12 = one "<11" plus one "*" (>= 11): only 1 + 11 fits, so a third cell is hidden
+    out = suppress_counts(_row([1, 11, 30, 40]), ["n"], ["g"])
+    assert _hidden(out) == [True, True, True, False]
+
+
+def test_groups_are_independent_and_no_grouping_means_primary_only() -> None:
+    df = pl.DataFrame({"g": ["a", "a", "b", "b"], "n": [5, 70, 60, 50]})
+    assert _hidden(suppress_counts(df, ["n"], ["g"])) == [True, True, False, False]
+    assert _hidden(suppress_counts(df, ["n"])) == [True, False, False, False]
+    assert _hidden(suppress_counts(df, ["n"], [[]])) == [True, False, False, True]  # whole table is one group
+
+
+def test_two_way_table_suppresses_down_columns_as_well_as_rows() -> None:
+    # rows: specialties; columns: outcomes; 'all' row holds the column totals
+    df = pl.DataFrame({
+        "s": ["a", "a", "a", "b", "b", "b", "all", "all", "all"],
+        "o": ["x", "y", "z"] * 3,
+        "n": [4, 30, 50, 25, 35, 60, 29, 65, 110],
+    })
+    out = suppress_counts(df, ["n"], [["s"], ["o"]])
+    hidden = out.filter(pl.col("n_suppressed")).select("s", "o").rows()
+    # a.x primary; row a -> a.y; column x -> b.x; column y now has a.y and needs nothing more, but row b has
+    # b.x alone -> b.y; columns stay at two hidden each
+    assert set(hidden) == {("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")}
+    _assert_no_group_exposed(out, [["s"], ["o"]])
+
+
+def _assert_no_group_exposed(
+    out: pl.DataFrame, groupings: list[list[str]], col: str = "n", raw: pl.Series | None = None
+) -> None:
+    """No group keeps exactly one hidden non-zero cell while it still has a visible non-zero cell
+    (with no visible non-zero cell left, the one hidden cell is the group's whole total, which is
+    then itself primary)."""
+    raw = raw if raw is not None else out[col]
+    work = out.with_columns(_raw=raw.fill_null(0))
+    for keys in groupings:
+        groups = work.group_by(keys).agg(
+            k=(pl.col(f"{col}_suppressed") & (pl.col("_raw") > 0)).sum(),
+            visible=(~pl.col(f"{col}_suppressed") & (pl.col("_raw") > 0)).sum(),
+        )
+        exposed = groups.filter((pl.col("k") == 1) & (pl.col("visible") > 0))
+        assert exposed.is_empty(), f"group {keys} left with one hidden cell: {exposed}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(min_value=0, max_value=60), min_size=4, max_size=4), min_size=2, max_size=6),
+)
+def test_no_row_or_column_of_a_random_table_is_left_with_one_hidden_cell(rows: list[list[int]]) -> None:
+    cells = [(f"r{i}", f"c{j}", v) for i, row in enumerate(rows) for j, v in enumerate(row)]
+    df = pl.DataFrame(cells, schema=["r", "c", "n"], orient="row")
+    out = suppress_counts(df, ["n"], [["r"], ["c"]])
+    assert out.filter(primary_mask(pl.col("n"))).is_empty()  # nothing small is left visible
+    primary = df.filter(primary_mask("n")).height
+    assert out["n_primary"].sum() == primary
+    assert df.filter(out["n_suppressed"] & (df["n"] == 0)).is_empty()  # zeros are never hidden
+    _assert_no_group_exposed(out, [["r"], ["c"]], raw=df["n"])
+
+
+def test_locked_margin_already_hidden_forces_a_hidden_cell_beneath_it() -> None:
+    # a yearly count hidden on another page, its months all large: one month would give it back
+    cells = pl.DataFrame({
+        "month": ["m1", "m2", "m3", "year"],
+        "value": [12, 15, 20, 47],
+        "locked": [False, False, False, True],
+        "value_primary": [False, False, False, False],
+        "value_suppressed": [False, False, False, True],
+    }).with_columns(k=pl.lit("x"))
+    out = suppress_with_margins(cells, "value", [["k"]])
+    assert out["value_suppressed"].to_list() == [True, False, False, True]
+    assert out["value"].to_list() == [12, 15, 20, 47]  # raw values kept for reuse as margins
+
+
+def test_forced_cells_start_hidden_and_count_as_complements() -> None:
+    df = pl.DataFrame({"g": ["a", "a", "a"], "n": [30, 40, 50], "f": [False, True, False]})
+    out = suppress_counts(df, ["n"], ["g"], force="f")
+    assert _hidden(out) == [True, True, False]
+    assert out["n_primary"].to_list() == [False, False, False]
+
+
+def test_count_text_marks_primary_and_complementary_cells_differently() -> None:
+    out = suppress_counts(_row([3, 20, 15, 1500]), ["n"], ["g"])
+    assert out.select(count_text("n"))["n"].to_list() == ["<11", "20", "*", "1500"]
+    assert out.select(count_text("n", thousands=True))["n"].to_list() == ["<11", "20", "*", "1,500"]
+    assert suppress_counts(_row([3, 20, 15, 40]), ["n"], ["g"], threshold=5).select(count_text("n", 5))[
+        "n"
+    ].to_list() == ["<5", "20", "*", "40"]
+
+
+def test_thousands_text_groups_digits_and_keeps_the_sign() -> None:
+    df = pl.DataFrame({"x": [0, 999, 1000, -1234567, 12345678901, None]})
+    assert df.select(thousands_text(pl.col("x")).alias("t"))["t"].to_list() == [
+        "0", "999", "1,000", "-1,234,567", "12,345,678,901", None,
+    ]
+
+
+def test_check_no_small_counts_catches_a_leak() -> None:
+    check_no_small_counts(pl.DataFrame({"n": [0, 11, None]}), ["n"])
+    with pytest.raises(ValueError, match="unsuppressed small counts"):
+        check_no_small_counts(pl.DataFrame({"n": [0, 7]}), ["n"])
+
+
+RATES = pl.DataFrame({
+    "specialty": ["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["all"] * 3,
+    "outcome": ["confirmed", "deferred", "unclassified"] * 4,
+    "n": [50, 40, 4, 60, 30, 20, 5, 2, 0, 115, 72, 24],
+    "total": [94] * 3 + [110] * 3 + [7] * 3 + [211] * 3,
+}).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.col("n") / pl.col("total") - 0.05,
+                ci_high=pl.col("n") / pl.col("total") + 0.05)
+
+
+def test_safe_outcome_rates_hides_rates_of_hidden_cells_and_whole_rows_with_hidden_totals() -> None:
+    safe = safe_outcome_rates(RATES)
+    a = safe.filter(pl.col("specialty") == "a")
+    assert a["n_primary"].to_list() == [False, False, True]  # the 4
+    assert a["n_suppressed"].sum() >= 2  # ... and at least one complement beside it
+    # a rate is shown exactly when its count and its total are
+    shown = safe.filter(~pl.col("n_suppressed") & ~pl.col("total_suppressed"))
+    assert shown["rate"].null_count() == 0 and shown["ci_low"].null_count() == 0
+    hidden = safe.filter(pl.col("n_suppressed") | pl.col("total_suppressed"))
+    assert hidden["rate"].is_null().all() and hidden["ci_high"].is_null().all()
+    c = safe.filter(pl.col("specialty") == "c")
+    assert c["total_primary"].all() and c["rate"].is_null().all()
+    # c's total (7) would be 'all' minus a and b: a second total goes with it
+    assert safe.unique("specialty").filter(pl.col("total_suppressed")).height >= 2
+    cells = outcome_cells(RATES)
+    _assert_no_group_exposed(cells.rename({"value_suppressed": "n_suppressed", "value": "n"}),
+                             [["specialty"], ["outcome"]])
+    assert safe.filter(pl.col("specialty") == "b")["n"].to_list()[0] == 60  # large cells stay visible
+
+
+def test_safe_outcome_rates_leaves_large_cells_alone() -> None:
+    big = RATES.filter(pl.col("specialty") == "b").with_columns(n=pl.col("n") * 10, total=pl.lit(1100))
+    safe = safe_outcome_rates(big)
+    assert safe["n"].to_list() == [600, 300, 200]
+    assert not safe["n_suppressed"].any() and not safe["total_suppressed"].any()
+
+
+def test_monthly_cells_cannot_undo_a_yearly_complement() -> None:
+    rates = pl.DataFrame({
+        "specialty": ["s"] * 3, "outcome": ["confirmed", "deferred", "unclassified"],
+        "n": [60, 30, 6], "total": [96] * 3,
+    }).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.lit(0.0), ci_high=pl.lit(1.0))
+    import datetime as dt
+
+    months = [dt.date(2025, 1, 1), dt.date(2025, 2, 1)]
+    monthly = pl.DataFrame({
+        "specialty": ["s"] * 6, "month": [m for m in months for _ in range(3)],
+        "outcome": ["confirmed", "deferred", "unclassified"] * 2,
+        "n": [30, 15, 3, 30, 15, 3], "total": [48, 48, 48, 48, 48, 48],
+    }).with_columns(rate=pl.col("n") / pl.col("total"), center_line=pl.lit(0.5), lcl=pl.lit(0.3),
+                    ucl=pl.lit(0.7), signal=pl.lit(False))
+    yearly = safe_outcome_rates(rates)
+    assert yearly.filter(pl.col("outcome") == "deferred")["n"][0] is None  # 30: complement of the 6
+    safe = safe_outcome_rates_monthly(monthly, rates)
+    deferred = safe.filter(pl.col("outcome") == "deferred")
+    # with the yearly 30 hidden, both months of 15 must not be visible (15 + 15 = 30 gives it back)
+    assert deferred["n"].null_count() >= 1
+    assert deferred["center_line"].is_null().all()  # the yearly rate is the centre line
+    assert safe.filter(pl.col("outcome") == "unclassified")["rate"].is_null().all()
+
+
+def test_flows_of_an_outcome_cannot_add_up_to_its_hidden_count() -> None:
+    flows = pl.DataFrame({
+        "specialty": ["s"] * 3, "source": ["fusion", "decompression", "fusion"],
+        "target": ["deferred", "deferred", "fusion"], "outcome": ["deferred", "deferred", "confirmed"],
+        "n": [12, 18, 60],
+    })
+    rates = pl.DataFrame({
+        "specialty": ["s"] * 3, "outcome": ["confirmed", "deferred", "unclassified"], "n": [60, 30, 6],
+        "total": [96] * 3,
+    }).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.lit(0.0), ci_high=pl.lit(1.0))
+    assert safe_outcome_rates(rates).filter(pl.col("outcome") == "deferred")["n_suppressed"][0]
+    safe = safe_procedure_flows(flows, rates)
+    # the yearly 30 is hidden: 12 + 18 visible would give it back, so one of them goes
+    assert safe.filter(pl.col("outcome") == "deferred")["n_suppressed"].to_list() == [True, False]
+    assert safe.filter(pl.col("outcome") == "confirmed")["n"].to_list() == [60]
+
+
+def test_turnaround_months_hidden_wherever_the_monthly_outcome_totals_are() -> None:
+    import datetime as dt
+
+    months = [dt.date(2025, m, 1) for m in (1, 2, 3, 4)]
+    turnaround = pl.DataFrame({"specialty": ["s"] * 4, "month": months, "n": [6, 40, 30, 50],
+                               "median_days": [5.0, 6.0, 7.0, 8.0], "p90_days": [9.0, 10.0, 11.0, 12.0]})
+    # the monthly outcome table hid January (6) and, as its complement, April (50), not March (30)
+    monthly_safe = pl.DataFrame({"specialty": ["s"] * 4, "month": months,
+                                 "total_suppressed": [True, False, False, True]})
+    safe = safe_turnaround(turnaround, monthly_safe=monthly_safe)
+    assert safe["n_suppressed"].to_list() == [True, False, False, True]
+    assert safe["median_days"].to_list() == [None, 6.0, 7.0, None]
+    alone = safe_turnaround(turnaround)
+    assert alone["n_suppressed"].to_list() == [True, False, True, False]  # on its own it would pick March
+
+
+def test_reviewer_variation_drops_small_reviewers_with_a_complement_and_no_changed_counts() -> None:
+    rv = pl.DataFrame({
+        "reviewer_id": ["r1", "r2", "r3", "r4"], "specialty": ["s"] * 4, "n": [8, 12, 40, 90],
+        "n_changed": [5, 6, 20, 45], "change_rate": [0.625, 0.5, 0.5, 0.5], "specialty_rate": [0.5] * 4,
+        "lower_95": [0.1] * 4, "upper_95": [0.9] * 4, "lower_998": [0.05] * 4, "upper_998": [0.95] * 4,
+        "flag": ["within"] * 4,
+    })
+    safe = safe_reviewer_variation(rv)
+    assert "n_changed" not in safe.columns
+    assert safe["n_suppressed"].to_list() == [True, True, False, False]
+    assert safe.filter(pl.col("n_suppressed"))["change_rate"].is_null().all()
+    guarded = safe_reviewer_variation(rv.filter(pl.col("n") > 10), incomplete_specialties=["s"])
+    assert guarded["n_suppressed"].to_list() == [True, True, False]  # the sum must not be exact
+
+
+def test_cost_impact_hides_the_money_of_small_specialties_and_a_complement() -> None:
+    cost = pl.DataFrame({
+        "specialty": ["a", "b", "c", "all"], "n_cases": [8, 40, 200, 248], "gross_avoided": [1e4, 5e4, 3e5, 3.6e5],
+        "net_avoided": [4e3, 2e4, 1.5e5, 1.74e5], "n_verified": [3, 20, 100, 123],
+        "realized_avoided": [1e3, 1e4, 5e4, 6.1e4], "roi": [0.6, 0.7, 1.0, 0.9],
+    })
+    safe = safe_cost_impact(cost)
+    assert safe["n_cases_suppressed"].to_list() == [True, True, False, False]
+    assert safe["gross_avoided"].to_list()[:2] == [None, None] and safe["roi"][2] == 1.0
+    assert safe["realized_avoided"].to_list()[:2] == [None, None]
+    assert safe["n_verified"].to_list()[2:] == [100, 123]
+
+
+def test_concordance_n_hidden_where_outcome_counts_are_partly_hidden() -> None:
+    conc = pl.DataFrame({"specialty": ["a", "b"], "n": [90, 200], "kappa": [0.4, 0.5], "kappa_ci_low": [0.3, 0.4],
+                         "kappa_ci_high": [0.5, 0.6], "raw_agreement": [0.6, 0.7]})
+    safe = safe_concordance(conc, incomplete_specialties=["a"])
+    assert safe["n"].to_list() == [None, 200]
+    assert safe["kappa"].to_list() == [0.4, 0.5]
+
+
+def test_a_specialty_with_a_hidden_total_is_hidden_in_every_mart() -> None:
+    marts = make_marts()
+    safe = make_safe(marts)
+    hidden, partial = specialties_hidden(safe.rates)
+    assert "urology" in hidden  # 8 cases
+    assert "orthopedics" in partial or "gynecology" in partial or partial == []
+    for name in ("reviewers", "distribution", "turnaround", "monthly", "flows", "cost", "concordance"):
+        frame = getattr(safe, name)
+        count = {"cost": "n_cases"}.get(name, "n")
+        rows = frame.filter(pl.col("specialty").is_in(hidden))
+        assert (rows[count].is_null() | (rows[count] == 0)).all(), f"{name} shows counts of a hidden specialty"
+
+
+def test_every_published_count_of_the_fixture_marts_is_zero_or_at_least_eleven() -> None:
+    safe = make_safe(make_marts())
+    frames = {"rates": ["n", "total"], "monthly": ["n", "total"], "flows": ["n"], "reviewers": ["n"],
+              "turnaround": ["n"], "distribution": ["n"], "concordance": ["n"], "cost": ["n_cases", "n_verified"],
+              "segments": ["n_cases", "n_verified"], "targeting": ["n"], "dq_rules": ["n_rows"],
+              "dq_files": ["rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"]}
+    for name, cols in frames.items():
+        check_no_small_counts(getattr(safe, name), cols)
+    assert TOTAL_CELL not in safe.rates["outcome"].to_list()
