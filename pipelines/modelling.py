@@ -33,7 +33,8 @@ TEXT_LIMITATIONS = [
 
 # Narratives joined to what the text model may use besides words: specialty and initial family.
 NARRATIVES_SQL = """
-SELECT o.opinion_id, o.summary_text, c.specialty, p.family AS initial_family, o.opinion_date
+SELECT o.opinion_id, o.summary_text, c.specialty, p.family AS initial_family, p.tier AS initial_tier,
+       o.opinion_date
 FROM staging.opinions o
 JOIN staging.cases c USING (case_id)
 LEFT JOIN reference.procedures p ON p.procedure_code = c.initial_procedure_code

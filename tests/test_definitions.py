@@ -28,7 +28,7 @@ def test_definitions_load_with_every_design_table_as_an_asset() -> None:
 
 
 def test_contract_rules_are_asset_checks_named_after_the_yaml() -> None:
-    checks = {(".".join(k.asset_key.path), k.name) for k in defs().resolve_all_asset_check_keys()}
+    checks = {(".".join(k.asset_key.path), k.name) for k in defs().resolve_asset_graph().asset_check_keys}
     assert ("staging.cases", "specialty__invalid_value") in checks
     assert ("staging.opinions", "summary_text__identifier") in checks
     assert ("core.case_outcomes", "case_outcomes_one_row_per_case") in checks

@@ -449,12 +449,15 @@ def _opinions(seed: int, last: int, w: World, c: Cases, o: Outcomes, op_day: np.
     text = np.full(m, None, dtype=object)
     if narrated.any():
         rec_family = np.where(plan >= 0, cat.family[np.maximum(plan, 0)], "")
+        rec_tier = np.where(plan >= 0, cat.tier[np.maximum(plan, 0)], -1)
         text[narrated] = compose_narratives(
             np.array(P.OUTCOMES)[out[narrated]],
             np.array(P.SPECIALTIES)[spec[narrated]],
             cat.family[c.code[oi][narrated]],
             rec_family[narrated],
             stream(seed, "narratives"),
+            initial_tier=cat.tier[c.code[oi][narrated]],
+            recommended_tier=rec_tier[narrated],
         )
 
     seconds = (8 * 3600 + rng.integers(0, 10 * 3600, m)).astype("timedelta64[s]")

@@ -14,7 +14,10 @@ Why it looks like this:
 - The language is deliberately broad: paraphrase, negation ("I would not operate"), hedging
   ("may eventually need"), distractors that mention surgery or conservative care without
   deciding anything, and family-specific procedure words. Patient-preference remarks are drawn
-  independently of the outcome, as in real letters, so a model cannot learn them as labels.
+  independently of the outcome, as in real letters, so a model cannot learn them as labels;
+  so are past-tense mentions of prior care and tests ("physiotherapy gave little benefit").
+- When tiers are given, families whose tier depends on the approach (cholecystectomy, hernia
+  repair, hysterectomy) are named with it ("open" / "laparoscopic"), so a step down reads as one.
 - Composition is vectorised: numpy picks indices into flattened banks, Polars concatenates and
   fills placeholders with `str.replace_all(..., <expression>)`; 600k narratives take seconds.
 """
