@@ -176,6 +176,8 @@ def _train_propensity(
     )
     lift = lift_by_decile(y, oof)
     metrics: dict[str, Any] = {
+        # Per-case out-of-fold scores: the honest score for a case the final model was fitted on.
+        "out_of_fold": pl.DataFrame({"case_id": data["case_id"].cast(pl.String), "oof_probability": oof}),
         "n": int(y.size),
         "n_patients": int(np.unique(groups).size),
         "base_rate": float(y.mean()),

@@ -112,6 +112,7 @@ def bench_text_model(warehouse: Path, train_rows: int, score_rows: int) -> dict[
 
 PROPENSITY_MODEL_FILE = "change_propensity.skops"
 PROPENSITY_METRICS_FILE = "change_propensity.metrics.json"
+PROPENSITY_OOF_FILE = "change_propensity.out_of_fold.parquet"
 PROPENSITY_LIMITATIONS = [
     "Learns who *was* changed by this programme's reviewers; a new reviewer panel or referral mix shifts it.",
     "Trained on classified cases only; unclassified and pending cases carry no label.",
@@ -137,6 +138,7 @@ def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, set
     model, metrics = train_propensity(cases, settings.seed)
     out = artifacts_dir(warehouse)
     save_model(model, out / PROPENSITY_MODEL_FILE)
+    metrics.pop("out_of_fold").write_parquet(out / PROPENSITY_OOF_FILE)
     dates = conn.execute("SELECT min(referral_date), max(referral_date) FROM staging.cases").fetchall()[0]
     window = f"referrals dated {dates[0]} to {dates[1]}"
     metrics["data_window"] = window
@@ -148,11 +150,23 @@ def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, set
 
 def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
     """core.case_scores: change probability for every referral, times the saving expected when a
-    case of that specialty and initial procedure is changed (mean projected_avoided of changed cases)."""
+    case of that specialty and initial procedure is changed (mean projected_avoided of changed cases).
+
+    A case the final model was fitted on gets its out-of-fold score (score_basis 'out_of_fold'):
+    scoring it with the model that saw its label would overstate certainty. Pending and
+    unclassified referrals — the ones a payer routes — get the final model's score.
+    """
     from models.propensity import score_propensity
 
-    model = load_model(artifacts_dir(warehouse) / PROPENSITY_MODEL_FILE)
-    scores = score_propensity(model, conn.sql(REFERRALS_SQL).pl())
+    folder = artifacts_dir(warehouse)
+    scores = score_propensity(load_model(folder / PROPENSITY_MODEL_FILE), conn.sql(REFERRALS_SQL).pl())
+    oof = pl.read_parquet(folder / PROPENSITY_OOF_FILE)
+    scores = scores.join(oof, on="case_id", how="left").select(
+        "case_id",
+        pl.coalesce("oof_probability", "change_probability").alias("change_probability"),
+        pl.when(pl.col("oof_probability").is_not_null()).then(pl.lit("out_of_fold"))
+        .otherwise(pl.lit("model")).alias("score_basis"),
+    )
     conn.register("scores_frame", scores)
     conn.execute("""
         CREATE OR REPLACE TABLE core.case_scores AS
@@ -163,7 +177,7 @@ def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
         by_specialty AS (
           SELECT c.specialty, avg(c.projected_avoided) AS saving FROM core.case_costs c
           WHERE c.outcome NOT IN ('confirmed', 'unclassified') GROUP BY ALL)
-        SELECT s.case_id, k.specialty, s.change_probability,
+        SELECT s.case_id, k.specialty, s.change_probability, s.score_basis,
                coalesce(CASE WHEN ch.n >= 11 THEN ch.saving END, bs.saving, 0) AS expected_saving,
                s.change_probability * coalesce(CASE WHEN ch.n >= 11 THEN ch.saving END, bs.saving, 0)
                  AS expected_avoided

@@ -73,3 +73,27 @@ def test_the_series_records_label_every_opinion(tmp_path):
     labels = opinion_rule_outcomes(conn)
     assert labels.group_by("outcome").len().sort("outcome").rows() == [
         ("confirmed", 11), ("less_invasive", 61), ("non_surgical", 111)]
+
+
+@pytest.mark.xdist_group("warehouse")
+def test_the_series_reproduces_end_to_end_through_secondlook_run(tmp_path):
+    """The same records as landing CSV files, through ingest, every asset and its checks."""
+    import duckdb
+
+    from pipelines.run import run_pipeline
+    from tests.builders import write_landing_csv
+
+    spine_cases, spine_opinions = epstein_2013_spine()
+    cardio_cases, cardio_opinions = graboys_1992_cardiology()
+    write_landing_csv(tmp_path / "landing", cases=pl.concat([spine_cases, cardio_cases]),
+                      opinions=pl.concat([spine_opinions, cardio_opinions]))
+    outcome = run_pipeline(tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "site", progress=False)
+    assert outcome.failed_steps == [], outcome.summary
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    got = {(s, o): (n, t) for s, o, n, t in conn.execute(
+        "SELECT specialty, outcome, n, total FROM marts.outcome_rates WHERE n > 0").fetchall()}
+    limits = conn.execute("SELECT ci_low, ci_high FROM marts.outcome_rates "
+                          "WHERE specialty = 'spine' AND outcome = 'non_surgical'").fetchall()[0]
+    conn.close()
+    assert got == PUBLISHED
+    assert limits == pytest.approx(proportion_confint(111, 183, alpha=0.05, method="wilson"), abs=1e-12)
