@@ -62,7 +62,15 @@ def render_model_card(
     """The card's markdown (see write_model_card)."""
     window = data_window if isinstance(data_window, str) else f"{data_window[0]} to {data_window[1]}"
     lines = [f"# Model card: {name}", "", f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the model's own metrics.", ""]
-    if GENERATED_CORPUS in training_source.lower():
+    augmented = training_source.lower().startswith("warehouse") and GENERATED_CORPUS in training_source.lower()
+    if augmented:
+        lines += [
+            "> **Augmented with a generated corpus.** Rule-labelled warehouse narratives were joined by synthetic",
+            "> ones that broaden the wording and fill rarely labelled outcomes. The held-out figures below mix",
+            "> both; check the model on a hand-labelled sample of real narrative-only reports.",
+            "",
+        ]
+    elif GENERATED_CORPUS in training_source.lower():
         lines += [
             "> **Trained on generated corpus.** The warehouse held too few labelled narratives, so this model",
             "> learned from synthetic narratives. Its scores on real reports are unknown until it is retrained",

@@ -293,7 +293,7 @@ NB02 = [
 
     summary = dict(conn.sql("SELECT metric, value FROM marts.run_summary").fetchall())
     settings = Settings(**json.loads(summary["settings"]))  # the settings of the run that built the warehouse
-    AS_OF = date.fromisoformat(summary["finished_at"][:10])  # horizons closed on the run's date
+    AS_OF = date.fromisoformat(summary["as_of"])  # the date the run judged every horizon against
     outcomes, prices, pathways, follow_ups = load_cost_inputs(conn)
     base = CostAssumptions.from_settings(settings)
     pl.Config.set_float_precision(2)

@@ -25,6 +25,10 @@ class ContractError(ValueError):
     """A contract file that does not say what the compiler needs."""
 
 
+class _Deferred(Exception):
+    """A contract refers to another contract not parsed yet."""
+
+
 @dataclass(frozen=True)
 class Rule:
     """One named rule: `field` is a property name, or `record` for a schema-level rule."""
@@ -50,6 +54,7 @@ class Property:
     valid_values: tuple[str, ...] = ()
     pattern: str | None = None
     minimum: float | None = None
+    maximum: float | None = None
     versioned_by: str | None = None
     description: str = ""
 
@@ -104,6 +109,9 @@ def _property_rules(prop: Property, raw: dict[str, Any]) -> list[Rule]:
         name = "negative" if prop.minimum == 0 else "below_minimum"
         rules.append(Rule(prop.name, name, "minimum", {"minimum": prop.minimum},
                           f"{prop.name} must be >= {prop.minimum:g}"))
+    if prop.maximum is not None:
+        rules.append(Rule(prop.name, "above_maximum", "maximum", {"maximum": prop.maximum},
+                          f"{prop.name} must be <= {prop.maximum:g}"))
     if prop.unique:
         rules.append(Rule(prop.name, "not_unique", "unique", {},
                           f"{prop.name} must be unique: a repeat with other content is quarantined"))
@@ -120,7 +128,7 @@ def _property_rules(prop: Property, raw: dict[str, Any]) -> list[Rule]:
     return rules
 
 
-def _parse_property(raw: dict[str, Any]) -> Property:
+def _parse_property(raw: dict[str, Any], known: dict[str, Contract]) -> Property:
     ltype = raw.get("logicalType", "string")
     if ltype not in LOGICAL_TYPES:
         raise ContractError(f"{raw.get('name')}: unsupported logicalType {ltype!r}")
@@ -129,6 +137,12 @@ def _parse_property(raw: dict[str, Any]) -> Property:
     for q in raw.get("quality", []) or []:
         if q.get("metric") == "invalidValues" and "validValues" in (q.get("arguments") or {}):
             values = tuple(str(v) for v in q["arguments"]["validValues"])
+    source = _custom_properties(raw).get("validValuesFrom")
+    if source:  # an enumeration written once, in another contract ("cases.specialty")
+        record_type, _, prop_name = str(source).partition(".")
+        if record_type not in known:
+            raise _Deferred(record_type)
+        values = known[record_type].prop(prop_name).valid_values
     return Property(
         name=raw["name"],
         logical_type=ltype,
@@ -138,13 +152,18 @@ def _parse_property(raw: dict[str, Any]) -> Property:
         valid_values=values,
         pattern=opts.get("pattern"),
         minimum=opts.get("minimum"),
+        maximum=opts.get("maximum"),
         versioned_by=_custom_properties(raw).get("versionedBy"),
         description=raw.get("description", ""),
     )
 
 
-def parse_contract(path: Path) -> Contract:
-    """Parse one ODCS v3 file; raises ContractError naming the file on anything unsupported."""
+def parse_contract(path: Path, known: dict[str, Contract] | None = None) -> Contract:
+    """Parse one ODCS v3 file; raises ContractError naming the file on anything unsupported.
+
+    `known` holds contracts already parsed, for enumerations shared by reference (validValuesFrom).
+    """
+    known = known or {}
     try:
         doc = yaml.safe_load(path.read_text())
         if doc.get("kind") != "DataContract" or not str(doc.get("apiVersion", "")).startswith("v3"):
@@ -152,7 +171,7 @@ def parse_contract(path: Path) -> Contract:
         (schema,) = doc["schema"]
         props, rules = [], []
         for raw in schema["properties"]:
-            prop = _parse_property(raw)
+            prop = _parse_property(raw, known)
             props.append(prop)
             rules.extend(_property_rules(prop, raw))
         for q in schema.get("quality", []) or []:
@@ -175,8 +194,20 @@ def parse_contract(path: Path) -> Contract:
 
 @cache
 def load_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:
-    """Every input contract by record type; each of RECORD_TYPES must have one."""
-    contracts = {c.record_type: c for c in (parse_contract(p) for p in sorted(directory.glob("*.yaml")))}
+    """Every contract by name (the inputs of RECORD_TYPES must each have one)."""
+    contracts: dict[str, Contract] = {}
+    pending = sorted(directory.glob("*.yaml"))
+    while pending:
+        deferred = []
+        for path in pending:
+            try:
+                contract = parse_contract(path, contracts)
+                contracts[contract.record_type] = contract
+            except _Deferred:
+                deferred.append(path)
+        if len(deferred) == len(pending):
+            raise ContractError(f"unresolved validValuesFrom in {', '.join(p.name for p in deferred)}")
+        pending = deferred
     missing = [r for r in RECORD_TYPES if r not in contracts]
     if missing:
         raise ContractError(f"no contract in {directory} for {', '.join(missing)}")

@@ -67,6 +67,8 @@ def _expectation(rule: Rule, today: dt.date) -> dict[str, Any] | None:
             return exp("expect_column_values_to_match_regex", column=col, regex=rule.params["pattern"])
         case "minimum":
             return exp("expect_column_values_to_be_between", column=col, min_value=rule.params["minimum"])
+        case "maximum":
+            return exp("expect_column_values_to_be_between", column=col, max_value=rule.params["maximum"])
         case "unique":
             return exp("expect_column_values_to_be_unique", column=col)
     impl = rule.params.get("rule")

@@ -522,6 +522,9 @@ def build_run_summary(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
         else None
     )
     metrics.append(("run_id", "" if run_id is None else str(run_id)))
+    if run_id is not None:
+        as_of = scalar(f"SELECT as_of FROM audit.runs WHERE run_id = '{run_id}'")
+        metrics.append(("as_of", "" if as_of is None else str(as_of)))
     metrics.append(("finished_at", datetime.now(UTC).replace(microsecond=0).isoformat()))
     freshness = scalar("SELECT max(opinion_date) FROM core.case_outcomes")
     metrics.append(("data_freshness", "" if freshness is None else str(freshness)))

@@ -16,10 +16,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from models.text_classifier import load_model, predict_text, save_model, train_text_classifier
+from models.text_classifier import load_model, predict_text, save_model, text_groups, train_text_classifier
 from pipelines.generate.narratives import training_corpus
 from pipelines.outcomes import opinion_rule_outcomes
 from pipelines.settings import Settings
+from pipelines.warehouse import artifacts_dir
 
 TEXT_MODEL_FILE = "text_classifier.skops"
 TEXT_METRICS_FILE = "text_classifier.metrics.json"
@@ -42,24 +43,36 @@ WHERE o.summary_text IS NOT NULL
 """
 
 
-def artifacts_dir(warehouse: Path) -> Path:
-    return warehouse.resolve().parent / "artifacts"
-
-
 def narratives(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return conn.sql(NARRATIVES_SQL).pl()
 
 
+TRAINING_COLUMNS = ["summary_text", "outcome", "specialty", "initial_family", "initial_tier", "group"]
+
+
+def _corpus(n: int, seed: int) -> pl.DataFrame:
+    corpus = training_corpus(n, seed).rename({"phrase_group": "group"})
+    return corpus.with_columns(("corpus-" + pl.col("group").cast(pl.String)).alias("group"))
+
+
 def text_training_frame(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[pl.DataFrame, str]:
-    """Narratives labelled by the structured rules, or the generated corpus when too few exist."""
+    """Narratives labelled by the structured rules (plus a generated corpus that broadens the
+    wording), or the generated corpus alone when the warehouse holds too few."""
     labels = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null()).select("opinion_id", "outcome")
     labelled = narratives(conn).join(labels, on="opinion_id", how="inner")
-    if labelled.height >= settings.min_labelled_narratives:
-        return labelled, f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
-    corpus = training_corpus(max(20_000, settings.min_labelled_narratives * 5), settings.seed)
-    corpus = corpus.rename({"phrase_group": "group"}) if "phrase_group" in corpus.columns else corpus
-    return corpus, (f"generated corpus of {corpus.height:,} narratives (the warehouse held only "
-                    f"{labelled.height:,} labelled narratives, fewer than {settings.min_labelled_narratives:,})")
+    if labelled.height < settings.min_labelled_narratives:
+        corpus = _corpus(max(20_000, settings.min_labelled_narratives * 5), settings.seed)
+        return corpus.select(TRAINING_COLUMNS), (
+            f"generated corpus of {corpus.height:,} narratives (the warehouse held only {labelled.height:,} "
+            f"labelled narratives, fewer than {settings.min_labelled_narratives:,})")
+    labelled = labelled.with_columns(text_groups(labelled["summary_text"]).cast(pl.String).alias("group"))
+    source = f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
+    frames = [labelled.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS)]
+    if settings.text_model_corpus_size > 0:
+        corpus = _corpus(settings.text_model_corpus_size, settings.seed)
+        frames.append(corpus.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS))
+        source += f", plus a generated corpus of {corpus.height:,} narratives broadening wording and rare outcomes"
+    return pl.concat(frames), source
 
 
 def train_text_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings) -> dict[str, Any]:
@@ -69,9 +82,10 @@ def train_text_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings:
     out = artifacts_dir(warehouse)
     save_model(model, out / TEXT_MODEL_FILE)
     metrics["training_source"] = source
-    window = "generated corpus (no dates)"
-    if "opinion_date" in frame.columns:
-        window = f"opinions dated {frame['opinion_date'].min()} to {frame['opinion_date'].max()}"
+    dates = conn.execute("SELECT min(opinion_date), max(opinion_date) FROM staging.opinions "
+                         "WHERE summary_text IS NOT NULL").fetchall()[0]
+    window = (f"opinions dated {dates[0]} to {dates[1]}" if source.startswith("warehouse")
+              else "generated corpus (no dates)")
     metrics["data_window"] = window
     (out / TEXT_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
     from models.cards import write_model_card

@@ -7,23 +7,21 @@ our own plain words: CPT descriptor text is licensed by the AMA and is not shipp
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.contracts import load_contracts
+from pipelines.landing import read_raw
+from pipelines.row_rules import q, validation_sql
+
 CATALOGUE_DIR = Path(__file__).with_name("catalogue")
 
-SPECIALTIES: tuple[str, ...] = (
-    "cardiology",
-    "spine",
-    "orthopedics",
-    "oncology",
-    "general_surgery",
-    "gynecology",
-    "urology",
-)
-COST_BASES: tuple[str, ...] = ("medicare_payment", "hospital_cost", "commercial_price", "estimate")
+# The specialty list is written once, in the cases contract; the catalogue contracts refer to it.
+SPECIALTIES: tuple[str, ...] = load_contracts()["cases"].prop("specialty").valid_values
+CONTRACTS = {"procedures": "reference_procedures", "pathways": "reference_pathways"}
 
 PROCEDURE_SCHEMA: dict[str, pl.DataType] = {
     "procedure_code": pl.Utf8(),
@@ -52,10 +50,14 @@ PATHWAY_SCHEMA: dict[str, pl.DataType] = {
 def read_catalogue(directory: Path | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read procedures.csv and pathways.csv with fixed types (codes stay text: 0-led, J7298).
 
-    Raises ValueError listing every problem when the files break the catalogue's rules, so a
-    bad edit fails the run at load time instead of silently mis-pricing cases.
+    Raises ValueError listing every problem when the files break their contracts
+    (data_contracts/reference_*.yaml) or the cross-row rules below, so a bad edit fails the run
+    at load time instead of silently mis-pricing cases.
     """
     directory = directory or CATALOGUE_DIR
+    problems = [p for name in CONTRACTS for p in contract_problems(directory / f"{name}.csv", CONTRACTS[name])]
+    if problems:
+        raise ValueError("reference catalogue is invalid: " + "; ".join(problems))
     procedures = pl.read_csv(directory / "procedures.csv", schema=PROCEDURE_SCHEMA)
     pathways = pl.read_csv(directory / "pathways.csv", schema=PATHWAY_SCHEMA)
     procedures = procedures.with_columns(pl.col("procedure_code").str.strip_chars().str.to_uppercase())
@@ -65,25 +67,31 @@ def read_catalogue(directory: Path | None = None) -> tuple[pl.DataFrame, pl.Data
     return procedures, pathways
 
 
+def contract_problems(path: Path, contract_name: str) -> list[str]:
+    """Row rules of the file's contract, compiled exactly as for landing files: `file row N: field:rule`."""
+    contract = load_contracts()[contract_name]
+    conn = duckdb.connect()
+    try:
+        names = read_raw(conn, path, "csv", "catalogue_raw")
+        missing = [c for c in contract.columns if c not in names]
+        if missing:
+            return [f"{path.name}: missing column(s) {', '.join(missing)}"]
+        checked = validation_sql(contract, "catalogue_raw", names, dt.date.today())
+        rows = conn.execute(f"SELECT _row_number, _reasons FROM ({checked}) WHERE len(_reasons) > 0 "
+                            "ORDER BY _row_number").fetchall()
+        problems = [f"{path.name} row {n}: {', '.join(reasons)}" for n, reasons in rows]
+        for prop in (p for p in contract.properties if p.unique):
+            dupes = conn.execute(f"SELECT {q(prop.name)} FROM catalogue_raw GROUP BY 1 HAVING count(*) > 1 "
+                                 "ORDER BY 1").fetchall()
+            problems += [f"{path.name}: {prop.name}:not_unique ({value})" for (value,) in dupes]
+        return problems
+    finally:
+        conn.close()
+
+
 def validate_catalogue(procedures: pl.DataFrame, pathways: pl.DataFrame) -> list[str]:
-    """Every rule the rest of the pipeline relies on; an empty list means the catalogue is usable."""
+    """Rules across rows and columns that a per-row contract cannot state."""
     problems: list[str] = []
-    dupes = procedures.filter(pl.col("procedure_code").is_duplicated())["procedure_code"].unique()
-    if len(dupes):
-        problems.append(f"duplicate procedure_code {sorted(dupes.to_list())}")
-    for column in ("procedure_code", "description", "specialty", "family", "tier", "cost_usd", "cost_source"):
-        n_null = procedures[column].null_count()
-        if n_null:
-            problems.append(f"procedures.{column} has {n_null} empty values")
-    bad_tier = procedures.filter(~pl.col("tier").is_between(0, 4))
-    if bad_tier.height:
-        problems.append(f"tier outside 0-4 for {bad_tier['procedure_code'].to_list()}")
-    bad_cost = procedures.filter(pl.col("cost_usd") < 0)
-    if bad_cost.height:
-        problems.append(f"negative cost_usd for {bad_cost['procedure_code'].to_list()}")
-    bad_basis = procedures.filter(~pl.col("cost_basis").is_in(COST_BASES))
-    if bad_basis.height:
-        problems.append(f"cost_basis not one of {COST_BASES} for {bad_basis['procedure_code'].to_list()}")
     unsourced = procedures.filter(
         (pl.col("cost_basis") == "estimate") & ~pl.col("cost_is_estimate").fill_null(False)
     )
@@ -94,20 +102,9 @@ def validate_catalogue(procedures: pl.DataFrame, pathways: pl.DataFrame) -> list
     )
     if unlabelled.height:
         problems.append(f"estimated price not labelled 'estimate' in cost_source for {unlabelled['procedure_code'].to_list()}")
-    for frame, name in ((procedures, "procedures"), (pathways, "pathways")):
-        unknown = set(frame["specialty"].drop_nulls().to_list()) - set(SPECIALTIES)
-        if unknown:
-            problems.append(f"{name}: unknown specialty {sorted(unknown)}")
     missing = set(SPECIALTIES) - set(pathways["specialty"].to_list())
     if missing:
         problems.append(f"pathways: no row for {sorted(missing)}")
-    if pathways["specialty"].is_duplicated().any():
-        problems.append("pathways: duplicate specialty")
-    for column in ("conservative_cost_usd", "workup_cost_usd"):
-        if (pathways[column].fill_null(-1) < 0).any():
-            problems.append(f"pathways.{column} must be present and >= 0")
-    if (~pathways["default_leakage"].fill_null(-1).is_between(0, 1)).any():
-        problems.append("pathways.default_leakage must be in [0, 1]")
     return problems
 
 

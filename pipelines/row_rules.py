@@ -45,8 +45,8 @@ def typed_expr(prop: Property, v: str) -> str:
             return f"COALESCE(TRY_CAST({v} AS TIMESTAMP), TRY_CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP))"
         case "number":
             return f"TRY_CAST({v} AS DOUBLE)"
-        case "integer":
-            return f"TRY_CAST({v} AS BIGINT)"
+        case "integer":  # TRY_CAST would round "4.5" to 5: a whole number must be written as one
+            return f"(CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) END)"
         case "boolean":
             t = ", ".join(lit(w) for w in TRUE_WORDS)
             f = ", ".join(lit(w) for w in FALSE_WORDS)
@@ -67,6 +67,8 @@ def _violation(rule: Rule, v: str, typed: str, trimmed: dict[str, str], today: d
             return f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(rule.params['pattern'])})"
         case "minimum":
             return f"{typed} < {float(rule.params['minimum'])!r}"
+        case "maximum":
+            return f"{typed} > {float(rule.params['maximum'])!r}"
         case "unique":
             return None
         case "custom":

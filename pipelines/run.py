@@ -12,7 +12,7 @@ import dagster as dg
 from pipelines.resources import SecondLook
 from pipelines.settings import load_settings
 from pipelines.summary import render
-from pipelines.warehouse import WarehouseError, connect, writer_lock
+from pipelines.warehouse import WarehouseError, artifacts_dir, connect, writer_lock
 
 
 class RunError(RuntimeError):
@@ -76,7 +76,7 @@ def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None 
     except WarehouseError as exc:
         raise RunError(str(exc)) from None
     try:
-        summary = render(conn, result.run_id, settings)
+        summary = render(conn, result.run_id, settings, artifacts_dir(warehouse))
     finally:
         conn.close()
     if errors:

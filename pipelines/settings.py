@@ -24,6 +24,7 @@ class Settings:
     text_model_threshold: float
     text_model_f1_floor: float
     min_labelled_narratives: int
+    text_model_corpus_size: int
     suppression_threshold: int
     gx_max_rows: int
 

@@ -6,6 +6,9 @@ the run believed it stored.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import duckdb
 
 from pipelines.settings import Settings
@@ -97,7 +100,28 @@ def checks_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
     return [line] + [f"  ! failed: {f}" for f in failed[:20]]
 
 
-def render(conn: duckdb.DuckDBPyConnection, run_id: str, settings: Settings) -> str:
-    lines = files_section(conn, run_id) + outcomes_section(conn) + money_section(conn) + checks_section(conn, run_id)
+def models_section(artifacts: Path | None) -> list[str]:
+    """What each model learned from and how it scored on data it did not see."""
+    if artifacts is None:
+        return []
+    lines = []
+    text = artifacts / "text_classifier.metrics.json"
+    if text.exists():
+        m = json.loads(text.read_text())
+        at = m.get("at_threshold", {})
+        lines.append(f"Text model: held-out macro-F1 {m['macro_f1']:.3f}; at threshold {at.get('threshold')}: "
+                     f"{at.get('coverage', 0):.0%} classified, accuracy {at.get('accuracy_classified', 0):.3f}")
+        lines.append(f"  trained on {m['training_source']}")
+    prop = artifacts / "change_propensity.metrics.json"
+    if prop.exists():
+        m = json.loads(prop.read_text())
+        lines.append(f"Change-propensity model: out-of-fold ROC AUC {m['roc_auc']:.3f}, "
+                     f"top-decile lift {m['top_decile_lift']:.2f} ({m['n']:,} classified cases)")
+    return lines
+
+
+def render(conn: duckdb.DuckDBPyConnection, run_id: str, settings: Settings, artifacts: Path | None = None) -> str:
+    lines = (files_section(conn, run_id) + outcomes_section(conn) + money_section(conn)
+             + models_section(artifacts) + checks_section(conn, run_id))
     lines.append("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.as_dict().items()))
     return "\n".join(lines)

@@ -8,7 +8,9 @@ Readers (dashboards, notebooks) open the file read-only.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -26,6 +28,11 @@ class WarehouseBusy(RuntimeError):
 
 class WarehouseError(RuntimeError):
     """The warehouse file cannot be opened or created."""
+
+
+def artifacts_dir(warehouse: Path) -> Path:
+    """Trained models and their cards live beside the warehouse file, never in git."""
+    return warehouse.resolve().parent / "artifacts"
 
 
 def lock_path(warehouse: Path) -> Path:
@@ -90,13 +97,31 @@ CREATE TABLE IF NOT EXISTS audit.check_results (
   metadata VARCHAR, checked_at TIMESTAMP, run_id VARCHAR);
 CREATE TABLE IF NOT EXISTS audit.runs (
   run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, landing VARCHAR, warehouse VARCHAR,
-  settings VARCHAR);
+  settings VARCHAR, as_of DATE);
 """
 
 
 def ensure_audit_tables(conn: duckdb.DuckDBPyConnection) -> None:
     ensure_schemas(conn)
     conn.execute(AUDIT_DDL)
+
+
+def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, landing: str, warehouse: str, settings: dict) -> None:
+    """Record a run; `as_of` (today) is the date every horizon of this run is judged against."""
+    ensure_audit_tables(conn)
+    conn.execute("DELETE FROM audit.runs WHERE run_id = ?", [run_id])
+    conn.execute("INSERT INTO audit.runs VALUES (?, now()::TIMESTAMP, NULL, ?, ?, ?, current_date)",
+                  [run_id, landing, warehouse, json.dumps(settings, sort_keys=True)])
+
+
+def run_as_of(conn: duckdb.DuckDBPyConnection, run_id: str) -> dt.date:
+    """The as-of date recorded for a run (today when the run was not recorded, e.g. a lone asset)."""
+    rows = conn.execute("SELECT as_of FROM audit.runs WHERE run_id = ?", [run_id]).fetchall()
+    return rows[0][0] if rows else dt.date.today()
+
+
+def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    conn.execute("UPDATE audit.runs SET finished_at = now()::TIMESTAMP WHERE run_id = ?", [run_id])
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, qualified: str) -> bool:

@@ -43,8 +43,16 @@ def built_run(tmp_path_factory: pytest.TempPathFactory) -> BuiltRun:
     landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"
     generated = generate(N_CASES, 5, landing, fmt="csv", dirty_fraction=0.02)
     _adversarial_files(landing)
-    os.environ.setdefault("SECONDLOOK_MIN_LABELLED_NARRATIVES", "2000")
-    outcome = run_pipeline(landing, warehouse, site, progress=False)
+    # ~1,200 rule-labelled narratives: train on them (plus the corpus), as a real warehouse would.
+    previous = os.environ.get("SECONDLOOK_MIN_LABELLED_NARRATIVES")
+    os.environ["SECONDLOOK_MIN_LABELLED_NARRATIVES"] = "500"
+    try:
+        outcome = run_pipeline(landing, warehouse, site, progress=False)
+    finally:
+        if previous is None:
+            os.environ.pop("SECONDLOOK_MIN_LABELLED_NARRATIVES")
+        else:
+            os.environ["SECONDLOOK_MIN_LABELLED_NARRATIVES"] = previous
     return BuiltRun(landing, warehouse, site, outcome.summary, outcome.failed_steps, generated)
 
 

@@ -26,6 +26,16 @@ GOOD: dict[str, dict[str, str]] = {
     "follow_ups": {"case_id": "c1", "procedure_code": "22612", "service_date": "2026-05-01",
                    "allowed_amount": "28000.50"},
     "procedure_costs": {"procedure_code": "22612", "cost_usd": "31000"},
+    "reference_procedures": {
+        "procedure_code": "22612", "description": "Lumbar fusion, one level", "specialty": "spine",
+        "family": "spinal_fusion", "tier": "4", "cost_usd": "29231", "cost_basis": "estimate",
+        "cost_year": "2026", "cost_source": "estimate: illustration", "cost_is_estimate": "true",
+    },
+    "reference_pathways": {
+        "specialty": "spine", "conservative_cost_usd": "625", "conservative_source": "APTQI",
+        "workup_cost_usd": "900", "workup_source": "estimate", "default_leakage": "0.18",
+        "leakage_source": "Schmerz 2023", "source": "literature.md",
+    },
 }
 CROSS_ROW = {"unique", "not_before_reference"}
 
@@ -38,13 +48,15 @@ def breaking_value(rule: Rule) -> dict[str, str]:
             return {rule.field: "   "}
         case "type":
             return {rule.field: {"date": "2026-13-45", "timestamp": "yesterday", "number": "12,5 USD",
-                                 "boolean": "maybe"}[rule.params["type"]]}
+                                 "integer": "4.5", "boolean": "maybe"}[rule.params["type"]]}
         case "invalid_value":
             return {rule.field: "somewhere-else"}
         case "pattern":
             return {rule.field: "12-34!"}
         case "minimum":
-            return {rule.field: "-1"}
+            return {rule.field: str(rule.params["minimum"] - 1)}
+        case "maximum":
+            return {rule.field: str(rule.params["maximum"] + 1)}
         case "not_after_today":
             return {rule.field: "2026-07-01"}
         case "no_pattern":

@@ -1,7 +1,6 @@
 """Core assets: one row per case — its outcome (rules 1-6) and its costs."""
 
 
-import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +11,7 @@ from pipelines.costs import build_case_costs
 from pipelines.modelling import narrative_predictions
 from pipelines.outcomes import build_case_outcomes
 from pipelines.resources import SecondLook
+from pipelines.warehouse import run_as_of
 
 CASE_OUTCOMES = dg.AssetKey(["core", "case_outcomes"])
 PENDING = dg.AssetKey(["core", "pending_cases"])
@@ -54,7 +54,7 @@ def case_outcomes(context: dg.AssetExecutionContext, secondlook: SecondLook):
 def case_costs(context: dg.AssetExecutionContext, secondlook: SecondLook):
     settings = secondlook.settings()
     with secondlook.writer() as conn:
-        build_case_costs(conn, settings, dt.date.today())
+        build_case_costs(conn, settings, run_as_of(conn, context.run_id))
         n, gross = conn.execute("SELECT count(*), sum(projected_avoided) FROM core.case_costs").fetchall()[0]
         checks = run_quality(conn, context.run_id, "core.case_costs")
     secondlook.say(f"costs: {n:,} cases, projected avoided ${gross or 0:,.0f} before program fees")

@@ -18,6 +18,7 @@ from pipelines.gx_adapter import check_name, expectations_for, validate_table
 from pipelines.ingest import ingest
 from pipelines.resources import SecondLook
 from pipelines.settings import Settings
+from pipelines.warehouse import start_run
 
 STAGED = {
     "cases": "staging.cases",
@@ -77,6 +78,7 @@ def landing_ingest(context: dg.AssetExecutionContext, secondlook: SecondLook):
     landing = Path(secondlook.landing)
     extra = [(Path(secondlook.costs), "procedure_costs")] if secondlook.costs else []
     with secondlook.writer() as conn:
+        start_run(conn, context.run_id, secondlook.landing, secondlook.warehouse, secondlook.settings().as_dict())
         report = ingest(conn, landing, run_id=context.run_id, extra_files=extra)
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in STAGED.values()}
         totals = report.totals()

@@ -13,7 +13,7 @@ from pipelines.assets.marts import MART_KEYS
 from pipelines.assets.modelling import TARGETING
 from pipelines.resources import SecondLook
 from pipelines.settings import load_settings
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, finish_run
 
 SITE = dg.AssetKey(["dashboards", "site"])
 PRICE_COLUMNS = "procedure_code, description, specialty, family, tier, cost_usd, cost_basis, cost_year, cost_source"
@@ -51,6 +51,8 @@ def build_site_from_warehouse(warehouse: Path, out_dir: Path, run_id: str = "") 
 def site(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
     out = Path(secondlook.site)
     pages = build_site_from_warehouse(Path(secondlook.warehouse), out, context.run_id)
+    with secondlook.writer() as conn:
+        finish_run(conn, context.run_id)
     largest = max((p.stat().st_size for p in pages), default=0)
     secondlook.say(f"dashboards: {len(pages)} pages in {out}")
     return dg.MaterializeResult(metadata={

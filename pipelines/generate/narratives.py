@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.reference import SPECIALTIES as CONTRACT_SPECIALTIES
+
 OUTCOMES: tuple[str, ...] = (
     "confirmed",
     "less_invasive",
@@ -35,15 +37,7 @@ OUTCOMES: tuple[str, ...] = (
     "more_invasive",
     "alternative",
 )
-SPECIALTIES: tuple[str, ...] = (
-    "cardiology",
-    "spine",
-    "orthopedics",
-    "oncology",
-    "general_surgery",
-    "gynecology",
-    "urology",
-)
+SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_contracts/cases.yaml
 
 # --- procedure vocabulary by family (noun phrases, no leading article) -----------------------
 FAMILY_TERMS: dict[str, list[str]] = {

@@ -8,15 +8,9 @@ with source and year. Figures marked "assumption" have no published basis there.
 
 from __future__ import annotations
 
-SPECIALTIES: tuple[str, ...] = (
-    "spine",
-    "orthopedics",
-    "cardiology",
-    "oncology",
-    "general_surgery",
-    "gynecology",
-    "urology",
-)
+from pipelines.reference import SPECIALTIES as CONTRACT_SPECIALTIES
+
+SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_contracts/cases.yaml
 
 # Outcomes a second opinion can reach (pending / unclassified are pipeline states, not draws).
 OUTCOMES: tuple[str, ...] = (
