@@ -160,9 +160,10 @@ def cost_measures(
 
     `codes` (0..len(labels)-1) name each case's group. Cases are resampled within each group
     (stratified), so each group's review count and hence its programme cost are fixed; the
-    optional total row (`with_total`, e.g. 'all') sums the groups' replicates. ROI = gross
-    avoided / programme cost: dollars avoided per programme dollar, the ratio literature.md §3.1
-    quotes (J Am Coll Surg 1997: 1.34). realized_net = realized_avoided - fee x n_verified (the
+    optional total row (`with_total`, e.g. 'all') sums the groups' replicates. ROI = net
+    avoided / programme cost: net dollars returned per programme dollar, as the methodology page
+    states (the gross-to-cost ratio literature.md §3.1 quotes, J Am Coll Surg 1997: 1.34, is
+    ROI + 1). realized_net = realized_avoided - fee x n_verified (the
     verified cohort pays its own reviews).
     """
     k = len(labels)
@@ -193,7 +194,7 @@ def cost_measures(
         "net_avoided": net, "net_ci_low": g_lo - program, "net_ci_high": g_hi - program,
         "per_case_net": net * per_n, "per_case_ci_low": (g_lo - program) * per_n,
         "per_case_ci_high": (g_hi - program) * per_n,
-        "roi": gross * per_fee, "roi_ci_low": g_lo * per_fee, "roi_ci_high": g_hi * per_fee,
+        "roi": net * per_fee, "roi_ci_low": (g_lo - program) * per_fee, "roi_ci_high": (g_hi - program) * per_fee,
         "n_verified": n_ver.astype(np.int64),
         "realized_avoided": real, "realized_ci_low": r_lo, "realized_ci_high": r_hi,
         "realized_net": real - fee * n_ver,

@@ -141,7 +141,7 @@ def test_cost_impact_adds_up_and_carries_bootstrap_intervals(warehouse):
         assert row["net_avoided"] == pytest.approx(row["gross_avoided"] - row["program_cost"])
         assert row["net_ci_low"] < row["net_avoided"] < row["net_ci_high"]
         assert row["per_case_ci_low"] < row["per_case_net"] < row["per_case_ci_high"]
-        assert row["roi"] == pytest.approx(row["gross_avoided"] / row["program_cost"])
+        assert row["roi"] == pytest.approx(row["net_avoided"] / row["program_cost"])
         assert row["realized_ci_low"] <= row["realized_avoided"] <= row["realized_ci_high"]
         assert row["realized_net"] == pytest.approx(row["realized_avoided"] - fee * row["n_verified"])
     # the 'all' interval is narrower, relative to its size, than a single specialty's
