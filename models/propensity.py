@@ -35,6 +35,7 @@ from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from models.evaluation import expected_calibration_error, group_folds, lift_by_decile, reliability_bins
+from models.text_classifier import OUTCOME_LABELS
 
 __all__ = [
     "CLASSIFIED_OUTCOMES",
@@ -45,14 +46,7 @@ __all__ = [
     "train_propensity",
 ]
 
-CLASSIFIED_OUTCOMES: tuple[str, ...] = (
-    "confirmed",
-    "less_invasive",
-    "non_surgical",
-    "deferred",
-    "more_invasive",
-    "alternative",
-)
+CLASSIFIED_OUTCOMES: tuple[str, ...] = OUTCOME_LABELS  # the outcomes a review can reach
 CATEGORICAL: tuple[str, ...] = (
     "specialty",
     "initial_procedure_code",

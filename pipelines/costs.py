@@ -26,6 +26,7 @@ import duckdb
 import polars as pl
 
 from pipelines.settings import Settings
+from pipelines.warehouse import table_exists, write_table
 
 LEAKAGE_OUTCOMES: tuple[str, ...] = ("non_surgical", "deferred")
 PRICED_CHANGE_OUTCOMES: tuple[str, ...] = ("less_invasive", "more_invasive", "alternative")
@@ -370,14 +371,6 @@ def sensitivity_scenarios(base: CostAssumptions) -> list[tuple[str, str, str, Co
     ]
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    rows = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
 def load_cost_inputs(
     conn: duckdb.DuckDBPyConnection,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
@@ -390,13 +383,13 @@ def load_cost_inputs(
     catalogue = conn.sql("SELECT * FROM reference.procedures").pl()
     payer = (
         conn.sql("SELECT procedure_code, cost_usd FROM staging.procedure_costs").pl()
-        if _table_exists(conn, "staging", "procedure_costs")
+        if table_exists(conn, "staging.procedure_costs")
         else None
     )
     pathways = conn.sql("SELECT * FROM reference.pathways").pl()
     follow_ups = (
         conn.sql("SELECT case_id, procedure_code, service_date, allowed_amount FROM staging.follow_ups").pl()
-        if _table_exists(conn, "staging", "follow_ups")
+        if table_exists(conn, "staging.follow_ups")
         else None
     )
     return outcomes, effective_prices(catalogue, payer), pathways, follow_ups
@@ -422,11 +415,5 @@ def build_case_costs(conn: duckdb.DuckDBPyConnection, settings: Settings, as_of:
         on="specialty",
         how="left",
     )
-    conn.execute("CREATE SCHEMA IF NOT EXISTS core")
     for table, data in (("case_costs", costs), ("leakage_rates", rates), ("prices", prices)):
-        name = f"_secondlook_{table}"
-        conn.register(name, data.to_arrow())
-        try:
-            conn.execute(f"CREATE OR REPLACE TABLE core.{table} AS SELECT * FROM {name}")
-        finally:
-            conn.unregister(name)
+        write_table(conn, f"core.{table}", data)

@@ -20,6 +20,7 @@ from pipelines import stats
 from pipelines.costs import LEAKAGE_HIGH, LEAKAGE_LOW, CostAssumptions, sensitivity_scenarios
 from pipelines.outcomes import CHANGED_OUTCOMES, OUTCOMES, build_review_queue
 from pipelines.settings import Settings
+from pipelines.warehouse import table_exists, write_table
 
 ALL = "all"
 _OUTCOME_LIST = "[" + ", ".join(f"'{o}'" for o in OUTCOMES) + "]"
@@ -28,28 +29,10 @@ _CHANGED_LIST = "(" + ", ".join(f"'{o}'" for o in CHANGED_OUTCOMES) + ")"
 TURNAROUND_EDGES: tuple[int, ...] = (0, 7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 91, 120, 150, 180, 270, 365)
 
 
-def _write(conn: duckdb.DuckDBPyConnection, table: str, data: pl.DataFrame) -> None:
-    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    name = "_secondlook_mart_" + table.replace(".", "_")
-    conn.register(name, data.to_arrow())
-    try:
-        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {name}")
-    finally:
-        conn.unregister(name)
-
-
 def _sql_table(conn: duckdb.DuckDBPyConnection, table: str, sql: str) -> None:
     conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
     conn.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
 
-
-def _exists(conn: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    rows = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def _outcome_order() -> pl.Expr:
@@ -89,7 +72,7 @@ def build_outcome_rates(conn: duckdb.DuckDBPyConnection, settings: Settings) -> 
         pl.Series("ci_low", low).fill_nan(None),
         pl.Series("ci_high", high).fill_nan(None),
     ).sort(_specialty_order(), "specialty", _outcome_order())
-    _write(conn, "marts.outcome_rates", out)
+    write_table(conn, "marts.outcome_rates", out)
 
 
 def build_outcome_rates_monthly(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -132,7 +115,7 @@ def build_outcome_rates_monthly(conn: duckdb.DuckDBPyConnection, settings: Setti
         .select("specialty", "month", "outcome", "n", "total", "rate", "center_line", "lcl", "ucl", "signal")
         .sort(_specialty_order(), "specialty", "month", _outcome_order())
     )
-    _write(conn, "marts.outcome_rates_monthly", out)
+    write_table(conn, "marts.outcome_rates_monthly", out)
 
 
 # --- cost impact -------------------------------------------------------------------------------
@@ -231,7 +214,7 @@ def build_cost_impact(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
         codes, labels, projected, realized, verified, settings.program_fee_usd,
         settings.bootstrap_resamples, settings.seed, with_total=ALL,
     ).rename({"segment": "specialty"})
-    _write(conn, "marts.cost_impact", out.sort(_specialty_order(), "specialty"))
+    write_table(conn, "marts.cost_impact", out.sort(_specialty_order(), "specialty"))
 
 
 def build_cost_impact_segments(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -244,7 +227,7 @@ def build_cost_impact_segments(conn: duckdb.DuckDBPyConnection, settings: Settin
             settings.bootstrap_resamples, settings.seed,
         )
         parts.append(part.select(pl.lit(dimension).alias("dimension"), pl.all()))
-    _write(conn, "marts.cost_impact_segments", pl.concat(parts).sort("dimension", "segment"))
+    write_table(conn, "marts.cost_impact_segments", pl.concat(parts).sort("dimension", "segment"))
 
 
 def build_cost_sensitivity(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -292,7 +275,7 @@ def build_cost_sensitivity(conn: duckdb.DuckDBPyConnection, settings: Settings) 
             )
         )
     out = pl.concat(rows).with_columns((pl.col("net_avoided") - pl.col("base_net_avoided")).alias("delta"))
-    _write(conn, "marts.cost_sensitivity", out.sort(_specialty_order(), "specialty", "assumption", "scenario"))
+    write_table(conn, "marts.cost_sensitivity", out.sort(_specialty_order(), "specialty", "assumption", "scenario"))
 
 
 # --- reviewers, agreement, turnaround, flows ---------------------------------------------------
@@ -333,7 +316,7 @@ def build_reviewer_variation(conn: duckdb.DuckDBPyConnection, settings: Settings
         .otherwise(pl.lit("within"))
         .alias("flag")
     )
-    _write(conn, "marts.reviewer_variation", out.sort("specialty", "reviewer_id"))
+    write_table(conn, "marts.reviewer_variation", out.sort("specialty", "reviewer_id"))
 
 
 def build_concordance(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -373,7 +356,7 @@ def build_concordance(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
                 "kappa_ci_high": pl.Float64, "raw_agreement": pl.Float64},
         orient="row",
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
-    _write(conn, "marts.concordance", out)
+    write_table(conn, "marts.concordance", out)
 
 
 def build_turnaround(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -448,7 +431,7 @@ def build_data_quality_files(conn: duckdb.DuckDBPyConnection, settings: Settings
     """marts.data_quality_files: files and rows by record type and file status (audit.ingest_files)."""
     source = (
         "audit.ingest_files"
-        if _exists(conn, "audit.ingest_files")
+        if table_exists(conn, "audit.ingest_files")
         else "(SELECT NULL::VARCHAR AS record_type, NULL::VARCHAR AS status, NULL::BIGINT AS rows_read, "
         "NULL::BIGINT AS rows_loaded, NULL::BIGINT AS rows_quarantined, NULL::BIGINT AS rows_duplicate WHERE false)"
     )
@@ -470,7 +453,7 @@ def build_data_quality_rules(conn: duckdb.DuckDBPyConnection, settings: Settings
     """marts.data_quality_rules: quarantined rows per record type, field and rule (reasons are `field:rule`)."""
     source = (
         "quarantine.rows"
-        if _exists(conn, "quarantine.rows")
+        if table_exists(conn, "quarantine.rows")
         else "(SELECT NULL::VARCHAR AS record_type, NULL::VARCHAR[] AS reasons WHERE false)"
     )
     _sql_table(
@@ -491,7 +474,7 @@ def build_data_quality_checks(conn: duckdb.DuckDBPyConnection, settings: Setting
     """marts.data_quality_checks: the latest result of every check (audit.check_results)."""
     source = (
         "audit.check_results"
-        if _exists(conn, "audit.check_results")
+        if table_exists(conn, "audit.check_results")
         else "(SELECT NULL::VARCHAR AS check_name, NULL::VARCHAR AS asset, NULL::BOOLEAN AS passed, "
         "NULL::VARCHAR AS severity, NULL::VARCHAR AS description, NULL::TIMESTAMP AS checked_at WHERE false)"
     )
@@ -519,7 +502,7 @@ def build_run_summary(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
     metrics: list[tuple[str, str]] = []
     run_id = (
         scalar("SELECT run_id FROM audit.runs ORDER BY started_at DESC LIMIT 1")
-        if _exists(conn, "audit.runs") and scalar("SELECT count(*) FROM audit.runs")
+        if table_exists(conn, "audit.runs") and scalar("SELECT count(*) FROM audit.runs")
         else None
     )
     metrics.append(("run_id", "" if run_id is None else str(run_id)))
@@ -529,13 +512,13 @@ def build_run_summary(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
     metrics.append(("finished_at", datetime.now(UTC).replace(microsecond=0).isoformat()))
     freshness = scalar("SELECT max(opinion_date) FROM core.case_outcomes")
     metrics.append(("data_freshness", "" if freshness is None else str(freshness)))
-    if _exists(conn, "staging.cases"):
+    if table_exists(conn, "staging.cases"):
         metrics.append(("cases", str(scalar("SELECT count(*) FROM staging.cases"))))
     metrics.append(("cases_with_opinion", str(scalar("SELECT count(*) FROM core.case_outcomes"))))
-    pending = scalar("SELECT count(*) FROM core.pending_cases") if _exists(conn, "core.pending_cases") else 0
+    pending = scalar("SELECT count(*) FROM core.pending_cases") if table_exists(conn, "core.pending_cases") else 0
     metrics.append(("pending", str(pending)))
     metrics.append(("unclassified", str(scalar("SELECT count(*) FROM core.case_outcomes WHERE outcome = 'unclassified'"))))
-    if _exists(conn, "marts.cost_impact"):
+    if table_exists(conn, "marts.cost_impact"):
         row = conn.execute(
             "SELECT gross_avoided, net_avoided, net_ci_low, net_ci_high, roi, n_verified, realized_avoided "
             f"FROM marts.cost_impact WHERE specialty = '{ALL}'"
@@ -547,11 +530,11 @@ def build_run_summary(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
                 strict=True,
             ):
                 metrics.append((name, "" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)))
-    if _exists(conn, "core.leakage_rates"):
+    if table_exists(conn, "core.leakage_rates"):
         leak = conn.sql("SELECT specialty, leakage_used, leakage_basis FROM core.leakage_rates ORDER BY specialty").fetchall()
         metrics.append(("leakage", json.dumps({s: {"rate": v, "basis": b} for s, v, b in leak})))
     metrics.append(("settings", json.dumps(settings.as_dict(), sort_keys=True)))
-    _write(conn, "marts.run_summary", pl.DataFrame(metrics, schema={"metric": pl.Utf8, "value": pl.Utf8}, orient="row"))
+    write_table(conn, "marts.run_summary", pl.DataFrame(metrics, schema={"metric": pl.Utf8, "value": pl.Utf8}, orient="row"))
 
 
 def build_review_queue_mart(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:

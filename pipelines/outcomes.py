@@ -24,6 +24,8 @@ OUTCOMES: tuple[str, ...] = (
     "alternative",
     "unclassified",
 )
+#: Outcomes a second opinion can reach (unclassified is the pipeline's own state, not a finding).
+REVIEW_OUTCOMES: tuple[str, ...] = OUTCOMES[:-1]
 #: Outcomes that mean the second opinion changed the plan (reviewer variation, targeting).
 CHANGED_OUTCOMES: tuple[str, ...] = ("less_invasive", "non_surgical", "deferred", "more_invasive", "alternative")
 

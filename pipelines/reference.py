@@ -16,6 +16,7 @@ import polars as pl
 from pipelines.contracts import load_contracts
 from pipelines.landing import read_raw
 from pipelines.row_rules import q, validation_sql
+from pipelines.warehouse import write_table
 
 CATALOGUE_DIR = Path(__file__).with_name("catalogue")
 
@@ -117,10 +118,4 @@ def write_reference(
         ("procedures", procedures, PROCEDURE_SCHEMA),
         ("pathways", pathways, PATHWAY_SCHEMA),
     ):
-        typed = frame.select([pl.col(c).cast(t) for c, t in schema.items()])
-        view = f"_reference_{table}"
-        conn.register(view, typed.to_arrow())
-        try:
-            conn.execute(f"CREATE OR REPLACE TABLE reference.{table} AS SELECT * FROM {view}")
-        finally:
-            conn.unregister(view)
+        write_table(conn, f"reference.{table}", frame.select([pl.col(c).cast(t) for c, t in schema.items()]))

@@ -106,6 +106,19 @@ def ensure_audit_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(AUDIT_DDL)
 
 
+def write_table(conn: duckdb.DuckDBPyConnection, qualified: str, frame: object) -> None:
+    """Replace `schema.table` with a Polars (or Arrow) frame, creating the schema if needed."""
+    schema = qualified.split(".")[0]
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    view = "_secondlook_in_" + qualified.replace(".", "_")
+    data = frame.to_arrow() if hasattr(frame, "to_arrow") else frame
+    conn.register(view, data)
+    try:
+        conn.execute(f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM {view}")
+    finally:
+        conn.unregister(view)
+
+
 def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, landing: str, warehouse: str, settings: dict) -> None:
     """Record a run; `as_of` (today) is the date every horizon of this run is judged against."""
     ensure_audit_tables(conn)

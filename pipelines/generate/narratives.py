@@ -27,16 +27,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.outcomes import REVIEW_OUTCOMES
 from pipelines.reference import SPECIALTIES as CONTRACT_SPECIALTIES
 
-OUTCOMES: tuple[str, ...] = (
-    "confirmed",
-    "less_invasive",
-    "non_surgical",
-    "deferred",
-    "more_invasive",
-    "alternative",
-)
+OUTCOMES: tuple[str, ...] = REVIEW_OUTCOMES  # written once, in pipelines/outcomes.py
 SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_contracts/cases.yaml
 
 # --- procedure vocabulary by family (noun phrases, no leading article) -----------------------

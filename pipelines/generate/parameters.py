@@ -8,19 +8,12 @@ with source and year. Figures marked "assumption" have no published basis there.
 
 from __future__ import annotations
 
+from pipelines.outcomes import REVIEW_OUTCOMES
 from pipelines.reference import SPECIALTIES as CONTRACT_SPECIALTIES
 
 SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_contracts/cases.yaml
 
-# Outcomes a second opinion can reach (pending / unclassified are pipeline states, not draws).
-OUTCOMES: tuple[str, ...] = (
-    "confirmed",
-    "less_invasive",
-    "non_surgical",
-    "deferred",
-    "more_invasive",
-    "alternative",
-)
+OUTCOMES: tuple[str, ...] = REVIEW_OUTCOMES  # written once, in pipelines/outcomes.py
 CHANGE_TYPES: tuple[str, ...] = OUTCOMES[1:]
 
 # Share of referrals by specialty. Assumption, shaped by literature.md: spine is the specialty
