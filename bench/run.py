@@ -5,6 +5,7 @@ the issues are printed beside each figure; nothing here passes or fails.
 
     generate     1M cases with opinions and follow-ups           (well under 60 s)
     ingest       1M cases + ~1M opinions, validated and staged    (<= 60 s, peak < 4 GB)
+    contract_checks  the Great Expectations suites on the staged tables (sampled to gx_max_rows)
     core+marts   outcomes, costs and all marts for 1M cases       (<= 30 s)
     models       train text model on 200k narratives, score 1M    (<= 60 s)
     site         dashboards from the 1M-case marts                (<= 10 s, pages <= 5 MB)
@@ -24,6 +25,7 @@ from pathlib import Path
 STAGES = {
     "generate": ("well under 60 s", 60.0),
     "ingest": ("<= 60 s, peak < 4 GB", 60.0),
+    "contract_checks": ("(part of the ingest step)", 60.0),
     "core_marts": ("<= 30 s", 30.0),
     "models": ("<= 60 s", 60.0),
     "site": ("<= 10 s", 10.0),
@@ -49,6 +51,20 @@ def stage(name: str, workdir: Path, cases: int) -> dict[str, float | str]:
         conn = connect(warehouse)
         report = ingest(conn, landing, run_id="bench")
         extra.update({k: float(v) for k, v in report.totals().items()})
+        conn.close()
+    elif name == "contract_checks":
+        from pipelines.contracts import load_contracts
+        from pipelines.gx_adapter import validate_table
+        from pipelines.settings import load_settings
+        from pipelines.warehouse import connect
+
+        settings, conn = load_settings(), connect(warehouse)
+        tables = {"cases": "staging.cases", "opinions": "staging.opinions", "follow_ups": "staging.follow_ups"}
+        outcomes = [o for rtype, table in tables.items()
+                    for o in validate_table(conn, load_contracts()[rtype], table, dt.date.today(),
+                                            settings.gx_max_rows, settings.seed)]
+        extra.update({"expectations": float(len(outcomes)), "failed": float(sum(not o.success for o in outcomes)),
+                      "rows_per_table": float(settings.gx_max_rows)})
         conn.close()
     elif name == "core_marts":
         from pipelines.costs import build_case_costs
