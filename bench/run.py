@@ -121,12 +121,12 @@ def main() -> int:
             proc = subprocess.run([sys.executable, __file__, "--stage", name, "--workdir", tmp,
                                    "--cases", str(args.cases)], capture_output=True, text=True, check=False)
             if proc.returncode != 0:
-                print(f"{name:<11} FAILED: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+                print(f"{name:<16} FAILED: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
                 return 1
             figures = json.loads(proc.stdout.strip().splitlines()[-1])
             seconds, peak_mb = figures.pop("seconds"), figures.pop("peak_mb")
             detail = ", ".join(f"{k}={_fmt(v)}" for k, v in figures.items())
-            print(f"{name:<11} {seconds:>6.1f} s  peak {peak_mb:>6.0f} MB  (budget {budget})  {detail}")
+            print(f"{name:<16} {seconds:>6.1f} s  peak {peak_mb:>6.0f} MB  (budget {budget})  {detail}")
     return 0
 
 
