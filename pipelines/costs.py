@@ -7,8 +7,9 @@ pipeline publishes. `build_case_costs` only reads the warehouse, calls it and wr
 Per case (literature.md §3.3, plan-vs-plan with claims follow-up):
   cost_initial      price of the initial code (payer's procedure_costs, else the catalogue)
   cost_recommended  confirmed/unclassified: cost_initial; less/more invasive, alternative: price of
-                    the recommended code; non_surgical: conservative pathway + leakage x cost_initial;
-                    deferred: work-up + leakage x cost_initial
+                    the recommended code (cost_initial when there is no priced code, e.g. a text-model
+                    label: such a case claims nothing); non_surgical: conservative pathway + leakage x
+                    cost_initial; deferred: work-up + leakage x cost_initial
   projected_avoided cost_initial - cost_recommended (0 when the initial code has no price)
 Leakage: a follow-up claim in the initial procedure's family within the horizon after the opinion
 means the surgery happened anyway (J Am Coll Surg 1997: 38% of non-confirmed patients within two
@@ -224,7 +225,8 @@ def observed_leakage(
         out = out.with_columns(
             pl.lit(None if leakage_override is None else float(leakage_override), dtype=pl.Float64).alias("override")
         )
-    enough = pl.col("n_observed") >= min_cases
+    # n_observed > 0: with min_cases 0 an unobserved specialty keeps its default, never a NULL rate
+    enough = (pl.col("n_observed") >= min_cases) & (pl.col("n_observed") > 0)
     return out.with_columns(
         pl.coalesce(
             "override",
@@ -254,9 +256,9 @@ def case_costs(
     no_follow_up (no claims seen). realized_avoided, for verified_avoided and leaked only, is
     cost_initial minus what was actually spent on the plan: the recommended plan's base cost
     when nothing leaked; the leaked claims (allowed amounts where given) plus any conservative or
-    work-up pathway already spent when it leaked. Confirmed and unclassified cases claim
-    nothing, so their realized_avoided is 0. Observed claim amounts are money actually paid and
-    are not scaled by price_multiplier.
+    work-up pathway already spent when it leaked. Confirmed and unclassified cases, and changes
+    with no priced recommended code, claim nothing, so their realized_avoided is 0. Observed
+    claim amounts are money actually paid and are not scaled by price_multiplier.
     """
     m = float(assumptions.price_multiplier)
     evidence = leakage_evidence(outcomes, prices, follow_ups, assumptions.horizon_months, as_of)
@@ -298,13 +300,18 @@ def case_costs(
         .when(outcome == "deferred").then(pl.col("_workup"))
         .otherwise(0.0)
     )
+    # A change with no priced recommended code (a text-model label has no code) has no second
+    # price: like an unclassified case it claims nothing, projected or realized.
+    priced_change = outcome.is_in(PRICED_CHANGE_OUTCOMES) & pl.col("_p_rec").is_not_null()
     plan_base = (
-        pl.when(outcome.is_in(PRICED_CHANGE_OUTCOMES)).then(pl.col("_p_rec") * m)
+        pl.when(priced_change).then(pl.col("_p_rec") * m)
         .when(outcome.is_in(LEAKAGE_OUTCOMES)).then(pathway)
         .otherwise(pl.col("cost_initial"))
     )
     is_leakage_outcome = outcome.is_in(LEAKAGE_OUTCOMES)
-    claims_nothing = outcome.is_in(("confirmed", "unclassified"))
+    claims_nothing = outcome.is_in(("confirmed", "unclassified")) | (
+        outcome.is_in(PRICED_CHANGE_OUTCOMES) & pl.col("_p_rec").is_null()
+    )
     df = (
         base.join(leak, on="specialty", how="left")
         .join(paths, on="specialty", how="left")

@@ -68,13 +68,17 @@ def funnel_limits(
     theta, n = np.broadcast_arrays(theta, n)
     tail = (1.0 - coverage) / 2.0
     out = []
-    for p in (tail, 1.0 - tail):
+    for p, edge in ((tail, 0.0), (1.0 - tail, 1.0)):
         r = sps.binom.ppf(p, n, theta)
         f_r = sps.binom.cdf(r, n, theta)
         f_r1 = sps.binom.cdf(r - 1, n, theta)
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = np.where(f_r > f_r1, (f_r - p) / (f_r - f_r1), 0.0)
             limit = (r - alpha) / n
+        # A quantile at the end of the support (0 or n) cannot be passed: the limit is that end,
+        # else a specialty rate of 1.0 would flag every reviewer at 100% as 'high'.
+        at_edge = (r <= 0) if edge == 0.0 else (r >= n)
+        limit = np.where(at_edge, edge, limit)
         out.append(np.where(n > 0, np.clip(limit, 0.0, 1.0), np.nan))
     return out[0], out[1]
 

@@ -255,3 +255,45 @@ def test_build_case_costs_writes_the_documented_tables(tmp_path):
     leak = conn.sql("SELECT leakage_used, leakage_basis FROM core.leakage_rates WHERE specialty = 'spine'").fetchall()
     assert leak == [(LEAK, "default")]
     assert conn.sql("SELECT price_source FROM core.prices WHERE procedure_code = '63030'").fetchall() == [("payer",)]
+
+
+def test_with_no_minimum_an_unobserved_specialty_keeps_its_default_leakage():
+    # min_cases 0 means "use whatever is observed"; with nothing observed the default must stay,
+    # not a NULL that silently zeroes every non_surgical/deferred saving
+    rates = by_case(observed_leakage(
+        pl.DataFrame(schema={"specialty": pl.Utf8, "outcome": pl.Utf8, "horizon_closed": pl.Boolean,
+                             "leaked": pl.Boolean}),
+        PATHWAYS, min_cases=0,
+    ).rename({"specialty": "case_id"}))
+    assert (rates["spine"]["leakage_used"], rates["spine"]["leakage_basis"]) == (LEAK, "default")
+    out = by_case(case_costs(
+        outcomes_frame([{"case_id": "ns", "outcome": "non_surgical"}, {"case_id": "def", "outcome": "deferred"}]),
+        PRICES, PATHWAYS, None, CostAssumptions(min_cases_observed_leakage=0), AS_OF,
+    ))
+    assert out["ns"]["projected_avoided"] == pytest.approx(FUSION - CONSERVATIVE - LEAK * FUSION)
+    assert out["def"]["cost_recommended"] == pytest.approx(WORKUP + LEAK * FUSION)
+
+
+def test_a_change_without_a_priced_recommended_code_claims_nothing():
+    # the text model labels narrative-only opinions (no recommended code): such a less_invasive,
+    # more_invasive or alternative case has no second price, so it claims nothing, projected or
+    # realized, whatever the claims show (a leaked case must not earn more credit than a verified one)
+    outcomes = outcomes_frame(
+        [
+            {"case_id": "verified", "outcome": "less_invasive"},
+            {"case_id": "leaked", "outcome": "alternative"},
+            {"case_id": "open", "outcome": "more_invasive", "opinion_date": OPEN},
+        ]
+    )
+    follow_ups = claims(
+        [
+            {"case_id": "verified", "procedure_code": "99213", "service_date": date(2024, 3, 1), "allowed_amount": 90.0},
+            {"case_id": "leaked", "procedure_code": "22630", "service_date": date(2024, 5, 1), "allowed_amount": 25000.0},
+        ]
+    )
+    out = by_case(case_costs(outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(), AS_OF))
+    for case in ("verified", "leaked", "open"):
+        assert out[case]["cost_recommended"] == FUSION, case
+        assert out[case]["projected_avoided"] == 0.0, case
+    assert (out["verified"]["realized_status"], out["verified"]["realized_avoided"]) == ("verified_avoided", 0.0)
+    assert (out["leaked"]["realized_status"], out["leaked"]["realized_avoided"]) == ("leaked", 0.0)
