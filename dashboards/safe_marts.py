@@ -17,6 +17,7 @@ from collections.abc import Collection
 
 import polars as pl
 
+from dashboards.figures import funnel_limits
 from dashboards.suppression import (
     DEFAULT_THRESHOLD,
     PRIMARY_SUFFIX,
@@ -211,25 +212,71 @@ def safe_reviewer_variation(
     Spiegelhalter-style funnels hide units with n <= 10 (literature.md §4.4). A specialty's
     reviewer counts add up to its total, so a lone hidden reviewer would be recovered by
     subtraction: the next-smallest reviewer is hidden with it. Hidden reviewers keep their row
-    (so pages can say how many are hidden) with every measure null. `n_changed` is dropped:
-    the funnel needs only the rate, and the count of changed cases is itself a small cell.
+    (so pages can say how many are hidden) with every measure null. `n_changed` is dropped from
+    the output, but a point's n times its change rate gives it back, as n minus that gives the
+    confirmed count: a reviewer whose changed or confirmed count is from 1 to threshold-1 is
+    hidden too (CMS: no cell derivable from percentages).
 
     Cross-table guard: the reviewers of a specialty add up to its classified cases, i.e. its total
     minus its unclassified count. In `incomplete_specialties` (some outcome count is hidden) that
     sum must not be exact, so the smallest reviewer is hidden from the start and the usual rule
-    then hides one more; `hide_specialties` (total hidden) lose every reviewer.
+    then hides one more; `hide_specialties` (total hidden) lose every reviewer. The mart's
+    specialty rate is changed / classified cases at full precision, so its denominator would give
+    the hidden count back too: there the funnel is centred on the reviewers shown (a rate any
+    reader can compute from the points) and its limits and flags are recomputed around it.
     """
     if reviewers.is_empty():
         return reviewers.drop("n_changed", strict=False).with_columns(pl.lit(False).alias(c) for c in _flags("n"))
     smallest = (pl.col("n").rank("ordinal").over("specialty") == 1) & pl.col("specialty").is_in(
         list(incomplete_specialties)
     )
-    work = _with_force(reviewers, hide_specialties).with_columns(_force=pl.col("_force") | smallest)
+    changed = (
+        pl.col("n_changed") if "n_changed" in reviewers.columns else (pl.col("n") * pl.col("change_rate")).round(0)
+    ).cast(pl.Int64)
+    implied = primary_mask(changed, threshold) | primary_mask(pl.col("n").cast(pl.Int64) - changed, threshold)
+    work = _with_force(reviewers, hide_specialties).with_columns(
+        _force=pl.col("_force") | smallest | implied
+    )
     out = suppress_counts(work, ["n"], ["specialty"], threshold, force="_force").drop(
         ["n_changed", "_force"], strict=False
     )
     measures = [c for c in out.columns if c not in ("reviewer_id", "specialty", *_flags("n"))]
-    return hide_where(out, pl.col("n_suppressed"), measures)
+    out = hide_where(out, pl.col("n_suppressed"), measures)
+    return _recentre_funnel(out, incomplete_specialties)
+
+
+def _recentre_funnel(reviewers: pl.DataFrame, specialties: Collection[str]) -> pl.DataFrame:
+    """Centres the funnel of `specialties` on the reviewers shown: limits and flags follow."""
+    needed = {"specialty_rate", "lower_95", "upper_95", "lower_998", "upper_998", "flag"}
+    if not specialties or not needed <= set(reviewers.columns):
+        return reviewers
+    mine = pl.col("specialty").is_in(list(specialties)) & ~pl.col("n_suppressed")
+    shown_rate = (
+        pl.when(mine).then(pl.col("n") * pl.col("change_rate")).sum().over("specialty")
+        / pl.when(mine).then(pl.col("n")).sum().over("specialty")
+    )
+    out = reviewers.with_columns(_mine=mine, _rate=shown_rate)
+    rate = out["_rate"].fill_null(0.0).to_numpy()
+    n = out["n"].fill_null(1).cast(pl.Float64).to_numpy()
+    limits = {}
+    for coverage, low_col, high_col in ((0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")):
+        low, high = funnel_limits(rate, n, coverage)
+        limits[low_col], limits[high_col] = low, high
+    r = pl.col("change_rate")
+    flag = (
+        pl.when(r > pl.col("_u998")).then(pl.lit("high_998")).when(r > pl.col("_u95")).then(pl.lit("high_95"))
+        .when(r < pl.col("_l998")).then(pl.lit("low_998")).when(r < pl.col("_l95")).then(pl.lit("low_95"))
+        .otherwise(pl.lit("within"))
+    )
+    out = out.with_columns(
+        _l95=pl.Series(limits["lower_95"]), _u95=pl.Series(limits["upper_95"]),
+        _l998=pl.Series(limits["lower_998"]), _u998=pl.Series(limits["upper_998"]),
+    ).with_columns(_flag=flag)
+    replace = {"specialty_rate": "_rate", "lower_95": "_l95", "upper_95": "_u95", "lower_998": "_l998",
+               "upper_998": "_u998", "flag": "_flag"}
+    return out.with_columns(
+        pl.when(pl.col("_mine")).then(pl.col(new)).otherwise(pl.col(old)).alias(old) for old, new in replace.items()
+    ).drop("_mine", "_rate", "_l95", "_u95", "_l998", "_u998", "_flag")
 
 
 def safe_by_count(
@@ -294,13 +341,15 @@ def safe_concordance(
     """marts.concordance: kappa on fewer than 11 cases is hidden (literature.md §4.5 caveat 3).
 
     A specialty whose outcome counts are partly hidden keeps its kappa but not its n: n counts the
-    classified cases, and total minus n would give its hidden unclassified count back."""
+    classified cases, and total minus n would give its hidden unclassified count back. Its raw
+    agreement goes with n, since the fraction's denominator is n."""
     out = safe_by_count(
         conc, "n", [[]], ("kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"), threshold, hide_specialties
     )
     if incomplete_specialties and not out.is_empty():
         extra = pl.col("specialty").is_in(list(incomplete_specialties)) & ~pl.col("n_suppressed")
-        out = out.with_columns(
+        # raw agreement is agreements / n at full precision: its denominator would name the hidden n
+        out = hide_where(out, extra, ["raw_agreement"]).with_columns(
             n=pl.when(extra).then(None).otherwise(pl.col("n")), n_suppressed=pl.col("n_suppressed") | extra
         )
     return out

@@ -127,17 +127,18 @@ def test_funnel_limits_follow_the_exact_binomial_quantiles() -> None:
 
 def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:
     rv = pl.DataFrame({
-        "reviewer_id": ["r1", "r2", "r3", "r4", "r5"], "specialty": ["spine"] * 5, "n": [5, 15, 60, 200, 400],
-        "n_changed": [3, 8, 50, 100, 200], "change_rate": [0.6, 0.53, 0.83, 0.5, 0.5],
+        "reviewer_id": ["r1", "r2", "r3", "r4", "r5"], "specialty": ["spine"] * 5, "n": [5, 15, 66, 200, 400],
+        "n_changed": [3, 8, 55, 100, 200], "change_rate": [0.6, 0.53, 0.83, 0.5, 0.5],
         "specialty_rate": [0.5] * 5,
     }).with_columns(lower_95=pl.lit(0.4), upper_95=pl.lit(0.6), lower_998=pl.lit(0.3), upper_998=pl.lit(0.7),
                     flag=pl.Series(["within", "within", "high_998", "within", "within"]))
     fig = figures.funnel_figure(safe_reviewer_variation(rv), "spine")
     points = [t for t in fig.data if t.mode == "markers"]
     plotted = sorted(x for t in points for x in t.x)
-    assert plotted == [60, 200, 400]  # r1 (5 cases) and its complement r2 are hidden
+    # r1 (5 cases) and its complement r2 are hidden; r3's 55 changed and 11 confirmed may be shown
+    assert plotted == [66, 200, 400]
     high = next(t for t in points if t.name == "Above 99.8%")
-    assert list(high.x) == [60] and high.y == pytest.approx((0.83,)) and high.marker.color == "#D55E00"
+    assert list(high.x) == [66] and high.y == pytest.approx((0.83,)) and high.marker.color == "#D55E00"
     limit_names = {t.name for t in fig.data if t.mode == "lines"}
     assert limit_names == {"95% limits", "99.8% limits"}
     assert fig.layout.xaxis.title.text == "Cases reviewed (n)"

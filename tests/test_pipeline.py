@@ -163,3 +163,9 @@ def test_model_cards_are_written_from_their_own_metrics(built_run: BuiltRun) -> 
     assert "Augmented with a generated corpus" in card and "narratives labelled by the structured rules" in card
     assert (artifacts_dir(built_run.warehouse) / "change_propensity.md").read_text().startswith(
         "# Model card: Change-propensity model")
+
+
+def test_no_count_from_1_to_10_can_be_read_or_derived_from_the_built_site(built_run: BuiltRun) -> None:
+    from tests.test_site import derivable_small_counts
+
+    assert derivable_small_counts(built_run.site) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -214,3 +216,93 @@ def test_site_for_a_million_case_programme_builds_in_seconds_with_small_pages(tm
     sizes = {p.name: p.stat().st_size for p in tmp_path.glob("*") if p.name != PLOTLY_JS}
     assert max(sizes.values()) < 5_000_000, sizes
     assert len(pages) == 3 + 7 + 1
+
+
+# --- a reader's attack on a built site: counts derivable from what is published ----------------
+
+SCAN_SITE_ENV = "SECONDLOOK_SCAN_SITE"  # set to a built site folder to scan it too (e.g. after `make demo`)
+
+
+def _figure_specs(html: str) -> list[dict]:
+    return [json.loads(spec) for spec in re.findall(r"\(function\(\)\{var f=(.*?);Plotly\.newPlot\(", html)]
+
+
+def _small(value: float | None, threshold: int = 11) -> bool:
+    return value is not None and 1 <= round(value) < threshold
+
+
+def derivable_small_counts(site: Path) -> list[str]:
+    """What a reader could work out from the pages and downloads alone, as a list of leaks.
+
+    Checks the ways around the "<11" cells that tables alone do not show: n times a rate
+    (funnel points), the denominator of a full-precision rate whose n is hidden (specialty rate,
+    raw agreement), and counts drawn in figures (hover text, Sankey links, histogram bars).
+    """
+    leaks: list[str] = []
+    hidden_outcomes: set[str] = set()
+    for path in site.glob("*-outcomes.csv"):
+        rates = pl.read_csv(path, infer_schema=False)
+        hidden_outcomes |= set(rates.filter(pl.col("n").is_in(["<11", "*"]))["specialty"].to_list())
+    for path in site.glob("*-reviewers.csv"):
+        rv = pl.read_csv(path, infer_schema=False).with_columns(
+            pl.col("n").cast(pl.Int64), pl.col("change_rate", "specialty_rate").cast(pl.Float64)
+        )
+        changed = (rv["n"] * rv["change_rate"]).round(0)
+        for rid, n, c in zip(rv["reviewer_id"], rv["n"], changed, strict=True):
+            if _small(c) or _small(n - c):
+                leaks.append(f"{path.name}: {rid} n={n} implies {c:.0f} changed / {n - c:.0f} confirmed")
+        if rv.height and rv["specialty"][0] in hidden_outcomes:
+            shown = float(changed.sum()) / int(rv["n"].sum())
+            if abs(float(rv["specialty_rate"][0]) - shown) > 1e-9:
+                leaks.append(f"{path.name}: specialty_rate is not the rate of the reviewers shown")
+    for path in site.glob("*-agreement.csv"):
+        conc = pl.read_csv(path, infer_schema=False)
+        exposed = conc.filter(pl.col("n").is_in(["<11", "*"]) & pl.col("raw_agreement").is_not_null())
+        leaks += [f"{path.name}: raw agreement beside a hidden n ({s})" for s in exposed["specialty"]]
+    for page in site.glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for spec in _figure_specs(html):
+            for trace in spec.get("data", []):
+                texts = [str(t) for t in (trace.get("customdata") or []) + (trace.get("text") or [])
+                         if isinstance(t, str)]
+                for text in texts:
+                    for n in re.findall(r"\bn = (\d[\d,]*)", text):
+                        if _small(int(n.replace(",", ""))):
+                            leaks.append(f"{page.name}: hover shows n = {n}")
+                values = (trace.get("link") or {}).get("value", []) if trace.get("type") == "sankey" else []
+                if trace.get("type") == "bar" and trace.get("name") == "Cases":
+                    values = trace.get("y") or []
+                leaks += [f"{page.name}: {trace.get('type')} draws {v}" for v in values if _small(v)]
+    return leaks
+
+
+def test_a_reader_cannot_derive_a_count_from_1_to_10_from_the_built_site(built) -> None:
+    out, _ = built
+    assert (out / "specialty-cardiology.html").exists() and list(out.glob("*-reviewers.csv"))
+    assert derivable_small_counts(out) == []
+
+
+def test_the_scan_catches_each_way_a_count_could_be_derived(tmp_path: Path) -> None:
+    pl.DataFrame({"specialty": ["s", "s"], "outcome": ["confirmed", "unclassified"], "n": ["40", "<11"]}).write_csv(
+        tmp_path / "s-outcomes.csv")
+    pl.DataFrame({"reviewer_id": ["a", "b"], "specialty": ["s", "s"], "n": ["40", "30"],
+                  "change_rate": [3 / 40, 0.5], "specialty_rate": [18 / 73, 18 / 73]}).write_csv(
+        tmp_path / "s-reviewers.csv")
+    pl.DataFrame({"specialty": ["s"], "n": ["*"], "raw_agreement": [103 / 126]}).write_csv(tmp_path / "s-agreement.csv")
+    fig = {"data": [{"type": "sankey", "link": {"value": [40, 7]}}, {"type": "bar", "name": "Cases", "y": [3, 50]},
+                    {"type": "bar", "customdata": ["12.0%<br>n = 9 of 75"]}]}
+    (tmp_path / "p.html").write_text(
+        f'<script>(function(){{var f={json.dumps(fig)};Plotly.newPlot("x",f.data,f.layout,{{}});}})();</script>')
+    leaks = derivable_small_counts(tmp_path)
+    assert len(leaks) == 6, leaks
+    assert any("implies 3 changed" in leak for leak in leaks)
+    assert any("specialty_rate" in leak for leak in leaks) and any("raw agreement" in leak for leak in leaks)
+    assert any("sankey draws 7" in leak for leak in leaks) and any("bar draws 3" in leak for leak in leaks)
+    assert any("n = 9" in leak for leak in leaks)
+
+
+@pytest.mark.skipif(not os.environ.get(SCAN_SITE_ENV), reason=f"set {SCAN_SITE_ENV} to scan a site built by the pipeline")
+def test_a_site_built_by_the_pipeline_leaks_no_derivable_count() -> None:
+    site = Path(os.environ[SCAN_SITE_ENV])
+    assert (site / "index.html").exists(), site
+    assert derivable_small_counts(site) == []

@@ -3,11 +3,13 @@ and the per-mart rules that hide rates, intervals and money resting on hidden co
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dashboards.figures import funnel_limits
 from dashboards.pages import make_safe
 from dashboards.safe_marts import (
     TOTAL_CELL,
@@ -332,3 +334,51 @@ def test_every_published_count_of_the_fixture_marts_is_zero_or_at_least_eleven()
     for name, cols in frames.items():
         check_no_small_counts(getattr(safe, name), cols)
     assert TOTAL_CELL not in safe.rates["outcome"].to_list()
+
+
+def _reviewers(n: list[int], changed: list[int], specialty: str = "s") -> pl.DataFrame:
+    total_n, total_changed = sum(n), sum(changed)
+    return pl.DataFrame({
+        "reviewer_id": [f"r{i}" for i in range(len(n))], "specialty": [specialty] * len(n), "n": n,
+        "n_changed": changed, "change_rate": [c / k for c, k in zip(changed, n, strict=True)],
+        "specialty_rate": [total_changed / total_n] * len(n), "lower_95": [0.1] * len(n), "upper_95": [0.9] * len(n),
+        "lower_998": [0.05] * len(n), "upper_998": [0.95] * len(n), "flag": ["within"] * len(n),
+    })
+
+
+def test_reviewer_whose_rate_and_n_imply_a_count_from_1_to_10_is_not_shown() -> None:
+    # n and the change rate together give the changed (and confirmed) counts: 40 x 7.5% = 3 changed,
+    # 50 x 90% = 5 confirmed. Both are cells of 1..10 and must not be derivable from the funnel.
+    safe = safe_reviewer_variation(_reviewers([40, 50, 60, 80, 100], [3, 45, 30, 40, 50]))
+    assert safe["n_suppressed"].to_list() == [True, True, False, False, False]
+    shown = safe.filter(~pl.col("n_suppressed"))
+    implied = (shown["n"] * shown["change_rate"]).round(0)
+    assert implied.to_list() == [30.0, 40.0, 50.0]
+    assert safe.filter(pl.col("n_suppressed"))["change_rate"].is_null().all()
+
+
+def test_specialty_rate_of_an_incomplete_specialty_cannot_give_back_its_classified_count() -> None:
+    # The mart's specialty rate is 92/180: its denominator is the specialty's classified count, i.e.
+    # total minus the hidden unclassified count. Where an outcome count is hidden, the funnel is
+    # centred on the reviewers it shows instead (57/110), which a reader can already compute.
+    rv = _reviewers([30, 40, 50, 60], [15, 20, 26, 31])
+    safe = safe_reviewer_variation(rv, incomplete_specialties=["s"])
+    shown = safe.filter(~pl.col("n_suppressed"))
+    assert shown["n"].to_list() == [50, 60]
+    assert shown["specialty_rate"].to_list() == [pytest.approx(57 / 110)] * 2
+    low, high = funnel_limits(57 / 110, np.array([50, 60]), 0.95)
+    assert shown["lower_95"].to_list() == pytest.approx(low.tolist())
+    assert shown["upper_95"].to_list() == pytest.approx(high.tolist())
+    assert set(shown["flag"].to_list()) <= {"within", "high_95", "low_95", "high_998", "low_998"}
+    complete = safe_reviewer_variation(rv)
+    assert complete["specialty_rate"].drop_nulls().to_list() == [pytest.approx(92 / 180)] * complete[
+        "specialty_rate"].drop_nulls().len()
+
+
+def test_concordance_raw_agreement_hidden_with_the_n_it_would_give_back() -> None:
+    # raw agreement is agreements / n: 103/126 at full precision names n = 126 exactly
+    conc = pl.DataFrame({"specialty": ["a", "b"], "n": [126, 200], "kappa": [0.4, 0.5], "kappa_ci_low": [0.3, 0.4],
+                         "kappa_ci_high": [0.5, 0.6], "raw_agreement": [103 / 126, 0.7]})
+    safe = safe_concordance(conc, incomplete_specialties=["a"])
+    assert safe["n"].to_list() == [None, 200]
+    assert safe["raw_agreement"].to_list() == [None, 0.7]
