@@ -13,8 +13,11 @@ quarantined, on the run that brings its case.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from pipelines.landing import (
     file_format,
     header_columns,
     identifier_columns,
+    is_blank,
     read_raw,
     sha256,
 )
@@ -150,6 +154,27 @@ def _flag_duplicates_and_keys(conn: duckdb.DuckDBPyConnection, rtype: str) -> No
     conn.execute(f"UPDATE v SET _reasons = list_append(_reasons, {reason}) WHERE {ok} AND {key} IN ({staged_keys})")
 
 
+def _flag_nested(conn: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """An object or a list where the contract expects one value is the field's invalid_type: its
+    text is not a value the sender wrote, so it is quarantined, never staged."""
+    fields = "[" + ", ".join(lit(c) for c in contract.columns) + "]"
+    bad = f"list_filter(r._nested, lambda x: list_contains({fields}, x))"
+    conn.execute(f"""
+        UPDATE v SET _reasons = list_concat(v._reasons, list_transform({bad}, lambda x: x || ':invalid_type'))
+        FROM raw r WHERE v._row_number = r._row_number AND len({bad}) > 0""")
+
+
+def _error_line(exc: BaseException, path: Path) -> str:
+    """A reader's error as one line that names the line at fault but never repeats its content
+    (DuckDB quotes the offending CSV line or JSON object, which may carry an identifier)."""
+    text = str(exc).split("\nLINE 1:")[0]  # DuckDB appends the SQL it ran
+    text = re.split(r"Possible fixes:|Try increasing|Try setting", text)[0]
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("Original Line:"))
+    text = re.sub(r'(Object|Array) [{\[].*?( has [\w ]+"[^"]*")?$', r"\1\2", text, flags=re.M)
+    text = text.replace(str(path), path.name)
+    return " ".join(text.split())[:300]
+
+
 def _check_referral(conn: duckdb.DuckDBPyConnection) -> None:
     """Opinions whose case is known must not precede its referral (contract: before_referral)."""
     conn.execute("""
@@ -171,45 +196,77 @@ def _insert(conn: duckdb.DuckDBPyConnection, contract: Contract, table: str, whe
 
 def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dict[str, Contract],
                 run_id: str, today: dt.date) -> FileResult:
-    """Ingest one file; every outcome, including failure, becomes one FileResult."""
-    digest = sha256(lf.path)
-    res = FileResult(lf.name, digest, lf.record_type, lf.file_format, "loaded")
+    """Ingest one file and write its audit row; every outcome, including failure, becomes one
+    FileResult. The rows and the audit row commit together: a file that fails half way (disk
+    full, a killed run) leaves nothing, and is ingested whole on the next run."""
+    res, names = _read_file(conn, lf, contracts)
+    with _atomic(conn):
+        if names:
+            _stage_rows(conn, lf, contracts[lf.record_type or ""], res, names, run_id, today)
+        _record(conn, res, run_id)
+    return res
+
+
+def _read_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile,
+               contracts: dict[str, Contract]) -> tuple[FileResult, list[str]]:
+    """Refuse or read a file into temp table `raw` (outside any transaction: a reader's error
+    aborts DuckDB's transaction). Returns the column names when there are rows to stage."""
+    res = FileResult(lf.name, "", lf.record_type, lf.file_format, "loaded")
+    try:
+        res.sha256 = digest = sha256(lf.path)
+    except OSError as exc:  # gone or unreadable since the folder was listed
+        res.status, res.error = "unparseable", f"cannot read the file: {exc.strerror or exc}"
+        return res, []
     if lf.record_type is None:
         res.status, res.error = "rejected", (
             "file name does not start with a record type (cases, opinions, follow_ups, procedure_costs)"
         )
-        return res
+        return res, []
     if lf.file_format is None:
         res.status, res.error = "rejected", "unknown format: use .csv, .parquet or .jsonl"
-        return res
+        return res, []
     prev = _previous(conn, digest)
     if prev is not None:
         res.status, res.rows_read, res.rows_duplicate = "duplicate_file", prev[1], prev[1]
         res.error = f"same bytes as {prev[0]}, already ingested: nothing new loaded"
-        return res
+        return res, []
     contract = contracts[lf.record_type]
     try:
+        if is_blank(lf.path):
+            res.status, res.error = "empty", "empty file: no header and no rows"
+            return res, []
         ident = identifier_columns(header_columns(conn, lf.path, lf.file_format))
         if ident:
             res.status = "rejected"
             res.error = (f"identifier-like column(s) {', '.join(ident)}: file refused whole, no row read "
                          "(inputs must be de-identified)")
-            return res
+            return res, []
         names = read_raw(conn, lf.path, lf.file_format, "raw")
-    except (duckdb.Error, ValueError, UnicodeDecodeError, OSError, StopIteration) as exc:
-        res.status, res.error = "unparseable", " ".join(str(exc).split())[:300]
-        return res
+    except (duckdb.Error, ValueError, UnicodeDecodeError, OSError, StopIteration, csv.Error) as exc:
+        res.status, res.error = "unparseable", _error_line(exc, lf.path)
+        return res, []
     present = set(names) - {"_row_number"}
     res.ignored_columns = sorted(present - set(contract.columns))
     missing = [p.name for p in contract.properties if p.required and p.name not in present]
+    if missing:
+        res.error = f"missing required column(s) {', '.join(missing)}"
     res.rows_read = int(scalar(conn, "SELECT count(*) FROM raw"))  # type: ignore[arg-type]
     if res.rows_read == 0:
         res.status, res.error = "empty", "header only: no rows"
-        return res
+        return res, []
+    return res, names
+
+
+def _stage_rows(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contract: Contract, res: FileResult,
+                names: list[str], run_id: str, today: dt.date) -> None:
+    """Put each row of `raw` in exactly one place: staging, quarantine.rows or the duplicate count."""
+    assert lf.record_type is not None
+    present, digest = set(names), res.sha256
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE v AS SELECT *, {_hash_expr(contract)} AS _hash, FALSE AS _dup "
         f"FROM ({validation_sql(contract, 'raw', present, today)})"
     )
+    _flag_nested(conn, contract)
     _flag_duplicates_and_keys(conn, lf.record_type)
     if lf.record_type == "opinions":
         _check_referral(conn)
@@ -233,10 +290,7 @@ def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dic
     res.rows_quarantined, res.rows_duplicate = int(quarantined), int(duplicate)
     if res.rows_quarantined:
         res.status = "partial" if res.rows_loaded + res.rows_duplicate else "quarantined"
-    if missing:
-        res.error = f"missing required column(s) {', '.join(missing)}"
     conn.execute("DROP TABLE v; DROP TABLE raw")
-    return res
 
 
 def match_waiting_opinions(conn: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
@@ -282,6 +336,19 @@ def _record(conn: duckdb.DuckDBPyConnection, res: FileResult, run_id: str) -> No
     )
 
 
+@contextmanager
+def _atomic(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of a file's rows and its audit row, or none: a file that fails half way (disk full, a
+    killed run) is ingested whole on the next run instead of counting its rows twice."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def ingest(conn: duckdb.DuckDBPyConnection, landing: Path | None, *, run_id: str,
            today: dt.date | None = None, extra_files: Sequence[tuple[Path, str]] = ()) -> IngestReport:
     """Ingest every file of `landing` (plus `extra_files` given with their record type)."""
@@ -292,11 +359,10 @@ def ingest(conn: duckdb.DuckDBPyConnection, landing: Path | None, *, run_id: str
     files += [LandingFile(p, rtype, file_format(p)) for p, rtype in extra_files]
     report = IngestReport(files=[])
     for lf in _cases_first(files):
-        res = ingest_file(conn, lf, contracts, run_id, today)
-        _record(conn, res, run_id)
-        report.files.append(res)
-    report.matched_waiting, report.quarantined_waiting = match_waiting_opinions(conn, run_id)
-    refresh_latest_opinions(conn)
+        report.files.append(ingest_file(conn, lf, contracts, run_id, today))
+    with _atomic(conn):
+        report.matched_waiting, report.quarantined_waiting = match_waiting_opinions(conn, run_id)
+        refresh_latest_opinions(conn)
     report.waiting = int(scalar(conn, f"SELECT count(*) FROM {WAITING}"))  # type: ignore[arg-type]
     return report
 

@@ -38,13 +38,16 @@ def typed_expr(prop: Property, v: str) -> str:
     if prop.valid_values:
         whens = " ".join(f"WHEN {lit(val.lower())} THEN {lit(val)}" for val in prop.valid_values)
         return f"(CASE lower({v}) {whens} END)"
+    # DuckDB also reads 'epoch', 'infinity', 'NaN' and 'inf' as dates and numbers: those are not
+    # values a sender meant, so a date must start with a digit and a number must be finite.
     match prop.logical_type:
         case "date":
-            return f"TRY_CAST({v} AS DATE)"
+            return f"(CASE WHEN regexp_matches({v}, '^[0-9]') THEN TRY_CAST({v} AS DATE) END)"
         case "timestamp":
-            return f"COALESCE(TRY_CAST({v} AS TIMESTAMP), TRY_CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP))"
+            return (f"(CASE WHEN regexp_matches({v}, '^[0-9]') THEN COALESCE(TRY_CAST({v} AS TIMESTAMP), "
+                    f"TRY_CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP)) END)")
         case "number":
-            return f"TRY_CAST({v} AS DOUBLE)"
+            return f"(CASE WHEN isfinite(TRY_CAST({v} AS DOUBLE)) THEN TRY_CAST({v} AS DOUBLE) END)"
         case "integer":  # TRY_CAST would round "4.5" to 5: a whole number must be written as one
             return f"(CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) END)"
         case "boolean":

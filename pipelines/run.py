@@ -68,17 +68,19 @@ def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None 
             all_assets(), resources={"secondlook": resource}, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
+        # Read the summary before releasing the lock: a run waiting for it opens the file read-write
+        # at once, and DuckDB then refuses this reader (or this reader refuses that writer).
+        try:
+            conn = connect(warehouse, read_only=True)
+        except WarehouseError as exc:
+            raise RunError(str(exc)) from None
+        try:
+            summary = render(conn, result.run_id, settings, artifacts_dir(warehouse))
+        finally:
+            conn.close()
     failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
     errors = [f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
               for e in result.all_events if e.is_step_failure and e.step_failure_data]
-    try:
-        conn = connect(warehouse, read_only=True)
-    except WarehouseError as exc:
-        raise RunError(str(exc)) from None
-    try:
-        summary = render(conn, result.run_id, settings, artifacts_dir(warehouse))
-    finally:
-        conn.close()
     if errors:
         summary += "\n" + "\n".join(f"  ! step failed: {e}" for e in errors)
     index = site / "index.html"

@@ -65,3 +65,28 @@ def test_generate_rejects_a_bad_dirty_fraction(capsys: pytest.CaptureFixture[str
         main(["generate", "--cases", "10", "--out", str(tmp_path), "--dirty-fraction", "2"])
     assert exc.value.code == 2
     assert "must be between 0 and 0.5" in capsys.readouterr().err
+
+
+def test_the_summary_is_read_before_the_writer_lock_is_released(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second run waiting on the lock opens the warehouse read-write the moment it is released;
+    reading the summary after that would fail one run or the other."""
+    import pipelines.run as run_module
+
+    (tmp_path / "landing").mkdir()
+    warehouse = tmp_path / "w.duckdb"
+    held: list[bool] = []
+    real_render = run_module.render
+
+    def render_checking_the_lock(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            with writer_lock(warehouse):
+                held.append(False)
+        except WarehouseBusy:
+            held.append(True)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "render", render_checking_the_lock)
+    outcome = run_module.run_pipeline(tmp_path / "landing", warehouse, tmp_path / "site", progress=False)
+    assert held == [True]
+    assert outcome.summary.startswith("Files: none in the landing folder this run")

@@ -207,3 +207,127 @@ def test_accounting_identity_holds_for_every_file(conn: duckdb.DuckDBPyConnectio
                        "WHERE rows_read <> rows_loaded + rows_quarantined + rows_duplicate").fetchall()
     assert bad == []
     assert audit(conn)["opinions.csv"] == ("partial", 4, 2, 1, 1)
+
+
+# --- second review: each test below pins a defect found and mended ---------------------------
+
+
+def test_glob_characters_in_a_file_name_read_only_that_file(conn: duckdb.DuckDBPyConnection,
+                                                             tmp_path: Path) -> None:
+    write(tmp_path, "cases_a.csv", [CASE_HEADER, case_row("c1")])
+    write(tmp_path, "cases_*.csv", [CASE_HEADER, case_row("c7")])
+    write(tmp_path, "cases_[a].csv", [CASE_HEADER, case_row("c9")])
+    run(conn, tmp_path)
+    a = audit(conn)
+    assert [a[n] for n in ("cases_a.csv", "cases_*.csv", "cases_[a].csv")] == [("loaded", 1, 1, 0, 0)] * 3
+    assert conn.execute("SELECT source_file, case_id FROM staging.cases ORDER BY 2").fetchall() == [
+        ("cases_a.csv", "c1"), ("cases_*.csv", "c7"), ("cases_[a].csv", "c9")]
+
+
+def test_a_malformed_line_is_not_echoed_into_the_error(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    write(tmp_path, "cases.csv", [CASE_HEADER, case_row("c1"), "c2,p2,spine SSN 123-45-6789 jane@example.org"])
+    write(tmp_path, "opinions.jsonl", ['{"opinion_id": "o1", "opinion_id": "call 212-555-0199"}'])
+    report = run(conn, tmp_path)
+    errors = {f.file_name: f.error for f in report.files}
+    assert all("\n" not in e for e in errors.values())
+    assert "Line: 3" in errors["cases.csv"] and "Expected Number of Columns: 12 Found: 3" in errors["cases.csv"]
+    assert "duplicate key" in errors["opinions.jsonl"]
+    for text in ("123-45-6789", "jane@example.org", "212-555-0199", "LINE 1", "Possible fixes"):
+        assert all(text not in e for e in errors.values())
+
+
+def test_a_rowid_column_in_the_file_does_not_confuse_row_numbers(conn: duckdb.DuckDBPyConnection,
+                                                                 tmp_path: Path) -> None:
+    rows = [{"rowid": 1, "case_id": f"c{i}", "patient_key": "p", "specialty": "spine" if i else "dermatology",
+             "referral_date": "2026-01-05", "initial_procedure_code": "22612"} for i in range(3)]
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run(conn, tmp_path)
+    assert audit(conn)["cases.jsonl"] == ("partial", 3, 2, 1, 0)
+    assert reasons(conn) == [("cases.jsonl", 1, ["specialty:invalid_value"])]
+    assert conn.execute("SELECT case_id, source_row FROM staging.cases ORDER BY 1").fetchall() == [
+        ("c1", 2), ("c2", 3)]
+
+
+def test_json_lines_with_nested_values_quarantine_them_and_keep_strings_unquoted(
+        conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    base = {"patient_key": "p", "specialty": "spine", "referral_date": "2026-01-05", "initial_procedure_code": "22612"}
+    rows = [{**base, "case_id": "c1"}, {**base, "case_id": {"id": "c2"}}, {**base, "case_id": "c3", "region": ["CA"]}]
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run(conn, tmp_path)
+    assert conn.execute("SELECT case_id FROM staging.cases").fetchall() == [("c1",)]
+    assert reasons(conn) == [("cases.jsonl", 2, ["case_id:invalid_type"]), ("cases.jsonl", 3, ["region:pattern", "region:invalid_type"])]
+    assert audit(conn)["cases.jsonl"] == ("partial", 3, 1, 2, 0)
+
+
+def test_identifiers_nested_inside_an_object_reject_the_file(conn: duckdb.DuckDBPyConnection,
+                                                             tmp_path: Path) -> None:
+    row = {"case_id": "c1", "patient_key": "p", "specialty": "dermatology", "referral_date": "2026-01-05",
+           "initial_procedure_code": "22612", "patient": {"name": "Jane Roe", "contact": [{"ssn": "123-45-6789"}]}}
+    (tmp_path / "cases.jsonl").write_text(json.dumps(row) + "\n")
+    report = run(conn, tmp_path)
+    assert report.files[0].status == "rejected"
+    assert "patient.name" in report.files[0].error and "patient.contact.ssn" in report.files[0].error
+    assert conn.execute("SELECT count(*) FROM quarantine.rows").fetchall() == [(0,)]
+
+
+def test_parquet_with_a_repeated_column_name_is_refused_not_half_read(conn: duckdb.DuckDBPyConnection,
+                                                                      tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = ["case_id", "case_id", "patient_key", "specialty", "referral_date", "initial_procedure_code"]
+    values = ["c1", "c2", "p1", "spine", "2026-01-05", "22612"]
+    pq.write_table(pa.table([pa.array([v]) for v in values], names=names), tmp_path / "cases.parquet")
+    report = run(conn, tmp_path)
+    assert (report.files[0].status, report.files[0].error) == ("unparseable", "repeated column name(s) case_id")
+    assert conn.execute("SELECT count(*) FROM staging.cases").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\r\n"])
+@pytest.mark.parametrize("name", ["cases.csv", "opinions.jsonl"])
+def test_an_empty_file_is_recorded_as_empty(conn: duckdb.DuckDBPyConnection, tmp_path: Path,
+                                            name: str, content: bytes) -> None:
+    (tmp_path / name).write_bytes(content)
+    report = run(conn, tmp_path)
+    assert (report.files[0].status, report.files[0].rows_read) == ("empty", 0)
+    assert report.files[0].error == "empty file: no header and no rows"
+
+
+def test_gzipped_csv_is_read(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    import gzip
+
+    with gzip.open(tmp_path / "cases_2026.csv.gz", "wt") as fh:
+        fh.write(CASE_HEADER + "\n" + case_row("c1") + "\n")
+    run(conn, tmp_path)
+    assert audit(conn)["cases_2026.csv.gz"] == ("loaded", 1, 1, 0, 0)
+
+
+def test_a_file_that_cannot_be_read_is_recorded_and_the_run_goes_on(conn: duckdb.DuckDBPyConnection,
+                                                                    tmp_path: Path) -> None:
+    write(tmp_path, "cases_long.csv", ["x" * 200_000])  # one header field beyond Python's csv field limit
+    write(tmp_path, "cases_good.csv", [CASE_HEADER, case_row("c1")])
+    report = ingest(conn, tmp_path, run_id="r1", today=TODAY,
+                    extra_files=[(tmp_path / "procedure_costs_gone.csv", "procedure_costs")])
+    status = {f.file_name: (f.status, f.rows_read) for f in report.files}
+    assert status == {"cases_long.csv": ("unparseable", 0), "cases_good.csv": ("loaded", 1),
+                      "procedure_costs_gone.csv": ("unparseable", 0)}
+    gone = next(f for f in report.files if f.file_name == "procedure_costs_gone.csv")
+    assert gone.error.startswith("cannot read the file:")
+
+
+def test_a_file_that_fails_half_way_leaves_nothing_behind(conn: duckdb.DuckDBPyConnection, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.ingest as ingest_module
+
+    write(tmp_path, "cases.csv", [CASE_HEADER, case_row("c1"), case_row("c2", specialty="dermatology")])
+
+    def disk_full(*args: object, **kwargs: object) -> int:
+        raise duckdb.IOException("could not write: no space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(ingest_module, "_insert", disk_full)
+        with pytest.raises(duckdb.IOException):
+            run(conn, tmp_path)
+    run(conn, tmp_path, run_id="r2")  # the same file again, once the disk has room
+    assert audit(conn)["cases.csv"] == ("partial", 2, 1, 1, 0)
+    assert reasons(conn) == [("cases.csv", 2, ["specialty:invalid_value"])]

@@ -122,3 +122,17 @@ def test_several_broken_rules_are_all_reported() -> None:
     assert evaluate(load_contracts()["cases"], [row]) == [
         ["specialty:invalid_value", "referral_date:future_date", "region:pattern"]
     ]
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity"])
+def test_a_non_finite_number_is_an_invalid_type_not_a_price(value: str) -> None:
+    row = {**GOOD["procedure_costs"], "cost_usd": value}
+    assert evaluate(load_contracts()["procedure_costs"], [row]) == [["cost_usd:invalid_type"]]
+
+
+@pytest.mark.parametrize("value", ["epoch", "-infinity", "infinity"])
+def test_special_date_words_are_not_read_as_dates(value: str) -> None:
+    cases = {**GOOD["cases"], "referral_date": value}
+    opinions = {**GOOD["opinions"], "updated_at": value}
+    assert evaluate(load_contracts()["cases"], [cases]) == [["referral_date:invalid_type"]]
+    assert evaluate(load_contracts()["opinions"], [opinions]) == [["updated_at:invalid_type"]]
