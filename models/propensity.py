@@ -116,6 +116,17 @@ def labelled_cases(cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+MIN_LABELLED_CASES = 50  # below this, grouped 3-fold CV has too few cases per fold to mean anything
+
+
+def cannot_train(labelled: pl.DataFrame) -> str | None:
+    """Why the model cannot be trained on these labelled cases, or None when it can."""
+    if labelled.height < MIN_LABELLED_CASES or labelled["changed"].n_unique() < 2:
+        return (f"need at least {MIN_LABELLED_CASES} classified cases with both changed and confirmed plans, "
+                f"got {labelled.height}")
+    return None
+
+
 def train_propensity(
     cases: pl.DataFrame, seed: int, n_splits: int = 3, importance_rows: int = 20_000, threads: int = 1
 ) -> tuple[Pipeline, dict[str, Any]]:
@@ -133,8 +144,9 @@ def _train_propensity(
     cases: pl.DataFrame, seed: int, n_splits: int, importance_rows: int
 ) -> tuple[Pipeline, dict[str, Any]]:
     data = labelled_cases(cases)
-    if data.height < 50 or data["changed"].n_unique() < 2:
-        raise ValueError(f"need at least 50 labelled cases with both outcomes, got {data.height}")
+    reason = cannot_train(data)
+    if reason:
+        raise ValueError(reason)
     X = propensity_features(data)
     y = data["changed"].to_numpy()
     groups = (

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contracts import Contract, load_contracts
+from pipelines.contracts import Contract, identifier_patterns, load_contracts
 from pipelines.landing import (
     LandingFile,
     discover,
@@ -34,7 +34,7 @@ from pipelines.landing import (
     read_raw,
     sha256,
 )
-from pipelines.row_rules import lit, q, staging_ddl, validation_sql
+from pipelines.row_rules import lit, q, redacted, staging_ddl, validation_sql
 from pipelines.warehouse import ensure_audit_tables, scalar
 
 # Which key makes two rows "the same record" per type; opinions are versioned by updated_at.
@@ -270,7 +270,8 @@ def _stage_rows(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contract: Cont
     _flag_duplicates_and_keys(conn, lf.record_type)
     if lf.record_type == "opinions":
         _check_referral(conn)
-    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in names) + "))"
+    patterns = identifier_patterns()
+    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {redacted(f'r.{q(c)}', patterns)}" for c in names) + "))"
     conn.execute(f"""
         INSERT INTO quarantine.rows SELECT {lit(lf.name)}, {lit(lf.record_type)}, v._row_number,
           {raw_json}, v._reasons, now()::TIMESTAMP, {lit(run_id)}

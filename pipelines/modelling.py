@@ -143,14 +143,24 @@ LEFT JOIN core.case_outcomes o USING (case_id)
 """
 
 
-def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings) -> dict[str, Any]:
-    """Grouped-CV evaluation, one final fit, skops artifact, metrics JSON and model card."""
+def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path,
+                           settings: Settings) -> dict[str, Any] | str:
+    """Grouped-CV evaluation, one final fit, skops artifact, metrics JSON and model card.
+
+    Returns the reason instead when there are too few classified cases to train on (a new or
+    small warehouse): the run goes on, with no scores and no targeting table.
+    """
     from models.cards import write_model_card
-    from models.propensity import train_propensity
+    from models.propensity import cannot_train, labelled_cases, train_propensity
 
     cases = conn.sql(REFERRALS_SQL).pl()
-    model, metrics = train_propensity(cases, settings.seed)
     out = artifacts_dir(warehouse)
+    reason = cannot_train(labelled_cases(cases))
+    if reason:
+        for name in (PROPENSITY_MODEL_FILE, PROPENSITY_METRICS_FILE, PROPENSITY_OOF_FILE):
+            (out / name).unlink(missing_ok=True)
+        return reason
+    model, metrics = train_propensity(cases, settings.seed)
     save_model(model, out / PROPENSITY_MODEL_FILE)
     metrics.pop("out_of_fold").write_parquet(out / PROPENSITY_OOF_FILE)
     dates = conn.execute("SELECT min(referral_date), max(referral_date) FROM staging.cases").fetchall()[0]
@@ -173,6 +183,11 @@ def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
     from models.propensity import score_propensity
 
     folder = artifacts_dir(warehouse)
+    if not (folder / PROPENSITY_MODEL_FILE).exists():  # too few classified cases to train on yet
+        conn.execute("CREATE OR REPLACE TABLE core.case_scores (case_id VARCHAR, specialty VARCHAR, "
+                     "change_probability DOUBLE, score_basis VARCHAR, expected_saving DOUBLE, "
+                     "expected_avoided DOUBLE)")
+        return 0
     scores = score_propensity(load_model(folder / PROPENSITY_MODEL_FILE), conn.sql(REFERRALS_SQL).pl())
     oof = pl.read_parquet(folder / PROPENSITY_OOF_FILE)
     scores = scores.join(oof, on="case_id", how="left").select(
@@ -204,8 +219,12 @@ def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
 
 def build_targeting(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
     """marts.targeting: lift by decile of *out-of-fold* scores (patients the model did not see)."""
-    metrics = json.loads((artifacts_dir(warehouse) / PROPENSITY_METRICS_FILE).read_text())
-    lift = pl.DataFrame(metrics["lift"])
+    path = artifacts_dir(warehouse) / PROPENSITY_METRICS_FILE
+    if not path.exists():  # no model trained yet: an empty table with the mart's columns
+        conn.execute("CREATE OR REPLACE TABLE marts.targeting (decile INTEGER, n BIGINT, mean_score DOUBLE, "
+                     "observed_change_rate DOUBLE, lift DOUBLE, cumulative_lift DOUBLE)")
+        return 0
+    lift = pl.DataFrame(json.loads(path.read_text())["lift"])
     conn.register("lift_frame", lift)
     conn.execute("CREATE OR REPLACE TABLE marts.targeting AS SELECT * FROM lift_frame ORDER BY decile")
     conn.unregister("lift_frame")

@@ -127,3 +127,11 @@ def staging_ddl(contract: Contract, table: str) -> str:
         f"CREATE TABLE IF NOT EXISTS {table} ({cols}, source_file VARCHAR, source_row BIGINT, "
         "loaded_at TIMESTAMP, run_id VARCHAR)"
     )
+
+
+def redacted(expr: str, patterns: dict[str, str]) -> str:
+    """`expr` with every identifier pattern replaced by `[redacted name]`, so quarantine keeps the
+    evidence of a bad row without keeping the identifier itself."""
+    for name, pattern in patterns.items():
+        expr = f"regexp_replace({expr}, {lit(pattern)}, {lit(f'[redacted {name}]')}, 'g')"
+    return expr

@@ -113,7 +113,9 @@ def models_section(artifacts: Path | None) -> list[str]:
                      f"{at.get('coverage', 0):.0%} classified, accuracy {at.get('accuracy_classified', 0):.3f}")
         lines.append(f"  trained on {m['training_source']}")
     prop = artifacts / "change_propensity.metrics.json"
-    if prop.exists():
+    if not prop.exists():
+        lines.append("Change-propensity model: not trained (too few classified cases yet)")
+    else:
         m = json.loads(prop.read_text())
         lines.append(f"Change-propensity model: out-of-fold ROC AUC {m['roc_auc']:.3f}, "
                      f"top-decile lift {m['top_decile_lift']:.2f} ({m['n']:,} classified cases)")

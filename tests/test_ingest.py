@@ -331,3 +331,20 @@ def test_a_file_that_fails_half_way_leaves_nothing_behind(conn: duckdb.DuckDBPyC
     run(conn, tmp_path, run_id="r2")  # the same file again, once the disk has room
     assert audit(conn)["cases.csv"] == ("partial", 2, 1, 1, 0)
     assert reasons(conn) == [("cases.csv", 2, ["specialty:invalid_value"])]
+
+
+def test_quarantine_keeps_the_row_but_not_the_identifier(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    write(tmp_path, "cases.csv", [CASE_HEADER, case_row("c1")])
+    write(tmp_path, "opinions.csv", [
+        OPINION_HEADER,
+        'o1,c1,r1,2026-02-01,,,,"Patient (SSN 123-45-6789, jane@example.org) prefers PT",',
+        'o2,c1,r1,2026-02-01,bogus,,,"call 212-555-0199 after the MRI",',
+    ])
+    run(conn, tmp_path)
+    records = [json.loads(r[0]) for r in conn.execute(
+        "SELECT record FROM quarantine.rows ORDER BY row_number").fetchall()]
+    assert records[0]["summary_text"] == "Patient (SSN [redacted ssn], [redacted email]) prefers PT"
+    assert records[1]["summary_text"] == "call [redacted phone] after the MRI"
+    assert records[1]["recommendation"] == "bogus"  # the evidence of the bad row stays
+    assert reasons(conn) == [("opinions.csv", 1, ["summary_text:identifier"]),
+                             ("opinions.csv", 2, ["recommendation:invalid_value", "summary_text:identifier"])]

@@ -169,3 +169,16 @@ def test_no_count_from_1_to_10_can_be_read_or_derived_from_the_built_site(built_
     from tests.test_site import derivable_small_counts
 
     assert derivable_small_counts(built_run.site) == []
+
+
+def test_an_empty_landing_folder_completes_and_says_what_it_could_not_do(tmp_path: Path) -> None:
+    (tmp_path / "landing").mkdir()
+    outcome = run_pipeline(tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "site", progress=False)
+    assert outcome.failed_steps == []
+    assert "Files: none in the landing folder this run" in outcome.summary
+    assert "Change-propensity model: not trained (too few classified cases yet)" in outcome.summary
+    assert (tmp_path / "site" / "index.html").exists()
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert conn.execute("SELECT count(*) FROM core.case_scores").fetchall() == [(0,)]
+    assert conn.execute("SELECT count(*) FROM marts.targeting").fetchall() == [(0,)]
+    conn.close()

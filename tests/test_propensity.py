@@ -113,7 +113,7 @@ def test_scores_every_case_including_unseen_categories(trained: tuple[object, di
 
 
 def test_too_few_labelled_cases_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="labelled cases"):
+    with pytest.raises(ValueError, match="need at least 50 classified cases with both changed and confirmed plans"):
         train_propensity(synthetic_cases(30), seed=0)
 
 

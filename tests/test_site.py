@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -220,7 +219,6 @@ def test_site_for_a_million_case_programme_builds_in_seconds_with_small_pages(tm
 
 # --- a reader's attack on a built site: counts derivable from what is published ----------------
 
-SCAN_SITE_ENV = "SECONDLOOK_SCAN_SITE"  # set to a built site folder to scan it too (e.g. after `make demo`)
 
 
 def _figure_specs(html: str) -> list[dict]:
@@ -299,10 +297,3 @@ def test_the_scan_catches_each_way_a_count_could_be_derived(tmp_path: Path) -> N
     assert any("specialty_rate" in leak for leak in leaks) and any("raw agreement" in leak for leak in leaks)
     assert any("sankey draws 7" in leak for leak in leaks) and any("bar draws 3" in leak for leak in leaks)
     assert any("n = 9" in leak for leak in leaks)
-
-
-@pytest.mark.skipif(not os.environ.get(SCAN_SITE_ENV), reason=f"set {SCAN_SITE_ENV} to scan a site built by the pipeline")
-def test_a_site_built_by_the_pipeline_leaks_no_derivable_count() -> None:
-    site = Path(os.environ[SCAN_SITE_ENV])
-    assert (site / "index.html").exists(), site
-    assert derivable_small_counts(site) == []

@@ -162,7 +162,7 @@ def test_funnel_limits_at_the_edge_of_the_support_flag_nobody():
     """With a specialty rate of 1.0 every reviewer is at 100%: none may fall outside the limits."""
     from pipelines.stats import funnel_limits
 
-    lo, hi = funnel_limits(1.0, np.array([5, 20, 200]), 0.998)
+    _, hi = funnel_limits(1.0, np.array([5, 20, 200]), 0.998)
     assert hi.tolist() == [1.0, 1.0, 1.0]
     lo0, _ = funnel_limits(0.0, np.array([5, 20]), 0.95)
     assert lo0.tolist() == [0.0, 0.0]

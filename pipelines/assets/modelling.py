@@ -57,11 +57,14 @@ TARGETING = dg.AssetKey(["marts", "targeting"])
 def change_propensity(secondlook: SecondLook) -> dg.MaterializeResult:
     with secondlook.writer() as conn:
         metrics = train_propensity_model(conn, Path(secondlook.warehouse), secondlook.settings())
+    if isinstance(metrics, str):
+        secondlook.say(f"propensity model: not trained ({metrics})")
+        return dg.MaterializeResult(metadata={"trained": False, "reason": metrics})
     secondlook.say(f"propensity model: out-of-fold ROC AUC {metrics['roc_auc']:.3f}, "
                    f"top-decile lift {metrics['top_decile_lift']:.2f}")
     top = metrics["permutation_importance"][:3]
     return dg.MaterializeResult(metadata={
-        "roc_auc": float(metrics["roc_auc"]), "brier": float(metrics["brier"]), "ece": float(metrics["ece"]),
+        "trained": True, "roc_auc": float(metrics["roc_auc"]), "brier": float(metrics["brier"]), "ece": float(metrics["ece"]),
         "top_decile_lift": float(metrics["top_decile_lift"]), "n": int(metrics["n"]),
         "top_features": ", ".join(f"{t['feature']} ({t['importance_mean']:.3f})" for t in top),
     })
