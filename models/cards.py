@@ -77,7 +77,11 @@ def render_model_card(
             "> on labelled warehouse data; treat its labels as a triage aid for the review queue.",
             "",
         ]
-    lines += ["## Training data", "", f"- Source: {training_source}", f"- Data window: {window}", ""]
+    lines += ["## Training data", "", f"- Source: {training_source}", f"- Data window: {window}"]
+    if metrics.get("classes_not_learned"):
+        lines.append("- Not learned (too few phrasing groups to learn and calibrate on unseen wording): "
+                     + ", ".join(metrics["classes_not_learned"]))
+    lines.append("")
 
     lines += ["## Evaluation", ""]
     lines += [f"- {label}: {_fmt(metrics[key])}" for key, label in _HEADLINES if key in metrics]

@@ -80,7 +80,10 @@ def propensity_features(cases: pl.DataFrame) -> pl.DataFrame:
         col("diagnosis_code", pl.String).str.strip_chars().str.slice(0, 1).str.to_uppercase()
         .alias("diagnosis_chapter"),
         col("region", pl.String).str.to_uppercase(),
-        col("initial_tier", pl.Float64),
+        # An unknown tier (code not in the catalogue) is -1, below every real tier: the trees keep
+        # it apart with one split, and a column that is missing throughout (every initial code of
+        # a fold unknown) would otherwise break their binning of an all-NaN feature.
+        col("initial_tier", pl.Float64).fill_null(-1.0),
     )
 
 

@@ -428,6 +428,15 @@ def train_text_classifier(
     # are calibrated on wordings the linear model never saw (group-disjoint again).
     fit_pos, cal_pos = _holdout_split(y[train_idx], groups[train_idx], seed + 1, n_splits=4)
     fit_part, cal_part = train[fit_pos], train[cal_pos]
+    # The calibrator must see exactly the classes the linear model learned (sklearn refuses
+    # otherwise). A class whose few phrasing groups all fell on one side cannot be both learned
+    # and calibrated on unseen wording, so it is left out and named in the metrics.
+    shared = sorted(set(fit_part["outcome"].unique()) & set(cal_part["outcome"].unique()))
+    not_learned = sorted(set(train["outcome"].unique()) - set(shared))
+    if len(shared) < 2:
+        raise ValueError(f"need at least two outcomes in both the fit and calibration parts, got {shared}")
+    fit_part = fit_part.filter(pl.col("outcome").is_in(shared))
+    cal_part = cal_part.filter(pl.col("outcome").is_in(shared))
     features = NarrativeVectorizer()
     base = make_base_classifier(seed, kind=classifier).fit(
         features.fit_transform(fit_part), fit_part["outcome"].to_numpy().astype(object)
@@ -446,6 +455,7 @@ def train_text_classifier(
             "n_groups_train": int(np.unique(groups[train_idx]).size),
             "n_groups_test": int(np.unique(groups[test_idx]).size),
             "split": "group holdout: train / calibration / test share no phrasing group",
+            "classes_not_learned": not_learned,
             "classifier": classifier,
             "seed": int(seed),
         }

@@ -55,16 +55,18 @@ def _corpus(n: int, seed: int) -> pl.DataFrame:
     return corpus.with_columns(("corpus-" + pl.col("group").cast(pl.String)).alias("group"))
 
 
-def text_training_frame(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[pl.DataFrame, str]:
+def text_training_frame(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[pl.DataFrame, str, str]:
     """Narratives labelled by the structured rules (plus a generated corpus that broadens the
-    wording), or the generated corpus alone when the warehouse holds too few."""
+    wording), or the generated corpus alone when the warehouse holds too few; with the training
+    source and data window the model card states (the dates of the labelled narratives used)."""
     labels = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null()).select("opinion_id", "outcome")
     labelled = narratives(conn).join(labels, on="opinion_id", how="inner")
     if labelled.height < settings.min_labelled_narratives:
         corpus = _corpus(max(20_000, settings.min_labelled_narratives * 5), settings.seed)
         return corpus.select(TRAINING_COLUMNS), (
             f"generated corpus of {corpus.height:,} narratives (the warehouse held only {labelled.height:,} "
-            f"labelled narratives, fewer than {settings.min_labelled_narratives:,})")
+            f"labelled narratives, fewer than {settings.min_labelled_narratives:,})"), "generated corpus (no dates)"
+    window = f"opinions dated {labelled['opinion_date'].min()} to {labelled['opinion_date'].max()}"
     labelled = labelled.with_columns(text_groups(labelled["summary_text"]).cast(pl.String).alias("group"))
     source = f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
     frames = [labelled.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS)]
@@ -72,20 +74,16 @@ def text_training_frame(conn: duckdb.DuckDBPyConnection, settings: Settings) -> 
         corpus = _corpus(settings.text_model_corpus_size, settings.seed)
         frames.append(corpus.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS))
         source += f", plus a generated corpus of {corpus.height:,} narratives broadening wording and rare outcomes"
-    return pl.concat(frames), source
+    return pl.concat(frames), source, window
 
 
 def train_text_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings) -> dict[str, Any]:
     """Train, evaluate on held-out phrasing groups, save with skops and write the model card."""
-    frame, source = text_training_frame(conn, settings)
+    frame, source, window = text_training_frame(conn, settings)
     model, metrics = train_text_classifier(frame, settings.seed, settings.text_model_threshold)
     out = artifacts_dir(warehouse)
     save_model(model, out / TEXT_MODEL_FILE)
     metrics["training_source"] = source
-    dates = conn.execute("SELECT min(opinion_date), max(opinion_date) FROM staging.opinions "
-                         "WHERE summary_text IS NOT NULL").fetchall()[0]
-    window = (f"opinions dated {dates[0]} to {dates[1]}" if source.startswith("warehouse")
-              else "generated corpus (no dates)")
     metrics["data_window"] = window
     (out / TEXT_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
     from models.cards import write_model_card
@@ -151,7 +149,7 @@ def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path,
     small warehouse): the run goes on, with no scores and no targeting table.
     """
     from models.cards import write_model_card
-    from models.propensity import cannot_train, labelled_cases, train_propensity
+    from models.propensity import CLASSIFIED_OUTCOMES, cannot_train, labelled_cases, train_propensity
 
     cases = conn.sql(REFERRALS_SQL).pl()
     out = artifacts_dir(warehouse)
@@ -163,7 +161,10 @@ def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path,
     model, metrics = train_propensity(cases, settings.seed)
     save_model(model, out / PROPENSITY_MODEL_FILE)
     metrics.pop("out_of_fold").write_parquet(out / PROPENSITY_OOF_FILE)
-    dates = conn.execute("SELECT min(referral_date), max(referral_date) FROM staging.cases").fetchall()[0]
+    # The window of the cases it learned from (classified ones), not of every referral staged.
+    dates = conn.execute("SELECT min(c.referral_date), max(c.referral_date) FROM staging.cases c "
+                         "JOIN core.case_outcomes o USING (case_id) WHERE o.outcome IN "
+                         f"({', '.join(repr(x) for x in CLASSIFIED_OUTCOMES)})").fetchall()[0]
     window = f"referrals dated {dates[0]} to {dates[1]}"
     metrics["data_window"] = window
     (out / PROPENSITY_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))

@@ -18,6 +18,7 @@ from models.evaluation import (
 )
 from models.persistence import load_model, save_model
 from models.propensity import (
+    CLASSIFIED_OUTCOMES,
     FEATURES,
     labelled_cases,
     lift_by_decile,
@@ -73,7 +74,19 @@ def test_features_take_the_diagnosis_chapter_and_tolerate_missing_columns() -> N
     assert f["diagnosis_chapter"].to_list() == ["M", None]
     assert f["specialty"].to_list() == ["spine", "cardiology"]
     assert f["urgency"].to_list() == ["elective", None]
-    assert f["region"].null_count() == 2 and f["initial_tier"].null_count() == 2
+    assert f["region"].null_count() == 2
+    assert f["initial_tier"].to_list() == [-1.0, -1.0]  # unknown tier: below every real tier
+
+
+def test_trains_and_scores_when_no_initial_tier_is_known() -> None:
+    # Every initial code missing from the catalogue: the tier column is NULL throughout, which
+    # the trees' binning could not take as an all-NaN feature.
+    cases = synthetic_cases(600, seed=2).with_columns(initial_tier=pl.lit(None, dtype=pl.Int64))
+    model, metrics = train_propensity(cases, seed=1)
+    scores = score_propensity(model, cases)
+    assert scores.height == cases.height
+    assert scores["change_probability"].is_between(0.0, 1.0).all()
+    assert metrics["roc_auc"] > 0.7  # specialty and urgency still carry the signal
 
 
 def test_only_classified_cases_are_labelled_and_change_means_not_confirmed() -> None:
@@ -171,3 +184,56 @@ def test_threshold_metrics_and_classification_metrics() -> None:
     assert m["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)  # the absent class c is not averaged in
     assert m["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [0, 0, 0]]
+
+
+# --- warehouse glue (pipelines/modelling.py) -----------------------------------------------------
+
+def test_case_scores_use_out_of_fold_scores_and_targeting_is_their_lift(tmp_path: Path) -> None:
+    import json
+    from datetime import date
+
+    from pipelines.costs import build_case_costs
+    from pipelines.modelling import (
+        PROPENSITY_METRICS_FILE,
+        PROPENSITY_OOF_FILE,
+        build_case_scores,
+        build_targeting,
+        train_propensity_model,
+    )
+    from pipelines.outcomes import build_case_outcomes
+    from pipelines.settings import load_settings
+    from pipelines.warehouse import artifacts_dir
+    from tests.builders import staged_warehouse, synthetic_staging
+
+    warehouse = tmp_path / "w.duckdb"
+    settings = load_settings(env={})
+    conn = staged_warehouse(warehouse, synthetic_staging(1500, seed=4))
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    build_case_outcomes(conn, None, settings.text_model_threshold)
+    build_case_costs(conn, settings, date(2026, 6, 30))
+    metrics = train_propensity_model(conn, warehouse, settings)
+    assert isinstance(metrics, dict)
+    n_scored = build_case_scores(conn, warehouse)
+    build_targeting(conn, warehouse)
+
+    oof = pl.read_parquet(artifacts_dir(warehouse) / PROPENSITY_OOF_FILE)
+    scores = conn.sql("SELECT case_id, change_probability, score_basis FROM core.case_scores").pl()
+    assert n_scored == conn.execute("SELECT count(*) FROM staging.cases").fetchall()[0][0]
+    trained = scores.join(oof, on="case_id", how="inner")
+    assert trained.height == metrics["n"]
+    assert (trained["score_basis"] == "out_of_fold").all()
+    np.testing.assert_allclose(trained["change_probability"], trained["oof_probability"])
+    assert (scores.join(oof, on="case_id", how="anti")["score_basis"] == "model").all()
+
+    targeting = conn.sql("SELECT * FROM marts.targeting ORDER BY decile").pl()
+    labels = labelled_cases(conn.sql("SELECT case_id, outcome FROM core.case_outcomes").pl())
+    expected = lift_by_decile(*oof.join(labels, on="case_id").select("changed", "oof_probability")
+                              .to_numpy().T)
+    np.testing.assert_allclose(targeting["lift"], expected["lift"])
+
+    # The card's data window is that of the classified cases it learned from, not of every referral.
+    window = conn.execute("SELECT min(c.referral_date), max(c.referral_date) FROM staging.cases c "
+                      "JOIN core.case_outcomes o USING (case_id) "
+                      f"WHERE outcome IN {tuple(CLASSIFIED_OUTCOMES)}").fetchall()[0]
+    saved = json.loads((artifacts_dir(warehouse) / PROPENSITY_METRICS_FILE).read_text())
+    assert saved["data_window"] == f"referrals dated {window[0]} to {window[1]}"

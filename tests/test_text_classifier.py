@@ -196,6 +196,19 @@ def test_training_is_seeded() -> None:
     assert ma["macro_f1"] == mb["macro_f1"]
 
 
+def test_an_outcome_with_a_single_phrasing_group_does_not_break_training() -> None:
+    # One phrasing group cannot sit on both sides of the fit / calibration split, and the
+    # calibrator refuses classes the linear model did not learn (and vice versa).
+    corpus = training_corpus(3000, 5).rename({"phrase_group": "group"})
+    only = corpus.filter(pl.col("outcome") == "more_invasive")["group"][0]
+    corpus = corpus.filter((pl.col("outcome") != "more_invasive") | (pl.col("group") == only))
+    model, metrics = train_text_classifier(corpus, SEED)
+    assert "more_invasive" not in model.classes_
+    assert metrics["classes_not_learned"] == ["more_invasive"]
+    proba = model.predict_proba(corpus.head(40))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)  # float32 features
+
+
 def test_warehouse_frames_without_a_group_column_get_text_groups() -> None:
     corpus = training_corpus(3000, 6).drop("phrase_group")
     _, m = train_text_classifier(corpus, 6)
@@ -234,3 +247,42 @@ def test_model_card_is_written_from_the_metrics(corpus_model: tuple[object, dict
     warehouse = write_model_card(tmp_path / "w.md", "x", m, ("2026-01-01", "2026-06-30"),
                                  "warehouse: 5,000 labelled narratives", []).read_text()
     assert "Trained on generated corpus" not in warehouse and "2026-01-01 to 2026-06-30" in warehouse
+
+
+def test_model_card_window_is_that_of_the_labelled_narratives_trained_on(tmp_path: Path) -> None:
+    import json
+
+    from pipelines.modelling import TEXT_METRICS_FILE, train_text_model
+    from pipelines.outcomes import opinion_rule_outcomes
+    from pipelines.warehouse import artifacts_dir
+    from tests.builders import staged_warehouse, synthetic_staging
+
+    frames = synthetic_staging(800, seed=3)
+    # Structured opinions carry a narrative too (labelled by the rules); the narrative-only ones
+    # (no structured field) are dated a year later, so a window taken over every narrative differs.
+    opinions = frames["opinions"].with_columns(
+        summary_text=pl.when(pl.col("summary_text").is_null())
+        .then(pl.lit("Records reviewed. ") + pl.col("recommendation").fill_null("no view"))
+        .otherwise(pl.col("summary_text")),
+        opinion_date=pl.when(pl.col("summary_text").is_not_null())
+        .then(pl.date(2027, 1, 15)).otherwise(pl.col("opinion_date")),
+    )
+    warehouse = tmp_path / "w.duckdb"
+    conn = staged_warehouse(warehouse, {**frames, "opinions": opinions})
+    settings = load_settings(env={"SECONDLOOK_MIN_LABELLED_NARRATIVES": "100",
+                                  "SECONDLOOK_TEXT_MODEL_CORPUS_SIZE": "2000"})
+    train_text_model(conn, warehouse, settings)
+    saved = json.loads((artifacts_dir(warehouse) / TEXT_METRICS_FILE).read_text())
+    labelled = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null())["opinion_id"]
+    dates = opinions.filter(pl.col("opinion_id").is_in(labelled.implode()))["opinion_date"]
+    assert saved["training_source"].startswith("warehouse")
+    assert saved["data_window"] == f"opinions dated {dates.min()} to {dates.max()}"
+    assert "2027" not in saved["data_window"]  # the narrative-only opinions were not trained on
+
+
+def test_model_card_names_the_classes_the_model_did_not_learn(tmp_path: Path) -> None:
+    from models.cards import render_model_card
+
+    card = render_model_card("m", {"macro_f1": 0.9, "classes_not_learned": ["alternative"]}, "w", "warehouse: x", [])
+    assert "- Not learned (too few phrasing groups to learn and calibrate on unseen wording): alternative" in card
+    assert "Not learned" not in render_model_card("m", {"macro_f1": 0.9}, "w", "warehouse: x", [])
