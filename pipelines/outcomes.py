@@ -31,6 +31,24 @@ CHANGED_OUTCOMES: tuple[str, ...] = ("less_invasive", "non_surgical", "deferred"
 
 _CODE = "nullif(upper(trim({col})), '')"
 
+# Rules 1-4 decide a reason (the CASE in _BASE_SQL, written once); each deciding reason names its
+# outcome here. Any other reason (unknown code, narrative only, no signal) decides nothing.
+OUTCOME_OF_REASON: dict[str, str] = {
+    "recommendation_defer": "deferred",
+    "recommendation_further_testing": "deferred",
+    "recommendation_conservative": "non_surgical",
+    "same_code": "confirmed",
+    "recommended_tier_0": "non_surgical",
+    "lower_tier": "less_invasive",
+    "higher_tier": "more_invasive",
+    "same_tier_same_family": "confirmed",
+    "same_tier_other_family": "alternative",
+    "proceed_without_code": "confirmed",
+}
+_OUTCOME_OF_REASON = (
+    "CASE rule_reason " + " ".join(f"WHEN '{r}' THEN '{o}'" for r, o in OUTCOME_OF_REASON.items()) + " END"
+)
+
 # Opinions joined to their case and to the catalogue; {latest} optionally keeps each case's
 # latest opinion (opinion_date, then updated_at; opinion_id breaks exact ties deterministically).
 _BASE_SQL = f"""
@@ -58,22 +76,9 @@ base AS (
     LEFT JOIN reference.procedures pi ON pi.procedure_code = {_CODE.format(col="c.initial_procedure_code")}
     LEFT JOIN reference.procedures pr ON pr.procedure_code = op.recommended_procedure_code
 ),
-ruled AS (
+reasoned AS (
     SELECT
         base.*,
-        CASE
-            WHEN NOT initial_known THEN NULL
-            WHEN recommendation IN ('defer', 'further_testing') THEN 'deferred'
-            WHEN recommendation = 'conservative' THEN 'non_surgical'
-            WHEN recommended_known THEN CASE
-                WHEN recommended_procedure_code = initial_procedure_code THEN 'confirmed'
-                WHEN recommended_tier = 0 THEN 'non_surgical'
-                WHEN recommended_tier < initial_tier THEN 'less_invasive'
-                WHEN recommended_tier > initial_tier THEN 'more_invasive'
-                WHEN recommended_family = initial_family THEN 'confirmed'
-                ELSE 'alternative' END
-            WHEN recommended_procedure_code IS NULL AND recommendation = 'proceed' THEN 'confirmed'
-        END AS rule_outcome,
         CASE
             WHEN NOT initial_known THEN 'unknown_initial_code:' || coalesce(initial_procedure_code, 'missing')
             WHEN recommendation IN ('defer', 'further_testing', 'conservative') THEN 'recommendation_' || recommendation
@@ -91,6 +96,9 @@ ruled AS (
             ELSE 'no_signal'
         END AS rule_reason
     FROM base
+),
+ruled AS (
+    SELECT reasoned.*, {_OUTCOME_OF_REASON} AS rule_outcome FROM reasoned
 )
 """
 
