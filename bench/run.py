@@ -45,53 +45,59 @@ def stage(name: str, workdir: Path, cases: int) -> dict[str, float | str]:
         generate(cases, 7, landing, fmt="csv", dirty_fraction=0.0)
         extra["landing_mb"] = round(sum(p.stat().st_size for p in landing.iterdir()) / 1e6, 1)
     elif name == "ingest":
-        from pipelines.ingest import ingest
-        from pipelines.warehouse import connect
+        from pipelines.lib.landing.ingest import ingest
+        from pipelines.lib.warehouse import connect
 
         conn = connect(warehouse)
         report = ingest(conn, landing, run_id="bench")
         extra.update({k: float(v) for k, v in report.totals().items()})
         conn.close()
     elif name == "contract_checks":
-        from pipelines.contracts import load_contracts
-        from pipelines.gx_adapter import validate_table
-        from pipelines.settings import load_settings
-        from pipelines.warehouse import connect
+        from pipelines.lib.landing.contracts import load_contracts
+        from pipelines.lib.landing.gx_adapter import validate_table
+        from pipelines.lib.settings import load_settings
+        from pipelines.lib.warehouse import connect
 
         settings, conn = load_settings(), connect(warehouse)
-        tables = {"cases": "staging.cases", "opinions": "staging.opinions", "follow_ups": "staging.follow_ups"}
-        outcomes = [o for rtype, table in tables.items()
-                    for o in validate_table(conn, load_contracts()[rtype], table, dt.date.today(),
+        contracts = [load_contracts()[r] for r in ("cases", "opinions", "follow_ups")]
+        outcomes = [o for c in contracts
+                    for o in validate_table(conn, c, c.published_table, dt.date.today(),
                                             settings.gx_max_rows, settings.seed)]
         extra.update({"expectations": float(len(outcomes)), "failed": float(sum(not o.success for o in outcomes)),
                       "rows_per_table": float(settings.gx_max_rows)})
         conn.close()
     elif name == "core_marts":
-        from pipelines.costs import build_case_costs
-        from pipelines.marts import MART_BUILDERS
-        from pipelines.outcomes import build_case_outcomes
-        from pipelines.reference import read_catalogue, write_reference
-        from pipelines.settings import load_settings
-        from pipelines.warehouse import connect
+        from pipelines.lib.core.costs import build_case_costs
+        from pipelines.lib.core.outcomes import build_case_outcomes
+        from pipelines.lib.marts import MARTS, MartContext
+        from pipelines.lib.reference.catalogue import read_catalogue, write_reference
+        from pipelines.lib.settings import load_settings
+        from pipelines.lib.warehouse import connect
 
         settings = load_settings()
         conn = connect(warehouse)
         write_reference(conn, *read_catalogue())
         build_case_outcomes(conn, None, settings.text_model_threshold)
         build_case_costs(conn, settings, dt.date.today())
-        for build in MART_BUILDERS.values():
-            build(conn, settings)
+        ctx = MartContext(settings, "bench", dt.date.today())
+        for mart in MARTS:
+            mart.build(conn, ctx)
         extra["cases"] = float(conn.execute("SELECT count(*) FROM core.case_outcomes").fetchall()[0][0])
         conn.close()
     elif name == "models":
-        from pipelines.modelling import bench_text_model
+        from pipelines.generate.narratives import training_corpus
+        from pipelines.lib.training.text import bench_text_model
 
-        extra.update(bench_text_model(warehouse, train_rows=200_000, score_rows=1_000_000))
+        extra.update(bench_text_model(training_corpus, train_rows=200_000, score_rows=1_000_000))
         started = time.perf_counter() - float(extra["train_s"]) - float(extra["score_s"])  # corpus making excluded
     elif name == "site":
-        from pipelines.assets.site import build_site_from_warehouse
+        from pipelines.lib.settings import load_settings
+        from pipelines.lib.site.publish import render_site
+        from pipelines.lib.warehouse import connect
 
-        pages = build_site_from_warehouse(warehouse, site)
+        conn = connect(warehouse, read_only=True)
+        pages = render_site(conn, site, load_settings())
+        conn.close()
         sizes = [p.stat().st_size for p in pages]
         extra["pages"] = float(len(pages))
         extra["largest_page_mb"] = round(max(sizes) / 1e6, 2) if sizes else 0.0

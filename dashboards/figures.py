@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
-from scipy import stats
 
 from dashboards.formatting import (
     money_text,
@@ -43,6 +42,7 @@ from dashboards.palette import (
     specialty_label,
 )
 from dashboards.suppression import DEFAULT_THRESHOLD, count_text, primary_label
+from pipelines.lib.stats import funnel_limits
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -312,20 +312,6 @@ def sankey_figure(flows: pl.DataFrame, specialty: str, *, threshold: int = DEFAU
     return fig
 
 
-def funnel_limits(rate: float, n: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact binomial funnel limits around `rate` for each n, smoothed by Spiegelhalter's (2005)
-    interpolation between the discrete quantiles, so the funnel is drawn as a curve."""
-    n = np.asarray(n, dtype=float)
-    out = []
-    for q in ((1 - coverage) / 2, 1 - (1 - coverage) / 2):
-        r = stats.binom.ppf(q, n, rate)
-        below = stats.binom.cdf(r - 1, n, rate)
-        at = stats.binom.cdf(r, n, rate)
-        alpha = np.divide(at - q, at - below, out=np.zeros_like(n), where=(at - below) > 0)
-        out.append(np.clip((r - alpha) / n, 0, 1))
-    return out[0], out[1]
-
-
 def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
     """Funnel plot: each reviewer's change rate against cases reviewed, with exact binomial
     95% and 99.8% limits around the specialty rate (Spiegelhalter 2005). Suppressed reviewers
@@ -348,7 +334,7 @@ def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
         grid = np.unique(np.round(np.geomspace(max(int(sub["n"].min()), 1), max(n_max * 1.05, 2), 160)))
         for coverage, name, colour, dash in ((0.998, "99.8% limits", LIMIT_998, "dash"),
                                              (0.95, "95% limits", LIMIT_95, "dot")):
-            low, high = funnel_limits(rate, grid, coverage)
+            low, high = funnel_limits(np.full(grid.shape, rate), grid, coverage)
             for i, y in enumerate((high, low)):
                 fig.add_trace(go.Scatter(
                     name=name, x=grid.tolist(), y=y.tolist(), mode="lines", legendgroup=name, showlegend=i == 0,

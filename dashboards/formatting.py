@@ -12,10 +12,9 @@ import polars as pl
 
 from dashboards.palette import OUTCOMES, outcome_colour, outcome_label, with_alpha
 from dashboards.suppression import thousands_text
+from pipelines.lib.vocabulary import ACRONYMS
 
 DASH = "—"
-# procedure families that are acronyms read better in capitals
-ACRONYMS = {"(?i:cabg)": "CABG", "(?i:pci)": "PCI", "(?i:tavr)": "TAVR"}
 
 
 def pct_text(expr: pl.Expr, digits: int = 1) -> pl.Expr:
@@ -52,8 +51,8 @@ def words(expr: pl.Expr) -> pl.Expr:
     """A code-like value as words: 'spinal_fusion' -> 'Spinal fusion'."""
     value = expr.cast(pl.String)
     text = value.str.slice(0, 1).str.to_uppercase() + value.str.slice(1).str.replace_all("_", " ")
-    for word, acronym in ACRONYMS.items():
-        text = text.str.replace_all(rf"\b{word}\b", acronym)
+    for acronym in ACRONYMS:
+        text = text.str.replace_all(rf"(?i)\b{acronym}\b", acronym)
     return text.alias(expr.meta.output_name(raise_if_undetermined=False) or "words")
 
 

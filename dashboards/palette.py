@@ -8,28 +8,23 @@ pages without re-learning the key.
 
 from __future__ import annotations
 
-OUTCOMES: tuple[str, ...] = (
-    "confirmed",
-    "less_invasive",
-    "non_surgical",
-    "deferred",
-    "more_invasive",
-    "alternative",
-    "unclassified",
+from pipelines.lib.vocabulary import (
+    HEADLINE_OUTCOMES,
+    OUTCOMES,
+    SPECIALTY_LABELS,
+    outcome_label,
+    specialty_label,
 )
 
-# The four rates every audience asks for first (issue 5: overview headline).
-HEADLINE_OUTCOMES: tuple[str, ...] = ("confirmed", "less_invasive", "non_surgical", "deferred")
-
-OUTCOME_LABELS: dict[str, str] = {
-    "confirmed": "Confirmed",
-    "less_invasive": "Less invasive",
-    "non_surgical": "Non-surgical",
-    "deferred": "Deferred",
-    "more_invasive": "More invasive",
-    "alternative": "Alternative",
-    "unclassified": "Unclassified",
-}
+__all__ = [
+    "HEADLINE_OUTCOMES",
+    "OUTCOMES",
+    "SPECIALTY_LABELS",
+    "outcome_colour",
+    "outcome_label",
+    "specialty_label",
+    "with_alpha",
+]
 
 OUTCOME_COLOURS: dict[str, str] = {
     "confirmed": "#0072B2",  # blue
@@ -58,28 +53,6 @@ FLAG_COLOURS: dict[str, str] = {
     "low_95": "#56B4E9",
     "low_998": "#0072B2",
 }
-
-SPECIALTY_LABELS: dict[str, str] = {
-    "all": "All specialties",
-    "cardiology": "Cardiology",
-    "spine": "Spine",
-    "orthopedics": "Orthopedics",
-    "oncology": "Oncology",
-    "general_surgery": "General surgery",
-    "gynecology": "Gynecology",
-    "urology": "Urology",
-}
-
-
-def outcome_label(outcome: str) -> str:
-    """Human label for an outcome value; unknown values pass through readable."""
-    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " ").capitalize())
-
-
-def specialty_label(specialty: str) -> str:
-    """Human label for a specialty value (the contract's names plus 'all')."""
-    return SPECIALTY_LABELS.get(specialty, specialty.replace("_", " ").capitalize())
-
 
 def outcome_colour(outcome: str) -> str:
     """The one colour of an outcome; anything unexpected is drawn grey rather than failing."""

@@ -17,7 +17,6 @@ from collections.abc import Collection
 
 import polars as pl
 
-from dashboards.figures import funnel_limits
 from dashboards.suppression import (
     DEFAULT_THRESHOLD,
     PRIMARY_SUFFIX,
@@ -27,6 +26,7 @@ from dashboards.suppression import (
     suppress_counts,
     suppress_with_margins,
 )
+from pipelines.lib.stats import funnel_limits
 
 ALL = "all"
 TOTAL_CELL = "__total__"  # the row-total cell of a bordered table

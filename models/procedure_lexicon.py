@@ -15,6 +15,8 @@ laparoscopic tier 2) has tier None; the approach words themselves are the `appro
 
 from __future__ import annotations
 
+from pipelines.lib.vocabulary import FAMILY_TIER as CATALOGUE_TIER
+
 # Rewrites applied before matching so a longer phrase is not also counted as a shorter one
 # ("partial mastectomy" is not a mastectomy, "CT angiography" is imaging, not a catheterisation).
 CANONICAL_REWRITES: tuple[tuple[str, str], ...] = (
@@ -25,37 +27,39 @@ CANONICAL_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bopen[- ]heart surgery\b", "cabgsurgery"),
 )
 
-# family -> (tier or None, pattern)
-PROCEDURE_TERMS: dict[str, tuple[int | None, str]] = {
-    "spinal_fusion": (4, r"\b(fusion|fusions|fuse|fusing|fused|arthrodesis|instrumentation|instrumented|pedicle screws?|tlif|plif|alif|xlif|acdf)\b"),
-    "spinal_decompression": (3, r"\b(laminectomy|laminectomies|laminotomy|decompression|decompressive|decompress|foraminotomy|laminoplasty)\b"),
-    "discectomy": (2, r"\b(micro-?discectomy|discectomy|microdiscectomy|disc excision|disc removal|remove the disc)\b"),
-    "spinal_injection": (1, r"\b(epidural\w*|nerve root (block|injection)s?|root blocks?|facet (joint )?(injection|block)s?|medial branch blocks?|radiofrequency ablation|rhizotomy)\b"),
-    "cabg": (4, r"\b(cabg|cabgsurgery|bypass( graft\w*| surgery| operation)?|coronary artery bypass|surgical revasculari[sz]ation|grafting)\b"),
-    "valve_replacement": (4, r"\b(savr|(surgical|open) (aortic |mitral )?valve (replacement|repair|surgery)|valve (replacement|repair) surgery|mitral valve (replacement|repair|surgery)|sternotomy|replace the valve surgically)\b"),
-    "tavr": (2, r"\b(tavr|tavi|transcatheter\w*|percutaneous valve)\b"),
-    "pci": (2, r"\b(pci|stent|stents|stented|stenting|angioplasty|percutaneous coronary)\b"),
-    "cardiac_cath": (1, r"\b(catheteri[sz]ation|cath|angiogram|angiography|coronary angiogra\w*)\b"),
-    "cholecystectomy": (None, r"\b(cholecystectomy|gallbladder (removal|surgery|operation)|(remov\w*|take|taking|taken) (out )?(the |her |his )?gallbladder( out)?)\b"),
-    "hernia_repair": (None, r"\b(hernia repair|herniorrhaphy|hernioplasty|mesh repair|repair (of )?(the |her |his )?hernia|hernia surgery|hernia operation)\b"),
-    "knee_arthroplasty": (4, r"\b(knee (\w+ ){0,3}(replacement|replacing|replaced|arthroplasty)|tka|tkr|replac\w* (the |her |his |a )?(\w+ )?knee|total knee)\b"),
-    "hip_arthroplasty": (4, r"\b(hip (\w+ ){0,3}(replacement|replacing|replaced|arthroplasty)|tha|thr|replac\w* (the |her |his |a )?(\w+ )?hip|total hip|hemiarthroplasty)\b"),
-    "knee_arthroscopy": (2, r"\b(arthroscop\w*|scope|meniscectomy|meniscal (repair|trimming)|arthroscopic debridement|chondroplasty)\b"),
-    "joint_injection": (1, r"\b((joint|intra-?articular|knee|hip|shoulder|cortisone|steroid|corticosteroid|hyaluronic\w*|gel|prp) (injection|injections|shot|shots)|injection into the (joint|knee|hip|shoulder)|viscosupplementation)\b"),
-    "mastectomy": (3, r"\b(mastectomy|mastectomies|remov\w* (of )?(the |her )?(whole |entire )?breast)\b"),
-    "partial_mastectomy": (2, r"\b(lumpectomy|breast[- ]conserv\w*|wide local excision|conservation surgery|breast conservation)\b"),
-    "prostatectomy": (4, r"\b(prostatectomy|remov\w* (of )?the (whole )?prostate|adenomectomy)\b"),
-    "prostate_resection": (2, r"\b(turp|transurethral\w*|holep|thulep|enucleation|prostate resection|greenlight|laser vapori[sz]ation)\b"),
-    "prostate_biopsy": (1, r"\b(biopsy|biopsies|biopsied|rebiopsy)\b"),
-    "hysterectomy": (None, r"\b(hysterectomy|hysterectomies|remov\w* (of )?the (uterus|womb))\b"),
-    "endometrial_ablation": (1, r"\b(endometrial ablation|ablation|ablate|novasure)\b"),
-    "physical_therapy": (0, r"\b(physio\w*|physical therapy|exercise\w*|rehab\w*|strengthening|core (work|training|stability)|functional restoration|pelvic floor)\b"),
-    "office_management": (0, r"\b(medication\w*|medicines?|tablets|pills|drugs?|medical (therapy|management|treatment)|medically|conservative\w*|non-?operative\w*|non-?surgical\w*|surveillance|lifestyle|weight loss|lose weight|brace|bracing|alpha[- ]blockers?|tamsulosin|finasteride|beta[- ]blockers?|statins?|nitrates?|iud|coil|tranexamic|hormonal|hormones?|analgesi\w*|pain relief|painkillers|nsaids?|anti-?inflammator\w*|reassurance|endocrine therapy|radiotherapy|radiation)\b"),
-    "approach_minimal": (2, r"\b(laparoscop\w*|keyhole|minimally invasive|endoscopic\w*|day case|day surgery)\b"),
-    "approach_open": (3, r"\b(open (operation|surgery|approach|procedure|repair|technique|incision)|done open|as an open|through an open|laparotomy|abdominal incision)\b"),
+# family -> pattern; the tier of a catalogue family is the catalogue's (pipelines.lib.vocabulary)
+PROCEDURE_TERMS: dict[str, str] = {
+    "spinal_fusion": r"\b(fusion|fusions|fuse|fusing|fused|arthrodesis|instrumentation|instrumented|pedicle screws?|tlif|plif|alif|xlif|acdf)\b",
+    "spinal_decompression": r"\b(laminectomy|laminectomies|laminotomy|decompression|decompressive|decompress|foraminotomy|laminoplasty)\b",
+    "discectomy": r"\b(micro-?discectomy|discectomy|microdiscectomy|disc excision|disc removal|remove the disc)\b",
+    "spinal_injection": r"\b(epidural\w*|nerve root (block|injection)s?|root blocks?|facet (joint )?(injection|block)s?|medial branch blocks?|radiofrequency ablation|rhizotomy)\b",
+    "cabg": r"\b(cabg|cabgsurgery|bypass( graft\w*| surgery| operation)?|coronary artery bypass|surgical revasculari[sz]ation|grafting)\b",
+    "valve_replacement": r"\b(savr|(surgical|open) (aortic |mitral )?valve (replacement|repair|surgery)|valve (replacement|repair) surgery|mitral valve (replacement|repair|surgery)|sternotomy|replace the valve surgically)\b",
+    "tavr": r"\b(tavr|tavi|transcatheter\w*|percutaneous valve)\b",
+    "pci": r"\b(pci|stent|stents|stented|stenting|angioplasty|percutaneous coronary)\b",
+    "cardiac_cath": r"\b(catheteri[sz]ation|cath|angiogram|angiography|coronary angiogra\w*)\b",
+    "cholecystectomy": r"\b(cholecystectomy|gallbladder (removal|surgery|operation)|(remov\w*|take|taking|taken) (out )?(the |her |his )?gallbladder( out)?)\b",
+    "hernia_repair": r"\b(hernia repair|herniorrhaphy|hernioplasty|mesh repair|repair (of )?(the |her |his )?hernia|hernia surgery|hernia operation)\b",
+    "knee_arthroplasty": r"\b(knee (\w+ ){0,3}(replacement|replacing|replaced|arthroplasty)|tka|tkr|replac\w* (the |her |his |a )?(\w+ )?knee|total knee)\b",
+    "hip_arthroplasty": r"\b(hip (\w+ ){0,3}(replacement|replacing|replaced|arthroplasty)|tha|thr|replac\w* (the |her |his |a )?(\w+ )?hip|total hip|hemiarthroplasty)\b",
+    "knee_arthroscopy": r"\b(arthroscop\w*|scope|meniscectomy|meniscal (repair|trimming)|arthroscopic debridement|chondroplasty)\b",
+    "joint_injection": r"\b((joint|intra-?articular|knee|hip|shoulder|cortisone|steroid|corticosteroid|hyaluronic\w*|gel|prp) (injection|injections|shot|shots)|injection into the (joint|knee|hip|shoulder)|viscosupplementation)\b",
+    "mastectomy": r"\b(mastectomy|mastectomies|remov\w* (of )?(the |her )?(whole |entire )?breast)\b",
+    "partial_mastectomy": r"\b(lumpectomy|breast[- ]conserv\w*|wide local excision|conservation surgery|breast conservation)\b",
+    "prostatectomy": r"\b(prostatectomy|remov\w* (of )?the (whole )?prostate|adenomectomy)\b",
+    "prostate_resection": r"\b(turp|transurethral\w*|holep|thulep|enucleation|prostate resection|greenlight|laser vapori[sz]ation)\b",
+    "prostate_biopsy": r"\b(biopsy|biopsies|biopsied|rebiopsy)\b",
+    "hysterectomy": r"\b(hysterectomy|hysterectomies|remov\w* (of )?the (uterus|womb))\b",
+    "endometrial_ablation": r"\b(endometrial ablation|ablation|ablate|novasure)\b",
+    "physical_therapy": r"\b(physio\w*|physical therapy|exercise\w*|rehab\w*|strengthening|core (work|training|stability)|functional restoration|pelvic floor)\b",
+    "office_management": r"\b(medication\w*|medicines?|tablets|pills|drugs?|medical (therapy|management|treatment)|medically|conservative\w*|non-?operative\w*|non-?surgical\w*|surveillance|lifestyle|weight loss|lose weight|brace|bracing|alpha[- ]blockers?|tamsulosin|finasteride|beta[- ]blockers?|statins?|nitrates?|iud|coil|tranexamic|hormonal|hormones?|analgesi\w*|pain relief|painkillers|nsaids?|anti-?inflammator\w*|reassurance|endocrine therapy|radiotherapy|radiation)\b",
+    "approach_minimal": r"\b(laparoscop\w*|keyhole|minimally invasive|endoscopic\w*|day case|day surgery)\b",
+    "approach_open": r"\b(open (operation|surgery|approach|procedure|repair|technique|incision)|done open|as an open|through an open|laparotomy|abdominal incision)\b",
 }
 
-FAMILY_TIER: dict[str, int | None] = {fam: tier for fam, (tier, _) in PROCEDURE_TERMS.items()}
+#: The approach words are pseudo-families of their own tier: laparoscopic (2) or open (3).
+APPROACH_TIER: dict[str, int] = {"approach_minimal": 2, "approach_open": 3}
+FAMILY_TIER: dict[str, int | None] = {fam: APPROACH_TIER.get(fam, CATALOGUE_TIER.get(fam)) for fam in PROCEDURE_TERMS}
 
 # A sentence that states or weighs a recommendation (rather than history or findings): procedure
 # mentions in such sentences are what the reviewer proposes, elsewhere they are mostly history

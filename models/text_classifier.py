@@ -63,6 +63,7 @@ from models.procedure_lexicon import (
     POST_NEGATION,
     PROCEDURE_TERMS,
 )
+from pipelines.lib.vocabulary import REVIEW_OUTCOMES
 
 __all__ = [
     "OUTCOME_LABELS",
@@ -75,14 +76,7 @@ __all__ = [
     "train_text_classifier",
 ]
 
-OUTCOME_LABELS: tuple[str, ...] = (
-    "confirmed",
-    "less_invasive",
-    "non_surgical",
-    "deferred",
-    "more_invasive",
-    "alternative",
-)
+OUTCOME_LABELS: tuple[str, ...] = REVIEW_OUTCOMES
 CATEGORICAL_COLUMNS: tuple[str, ...] = ("specialty", "initial_family")
 DEFAULT_THRESHOLD = 0.6  # pipelines/settings.toml text_model_threshold; callers pass the setting
 
@@ -272,8 +266,8 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         plain = marked.str.replace_all("NEG_", "", literal=True)
         negated = marked.str.extract_all(r"NEG_\S+").list.join(" ").str.replace_all("NEG_", "", literal=True)
         counts = pl.DataFrame({"a": plain, "n": negated}).select(
-            [pl.col("a").str.count_matches(PROCEDURE_TERMS[f][1]).alias(f"a{i}") for i, f in enumerate(families)]
-            + [pl.col("n").str.count_matches(PROCEDURE_TERMS[f][1]).alias(f"n{i}") for i, f in enumerate(families)]
+            [pl.col("a").str.count_matches(PROCEDURE_TERMS[f]).alias(f"a{i}") for i, f in enumerate(families)]
+            + [pl.col("n").str.count_matches(PROCEDURE_TERMS[f]).alias(f"n{i}") for i, f in enumerate(families)]
         ).to_numpy().astype(np.float32)
         decision = plain.str.contains(DECISION_CUES).to_numpy()[:, None]
         # Mentions in decision sentences and elsewhere (history, findings) are separate features.

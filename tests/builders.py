@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.reference import read_catalogue, write_reference
+from pipelines.lib.reference.catalogue import read_catalogue, write_reference
 
 CASES: dict[str, pl.DataType] = {
     "case_id": pl.Utf8(),

@@ -37,7 +37,7 @@ def _adversarial_files(landing: Path) -> None:
 @pytest.fixture(scope="session")
 def built_run(tmp_path_factory: pytest.TempPathFactory) -> BuiltRun:
     from pipelines.generate import generate
-    from pipelines.run import run_pipeline
+    from pipelines.cli.run import run_pipeline
 
     root = tmp_path_factory.mktemp("e2e")
     landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"

@@ -14,7 +14,7 @@ import polars as pl
 
 from pipelines.generate.parameters import SPECIALTIES
 
-CATALOGUE_CSV = Path(__file__).resolve().parent.parent / "catalogue" / "procedures.csv"
+CATALOGUE_CSV = Path(__file__).resolve().parents[1] / "lib" / "reference" / "data" / "procedures.csv"
 
 
 def load_catalogue(path: Path = CATALOGUE_CSV) -> pl.DataFrame:

@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.outcomes import REVIEW_OUTCOMES
-from pipelines.reference import SPECIALTIES as CONTRACT_SPECIALTIES
+from pipelines.lib.vocabulary import FAMILY_TIER, REVIEW_OUTCOMES
+from pipelines.lib.vocabulary import SPECIALTIES as CONTRACT_SPECIALTIES
 
 OUTCOMES: tuple[str, ...] = REVIEW_OUTCOMES  # written once, in pipelines/outcomes.py
 SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_contracts/cases.yaml
@@ -154,16 +154,6 @@ FAMILY_TERMS_BY_TIER: dict[str, list[str]] = {
     "hysterectomy@3": ["abdominal hysterectomy", "open hysterectomy", "total abdominal hysterectomy"],
     "hysterectomy@2": ["laparoscopic hysterectomy", "vaginal hysterectomy", "minimally invasive hysterectomy"],
 }
-# Catalogue tiers of the families above (DESIGN.md); approach-dependent families take the tier
-# of the code, which the corpus draws with the pair.
-FAMILY_TIER: dict[str, int] = {
-    "spinal_fusion": 4, "spinal_decompression": 3, "discectomy": 2, "spinal_injection": 1,
-    "cabg": 4, "valve_replacement": 4, "tavr": 2, "pci": 2, "cardiac_cath": 1,
-    "knee_arthroplasty": 4, "hip_arthroplasty": 4, "knee_arthroscopy": 2, "joint_injection": 1,
-    "mastectomy": 3, "partial_mastectomy": 2, "prostatectomy": 4, "prostate_resection": 2,
-    "prostate_biopsy": 1, "endometrial_ablation": 1, "physical_therapy": 0, "office_management": 0,
-}
-
 # --- specialty vocabulary ---------------------------------------------------------------------
 CONSERVATIVE: dict[str, list[str]] = {
     "spine": [
@@ -967,5 +957,6 @@ def _split_family_tier(pairs: np.ndarray) -> tuple[pl.Series, pl.Series]:
     parts = _as_strings(pairs).str.split_exact("@", 1).struct.unnest()
     family = parts["field_0"]
     tier = parts["field_1"].cast(pl.Int64, strict=False)
-    default = family.replace_strict(FAMILY_TIER, default=None, return_dtype=pl.Int64)
+    known = {f: t for f, t in FAMILY_TIER.items() if t is not None}  # approach-dependent ones carry @tier
+    default = family.replace_strict(known, default=None, return_dtype=pl.Int64)
     return family, tier.fill_null(default)

@@ -8,8 +8,8 @@ with source and year. Figures marked "assumption" have no published basis there.
 
 from __future__ import annotations
 
-from pipelines.outcomes import REVIEW_OUTCOMES
-from pipelines.reference import SPECIALTIES as CONTRACT_SPECIALTIES
+from pipelines.lib.vocabulary import REVIEW_OUTCOMES
+from pipelines.lib.vocabulary import SPECIALTIES as CONTRACT_SPECIALTIES
 
 SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_contracts/cases.yaml
 

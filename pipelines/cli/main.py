@@ -1,0 +1,92 @@
+"""The `secondlook` command: generate synthetic landing data, or run the whole pipeline.
+
+Errors a person can fix are one line on stderr and a non-zero exit; quarantined rows are not
+errors (they are counted and reported in the summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pipelines.defs.resources import DEFAULT_LANDING, DEFAULT_SITE, DEFAULT_WAREHOUSE
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, not {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="secondlook", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="write a realistic synthetic landing folder")
+    gen.add_argument("--cases", type=_positive, required=True, help="number of referrals")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--out", type=Path, required=True, help="landing folder to write")
+    gen.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="csv")
+    gen.add_argument("--dirty-fraction", type=_fraction, default=0.0,
+                     help="share of injected bad rows exercising every quarantine rule")
+    run = sub.add_parser("run", help="ingest the landing folder and rebuild every table and the site")
+    run.add_argument("--landing", type=Path, default=Path(DEFAULT_LANDING))
+    run.add_argument("--warehouse", type=Path, default=Path(DEFAULT_WAREHOUSE))
+    run.add_argument("--site", type=Path, default=Path(DEFAULT_SITE))
+    run.add_argument("--costs", type=Path, default=None, help="a payer's procedure_costs file")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="wait this long for another run holding the warehouse (default: exit at once)")
+    return parser
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import generate
+
+    started = time.monotonic()
+    summary = generate(args.cases, args.seed, args.out, fmt=args.format, dirty_fraction=args.dirty_fraction)
+    print(f"wrote synthetic landing data to {args.out} in {time.monotonic() - started:.1f} s")
+    for key, value in summary.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.cli.run import run_pipeline
+
+    print(f"Second Look: landing {args.landing} -> warehouse {args.warehouse}", file=sys.stderr)
+    outcome = run_pipeline(args.landing, args.warehouse, args.site, args.costs, wait_seconds=args.wait)
+    print(f"\nRun {outcome.run_id} finished in {outcome.seconds:.1f} s")
+    print(outcome.summary)
+    print(f"\nWarehouse: {args.warehouse.resolve()}")
+    if outcome.site_index is not None:
+        print(f"Dashboards: {outcome.site_index.resolve()}")
+    if outcome.failed_steps:
+        print(f"secondlook: run incomplete: step(s) failed: {', '.join(outcome.failed_steps)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from pipelines.cli.run import RunError
+    from pipelines.lib.settings import SettingsError
+    from pipelines.lib.warehouse import WarehouseBusy, WarehouseError
+
+    try:
+        return cmd_generate(args) if args.command == "generate" else cmd_run(args)
+    except (RunError, SettingsError, WarehouseBusy, WarehouseError, OSError) as exc:
+        print(f"secondlook: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

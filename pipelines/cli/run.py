@@ -1,0 +1,95 @@
+"""`secondlook run`: materialise every asset in one process under the writer lock."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.cli.summary import render
+from pipelines.defs.resources import SecondLook
+from pipelines.lib.settings import load_settings
+from pipelines.lib.warehouse import WarehouseError, artifacts_dir, connect, writer_lock
+
+
+class RunError(RuntimeError):
+    """The run could not start or did not complete; the message is one line for a person."""
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    seconds: float
+    summary: str
+    site_index: Path | None
+    failed_steps: list[str]
+
+
+def preflight(landing: Path, warehouse: Path, costs: Path | None) -> None:
+    """Refuse, with one line, what cannot work before anything is written."""
+    if not landing.is_dir():
+        raise RunError(f"landing folder {landing} does not exist or is not a folder")
+    if costs is not None and not costs.is_file():
+        raise RunError(f"costs file {costs} does not exist")
+    if warehouse.exists() and warehouse.is_dir():
+        raise RunError(f"warehouse path {warehouse} is a folder; give a file path such as data/warehouse.duckdb")
+    parent = warehouse.parent if str(warehouse.parent) else Path(".")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        raise RunError(f"cannot write the warehouse {warehouse}: {probe} is not writable")
+
+
+def _root_cause(error: object) -> str:
+    """The innermost error of a Dagster step failure, as one line (Dagster wraps the real one)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    message = (getattr(error, "message", "") or "").strip()
+    return message.splitlines()[0] if message else "unknown error"
+
+
+def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None = None, *,
+                 wait_seconds: float = 0.0, progress: bool = True) -> RunOutcome:
+    """Materialise every asset (with its checks) and return the summary read from the warehouse."""
+    preflight(landing, warehouse, costs)
+    settings = load_settings()
+    started = time.monotonic()
+    resource = SecondLook(landing=str(landing), warehouse=str(warehouse), site=str(site),
+                          costs=str(costs) if costs else "", lock_held=True, progress=progress)
+    with writer_lock(warehouse, wait_seconds=wait_seconds):
+        connect(warehouse).close()  # fail early, in one line, on a file that is not a DuckDB warehouse
+        from pipelines.definitions import defs  # heavy imports only once the run can start
+
+        result = dg.materialize(
+            list(defs().assets or []), resources={"secondlook": resource}, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+        # Read the summary before releasing the lock: a run waiting for it opens the file read-write
+        # at once, and DuckDB then refuses this reader (or this reader refuses that writer).
+        try:
+            conn = connect(warehouse, read_only=True)
+        except WarehouseError as exc:
+            raise RunError(str(exc)) from None
+        try:
+            summary = render(conn, result.run_id, settings, artifacts_dir(warehouse))
+        finally:
+            conn.close()
+    failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
+    errors = [f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
+              for e in result.all_events if e.is_step_failure and e.step_failure_data]
+    blocked = [f"{'.'.join(e.asset_check_evaluation_data.asset_key.path)}:{e.asset_check_evaluation_data.check_name}"
+               for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+               and not e.asset_check_evaluation_data.passed
+               and e.asset_check_evaluation_data.severity == dg.AssetCheckSeverity.ERROR]
+    if blocked:
+        summary += "\n" + "\n".join(f"  ! blocking check failed (nothing downstream was published): {b}"
+                                     for b in blocked)
+    if errors:
+        summary += "\n" + "\n".join(f"  ! step failed: {e}" for e in errors)
+    index = site / "index.html"
+    return RunOutcome(result.run_id, time.monotonic() - started, summary,
+                      index if index.exists() else None, failed + [f"check {b}" for b in blocked])

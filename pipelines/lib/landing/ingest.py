@@ -1,0 +1,366 @@
+"""Ingest the landing folder into staging, quarantine and the file audit — losing no row.
+
+For every file: refuse identifier-bearing files whole, read the rest as text, apply the
+contract's row rules (row_rules.py), then the rules that need other rows (duplicates, keys,
+versions, the case's referral date), and write each row to exactly one place: staging,
+quarantine.rows (with reasons), or the duplicate count. audit.ingest_files keeps, per file,
+rows_read = rows_loaded + rows_quarantined + rows_duplicate.
+
+Incremental by design: a file already ingested (same sha256 under any name) loads nothing new;
+an opinion whose case has not arrived waits in staging.opinions_waiting and is matched, or
+quarantined, on the run that brings its case.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.landing.contracts import RECORD_TYPES, Contract, identifier_patterns, load_contracts
+from pipelines.lib.landing.files import (
+    LandingFile,
+    discover,
+    file_format,
+    header_columns,
+    is_blank,
+    read_raw,
+    sha256,
+)
+from pipelines.lib.landing.privacy import identifier_columns
+from pipelines.lib.landing.row_rules import lit, q, redacted, staging_ddl, validation_sql
+from pipelines.lib.warehouse import ensure_audit_tables, scalar
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    sha256: str
+    record_type: str | None
+    file_format: str | None
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def message(self) -> str | None:
+        """The one line a person reads about a file that was not simply loaded."""
+        if self.error:
+            return f"{self.file_name}: {self.status}: {self.error}"
+        return None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult]
+    matched_waiting: int = 0
+    quarantined_waiting: int = 0
+    waiting: int = 0
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "rows_read": sum(f.rows_read for f in self.files),
+            "rows_loaded": sum(f.rows_loaded for f in self.files),
+            "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+            "rows_duplicate": sum(f.rows_duplicate for f in self.files),
+        }
+
+
+def ensure_staging(conn: duckdb.DuckDBPyConnection, contracts: dict[str, Contract]) -> None:
+    """Create the staging tables of every landing record type (the contract names them)."""
+    ensure_audit_tables(conn)
+    for rtype in RECORD_TYPES:
+        contract = contracts[rtype]
+        for table in (contract.table, contract.waiting_table):
+            if table:
+                conn.execute(_ddl(contract, table))
+    refresh_latest(conn, contracts)
+
+
+def _ddl(contract: Contract, table: str) -> str:
+    return staging_ddl(contract, table).replace(
+        "source_file VARCHAR", "record_hash VARCHAR, source_file VARCHAR, source_sha256 VARCHAR"
+    )
+
+
+def _hash_expr(contract: Contract) -> str:
+    parts = ", ".join(f"coalesce(CAST({q(c)} AS VARCHAR), '\x00')" for c in contract.columns)
+    return f"md5(concat_ws('\x1f', {parts}))"
+
+
+def _key_expr(contract: Contract) -> str:
+    return " || '\x1f' || ".join(f"coalesce(CAST({q(k)} AS VARCHAR), '')" for k in contract.record_key)
+
+
+def _previous(conn: duckdb.DuckDBPyConnection, digest: str) -> tuple[str, int] | None:
+    rows = conn.execute(
+        "SELECT file_name, rows_read FROM audit.ingest_files WHERE sha256 = ? "
+        "AND status NOT IN ('unparseable', 'rejected', 'duplicate_file') ORDER BY ingested_at LIMIT 1",
+        [digest],
+    ).fetchall()
+    return (rows[0][0], int(rows[0][1])) if rows else None
+
+
+def _flag_duplicates_and_keys(conn: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Mark exact repeats as duplicates and key conflicts as quarantined, in temp table v."""
+    table, waiting = contract.table, contract.waiting_table
+    ok = "len(_reasons) = 0 AND NOT _dup"
+    conn.execute("""
+        UPDATE v SET _dup = TRUE WHERE _row_number IN (
+          SELECT _row_number FROM (SELECT _row_number,
+            row_number() OVER (PARTITION BY _hash ORDER BY _row_number) AS rn
+            FROM v WHERE len(_reasons) = 0) WHERE rn > 1)""")
+    previous = f"SELECT record_hash FROM {table}"
+    if waiting:
+        previous += f" UNION ALL SELECT record_hash FROM {waiting}"
+    conn.execute(f"UPDATE v SET _dup = TRUE WHERE {ok} AND _hash IN ({previous})")
+    if not contract.record_key:
+        return
+    versioned = len(contract.record_key) > 1
+    reason = lit(f"{contract.record_key[0]}:{'version_conflict' if versioned else 'not_unique'}")
+    key = _key_expr(contract)
+    conn.execute(f"""
+        UPDATE v SET _reasons = list_append(_reasons, {reason}) WHERE _row_number IN (
+          SELECT _row_number FROM (SELECT _row_number,
+            row_number() OVER (PARTITION BY {key} ORDER BY _row_number) AS rn
+            FROM v WHERE {ok}) WHERE rn > 1)""")
+    if contract.record_type == "procedure_costs":
+        return  # a later price file overrides the earlier price of a code
+    staged_keys = f"SELECT {key} FROM {table}"
+    if waiting:
+        staged_keys += f" UNION ALL SELECT {key} FROM {waiting}"
+    conn.execute(f"UPDATE v SET _reasons = list_append(_reasons, {reason}) WHERE {ok} AND {key} IN ({staged_keys})")
+
+
+def _flag_nested(conn: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """An object or a list where the contract expects one value is the field's invalid_type: its
+    text is not a value the sender wrote, so it is quarantined, never staged."""
+    fields = "[" + ", ".join(lit(c) for c in contract.columns) + "]"
+    bad = f"list_filter(r._nested, lambda x: list_contains({fields}, x))"
+    conn.execute(f"""
+        UPDATE v SET _reasons = list_concat(v._reasons, list_transform({bad}, lambda x: x || ':invalid_type'))
+        FROM raw r WHERE v._row_number = r._row_number AND len({bad}) > 0""")
+
+
+def _error_line(exc: BaseException, path: Path) -> str:
+    """A reader's error as one line that names the line at fault but never repeats its content
+    (DuckDB quotes the offending CSV line or JSON object, which may carry an identifier)."""
+    text = str(exc).split("\nLINE 1:")[0]  # DuckDB appends the SQL it ran
+    text = re.split(r"Possible fixes:|Try increasing|Try setting", text)[0]
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("Original Line:"))
+    text = re.sub(r'(Object|Array) [{\[].*?( has [\w ]+"[^"]*")?$', r"\1\2", text, flags=re.M)
+    text = text.replace(str(path), path.name)
+    return " ".join(text.split())[:300]
+
+
+def _check_referral(conn: duckdb.DuckDBPyConnection) -> None:
+    """Opinions whose case is known must not precede its referral (contract: before_referral)."""
+    conn.execute("""
+        UPDATE v SET _reasons = list_append(_reasons, 'opinion_date:before_referral')
+        FROM staging.cases c
+        WHERE v.case_id = c.case_id AND len(v._reasons) = 0 AND NOT v._dup
+          AND v.opinion_date < c.referral_date""")
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, contract: Contract, table: str, where: str,
+            lf: LandingFile, digest: str, run_id: str) -> int:
+    cols = ", ".join(q(c) for c in contract.columns)
+    return int(scalar(  # type: ignore[arg-type]
+        conn,
+        f"INSERT INTO {table} SELECT {cols}, _hash, {lit(lf.name)}, {lit(digest)}, _row_number, "
+        f"now()::TIMESTAMP, {lit(run_id)} FROM v WHERE len(_reasons) = 0 AND NOT _dup AND ({where})",
+    ) or 0)
+
+
+def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dict[str, Contract],
+                run_id: str, today: dt.date) -> FileResult:
+    """Ingest one file and write its audit row; every outcome, including failure, becomes one
+    FileResult. The rows and the audit row commit together: a file that fails half way (disk
+    full, a killed run) leaves nothing, and is ingested whole on the next run."""
+    res, names = _read_file(conn, lf, contracts)
+    with _atomic(conn):
+        if names:
+            _stage_rows(conn, lf, contracts[lf.record_type or ""], res, names, run_id, today)
+        _record(conn, res, run_id)
+    return res
+
+
+def _read_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile,
+               contracts: dict[str, Contract]) -> tuple[FileResult, list[str]]:
+    """Refuse or read a file into temp table `raw` (outside any transaction: a reader's error
+    aborts DuckDB's transaction). Returns the column names when there are rows to stage."""
+    res = FileResult(lf.name, "", lf.record_type, lf.file_format, "loaded")
+    try:
+        res.sha256 = digest = sha256(lf.path)
+    except OSError as exc:  # gone or unreadable since the folder was listed
+        res.status, res.error = "unparseable", f"cannot read the file: {exc.strerror or exc}"
+        return res, []
+    if lf.record_type is None:
+        res.status, res.error = "rejected", (
+            "file name does not start with a record type (cases, opinions, follow_ups, procedure_costs)"
+        )
+        return res, []
+    if lf.file_format is None:
+        res.status, res.error = "rejected", "unknown format: use .csv, .parquet or .jsonl"
+        return res, []
+    prev = _previous(conn, digest)
+    if prev is not None:
+        res.status, res.rows_read, res.rows_duplicate = "duplicate_file", prev[1], prev[1]
+        res.error = f"same bytes as {prev[0]}, already ingested: nothing new loaded"
+        return res, []
+    contract = contracts[lf.record_type]
+    try:
+        if is_blank(lf.path):
+            res.status, res.error = "empty", "empty file: no header and no rows"
+            return res, []
+        ident = identifier_columns(header_columns(conn, lf.path, lf.file_format))
+        if ident:
+            res.status = "rejected"
+            res.error = (f"identifier-like column(s) {', '.join(ident)}: file refused whole, no row read "
+                         "(inputs must be de-identified)")
+            return res, []
+        names = read_raw(conn, lf.path, lf.file_format, "raw")
+    except (duckdb.Error, ValueError, UnicodeDecodeError, OSError, StopIteration, csv.Error) as exc:
+        res.status, res.error = "unparseable", _error_line(exc, lf.path)
+        return res, []
+    present = set(names) - {"_row_number"}
+    res.ignored_columns = sorted(present - set(contract.columns))
+    missing = [p.name for p in contract.properties if p.required and p.name not in present]
+    if missing:
+        res.error = f"missing required column(s) {', '.join(missing)}"
+    res.rows_read = int(scalar(conn, "SELECT count(*) FROM raw"))  # type: ignore[arg-type]
+    if res.rows_read == 0:
+        res.status, res.error = "empty", "header only: no rows"
+        return res, []
+    return res, names
+
+
+def _stage_rows(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contract: Contract, res: FileResult,
+                names: list[str], run_id: str, today: dt.date) -> None:
+    """Put each row of `raw` in exactly one place: staging, quarantine.rows or the duplicate count."""
+    assert lf.record_type is not None
+    present, digest = set(names), res.sha256
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE v AS SELECT *, {_hash_expr(contract)} AS _hash, FALSE AS _dup "
+        f"FROM ({validation_sql(contract, 'raw', present, today)})"
+    )
+    _flag_nested(conn, contract)
+    _flag_duplicates_and_keys(conn, contract)
+    if lf.record_type == "opinions":
+        _check_referral(conn)
+    patterns = identifier_patterns()
+    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {redacted(f'r.{q(c)}', patterns)}" for c in names) + "))"
+    conn.execute(f"""
+        INSERT INTO quarantine.rows SELECT {lit(lf.name)}, {lit(lf.record_type)}, v._row_number,
+          {raw_json}, v._reasons, now()::TIMESTAMP, {lit(run_id)}
+        FROM v JOIN raw r USING (_row_number) WHERE len(v._reasons) > 0""")
+    if lf.record_type == "procedure_costs":
+        conn.execute("DELETE FROM staging.procedure_costs WHERE procedure_code IN "
+                     "(SELECT procedure_code FROM v WHERE len(_reasons) = 0 AND NOT _dup)")
+    if contract.waiting_table:
+        known = "case_id IN (SELECT case_id FROM staging.cases)"
+        res.rows_loaded = _insert(conn, contract, contract.table, known, lf, digest, run_id)
+        res.rows_loaded += _insert(conn, contract, contract.waiting_table, f"NOT ({known})", lf, digest, run_id)
+    else:
+        res.rows_loaded = _insert(conn, contract, contract.table, "TRUE", lf, digest, run_id)
+    ((quarantined, duplicate),) = conn.execute(
+        "SELECT count(*) FILTER (len(_reasons) > 0), count(*) FILTER (len(_reasons) = 0 AND _dup) FROM v"
+    ).fetchall()
+    res.rows_quarantined, res.rows_duplicate = int(quarantined), int(duplicate)
+    if res.rows_quarantined:
+        res.status = "partial" if res.rows_loaded + res.rows_duplicate else "quarantined"
+    conn.execute("DROP TABLE v; DROP TABLE raw")
+
+
+def match_waiting_opinions(conn: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
+    """Move waiting opinions whose case has arrived into staging, or quarantine them if they
+    precede its referral (and correct their file's audit counts). Returns (matched, quarantined)."""
+    contract = load_contracts()["opinions"]
+    staged, waiting = contract.table, contract.waiting_table
+    struct = "to_json(struct_pack(" + ", ".join(f"{q(c)} := w.{q(c)}" for c in contract.columns) + "))"
+    early = "w.opinion_date < c.referral_date"
+    bad = conn.execute(f"""
+        SELECT w.source_sha256, count(*) FROM {waiting} w JOIN staging.cases c USING (case_id)
+        WHERE {early} GROUP BY 1""").fetchall()
+    conn.execute(f"""
+        INSERT INTO quarantine.rows SELECT w.source_file, 'opinions', w.source_row, {struct},
+          ['opinion_date:before_referral'], now()::TIMESTAMP, {lit(run_id)}
+        FROM {waiting} w JOIN staging.cases c USING (case_id) WHERE {early}""")
+    for digest, n in bad:
+        conn.execute("""UPDATE audit.ingest_files SET rows_loaded = rows_loaded - ?,
+                        rows_quarantined = rows_quarantined + ?,
+                        status = CASE WHEN rows_loaded - ? + rows_duplicate > 0 THEN 'partial' ELSE 'quarantined' END
+                        WHERE sha256 = ? AND status IN ('loaded', 'partial')""", [n, n, n, digest])
+    matched = scalar(conn, f"""
+        INSERT INTO {staged} SELECT w.* FROM {waiting} w JOIN staging.cases c USING (case_id)
+        WHERE NOT ({early})""")
+    conn.execute(f"DELETE FROM {waiting} WHERE case_id IN (SELECT case_id FROM staging.cases)").fetchall()
+    return int(matched or 0), sum(n for _, n in bad)  # type: ignore[call-overload]
+
+
+def refresh_latest(conn: duckdb.DuckDBPyConnection, contracts: dict[str, Contract]) -> None:
+    """The latest-version table of each versioned record type (staging.opinions): the latest
+    version of each key (its version column, then the later arrival)."""
+    for contract in (c for c in contracts.values() if c.latest_table):
+        key, version = contract.record_key
+        conn.execute(f"""
+            CREATE OR REPLACE TABLE {contract.latest_table} AS
+            SELECT * EXCLUDE (rn) FROM (
+              SELECT *, row_number() OVER (PARTITION BY {q(key)}
+                ORDER BY {q(version)} DESC NULLS LAST, loaded_at DESC, source_row DESC) AS rn
+              FROM {contract.table}) WHERE rn = 1""")
+
+
+def _record(conn: duckdb.DuckDBPyConnection, res: FileResult, run_id: str) -> None:
+    conn.execute(
+        "INSERT INTO audit.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+        [res.file_name, res.sha256, res.record_type, res.file_format, res.status, res.rows_read,
+         res.rows_loaded, res.rows_quarantined, res.rows_duplicate, res.ignored_columns, res.error, run_id],
+    )
+
+
+@contextmanager
+def _atomic(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of a file's rows and its audit row, or none: a file that fails half way (disk full, a
+    killed run) is ingested whole on the next run instead of counting its rows twice."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def ingest(conn: duckdb.DuckDBPyConnection, landing: Path | None, *, run_id: str,
+           today: dt.date | None = None, extra_files: Sequence[tuple[Path, str]] = ()) -> IngestReport:
+    """Ingest every file of `landing` (plus `extra_files` given with their record type)."""
+    contracts = load_contracts()
+    today = today or dt.date.today()
+    ensure_staging(conn, contracts)
+    files = discover(landing) if landing is not None else []
+    files += [LandingFile(p, rtype, file_format(p)) for p, rtype in extra_files]
+    report = IngestReport(files=[])
+    for lf in _cases_first(files):
+        report.files.append(ingest_file(conn, lf, contracts, run_id, today))
+    with _atomic(conn):
+        report.matched_waiting, report.quarantined_waiting = match_waiting_opinions(conn, run_id)
+        refresh_latest(conn, contracts)
+    waiting = contracts["opinions"].waiting_table
+    report.waiting = int(scalar(conn, f"SELECT count(*) FROM {waiting}"))  # type: ignore[arg-type]
+    return report
+
+
+def _cases_first(files: Iterable[LandingFile]) -> list[LandingFile]:
+    order = {"cases": 0, "opinions": 1, "follow_ups": 2, "procedure_costs": 3}
+    return sorted(files, key=lambda f: (order.get(f.record_type or "", 9), f.name))

@@ -1,0 +1,131 @@
+"""The opinion text classifier on warehouse data: its training frame, artifact, card and predictions.
+
+Artifacts live in an `artifacts/` folder beside the warehouse file (never in git), each with a
+model card written from its own metrics. The generated corpus that widens the training wording
+comes from the synthetic generator, handed in by the caller: the library does not import it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from models.text_classifier import load_model, predict_text, save_model, text_groups, train_text_classifier
+from pipelines.lib.core.outcomes import opinion_rule_outcomes
+from pipelines.lib.settings import Settings
+from pipelines.lib.warehouse import artifacts_dir
+
+TEXT_MODEL_FILE = "text_classifier.skops"
+TEXT_METRICS_FILE = "text_classifier.metrics.json"
+TEXT_LIMITATIONS = [
+    "Labels come from the structured rules on opinions that carry both fields and a narrative; "
+    "narrative-only opinions may be written differently from those.",
+    "A generated corpus is used when the warehouse holds too few labelled narratives: its wording is "
+    "synthetic, so accuracy on real reports must be checked on a hand-labelled sample.",
+    "Predictions below the confidence threshold are not used: those cases go to marts.review_queue.",
+]
+
+# Narratives joined to what the text model may use besides words: specialty and initial family.
+NARRATIVES_SQL = """
+SELECT o.opinion_id, o.summary_text, c.specialty, p.family AS initial_family, p.tier AS initial_tier,
+       o.opinion_date
+FROM staging.opinions o
+JOIN staging.cases c USING (case_id)
+LEFT JOIN reference.procedures p ON p.procedure_code = c.initial_procedure_code
+WHERE o.summary_text IS NOT NULL
+"""
+
+
+def narratives(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return conn.sql(NARRATIVES_SQL).pl()
+
+
+TRAINING_COLUMNS = ["summary_text", "outcome", "specialty", "initial_family", "initial_tier", "group"]
+
+
+#: (size, seed) -> generated narratives with outcome, specialty, initial family and tier, phrase_group.
+CorpusFactory = Callable[[int, int], pl.DataFrame]
+
+
+def _corpus(training_corpus: CorpusFactory, n: int, seed: int) -> pl.DataFrame:
+    corpus = training_corpus(n, seed).rename({"phrase_group": "group"})
+    return corpus.with_columns(("corpus-" + pl.col("group").cast(pl.String)).alias("group"))
+
+
+def text_training_frame(conn: duckdb.DuckDBPyConnection, settings: Settings,
+                        training_corpus: CorpusFactory) -> tuple[pl.DataFrame, str, str]:
+    """Narratives labelled by the structured rules (plus a generated corpus that broadens the
+    wording), or the generated corpus alone when the warehouse holds too few; with the training
+    source and data window the model card states (the dates of the labelled narratives used)."""
+    labels = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null()).select("opinion_id", "outcome")
+    labelled = narratives(conn).join(labels, on="opinion_id", how="inner")
+    if labelled.height < settings.min_labelled_narratives:
+        corpus = _corpus(training_corpus, max(20_000, settings.min_labelled_narratives * 5), settings.seed)
+        return corpus.select(TRAINING_COLUMNS), (
+            f"generated corpus of {corpus.height:,} narratives (the warehouse held only {labelled.height:,} "
+            f"labelled narratives, fewer than {settings.min_labelled_narratives:,})"), "generated corpus (no dates)"
+    window = f"opinions dated {labelled['opinion_date'].min()} to {labelled['opinion_date'].max()}"
+    labelled = labelled.with_columns(text_groups(labelled["summary_text"]).cast(pl.String).alias("group"))
+    source = f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
+    frames = [labelled.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS)]
+    if settings.text_model_corpus_size > 0:
+        corpus = _corpus(training_corpus, settings.text_model_corpus_size, settings.seed)
+        frames.append(corpus.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS))
+        source += f", plus a generated corpus of {corpus.height:,} narratives broadening wording and rare outcomes"
+    return pl.concat(frames), source, window
+
+
+def train_text_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings,
+                     training_corpus: CorpusFactory) -> dict[str, Any]:
+    """Train, evaluate on held-out phrasing groups, save with skops and write the model card."""
+    frame, source, window = text_training_frame(conn, settings, training_corpus)
+    model, metrics = train_text_classifier(frame, settings.seed, settings.text_model_threshold)
+    out = artifacts_dir(warehouse)
+    save_model(model, out / TEXT_MODEL_FILE)
+    metrics["training_source"] = source
+    metrics["data_window"] = window
+    (out / TEXT_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
+    from models.cards import write_model_card
+
+    write_model_card(out / "text_classifier.md", "Opinion text classifier", metrics, window, source,
+                     TEXT_LIMITATIONS)
+    return metrics
+
+
+def narrative_only(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Opinions the rules cannot decide but that carry a narrative (design rule 5)."""
+    undecided = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_null()).select("opinion_id")
+    return narratives(conn).join(undecided, on="opinion_id", how="inner")
+
+
+def narrative_predictions(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> pl.DataFrame | None:
+    """Text-model labels for narrative-only opinions; None when no model has been trained yet."""
+    path = artifacts_dir(warehouse) / TEXT_MODEL_FILE
+    if not path.exists():
+        return None
+    return predict_text(load_model(path), narrative_only(conn))
+
+
+def bench_text_model(training_corpus: CorpusFactory, train_rows: int, score_rows: int) -> dict[str, float | str]:
+    """Benchmark: train on `train_rows` generated narratives, score `score_rows` (issue 4 budget)."""
+    corpus = training_corpus(train_rows, 11).rename({"phrase_group": "group"})
+    started = time.perf_counter()
+    model, metrics = train_text_classifier(corpus, 11)
+    trained = time.perf_counter() - started
+    to_score = training_corpus(score_rows, 12).with_columns(
+        opinion_id=pl.Series(np.arange(score_rows).astype(str)))
+    started = time.perf_counter()
+    predict_text(model, to_score)
+    scored = time.perf_counter() - started
+    return {"train_s": round(trained, 1), "score_s": round(scored, 1), "macro_f1": round(metrics["macro_f1"], 3),
+            "as_of": dt.date.today().isoformat()}
+
+

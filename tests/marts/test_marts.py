@@ -1,0 +1,337 @@
+"""Marts built from a staged warehouse: documented columns, intervals, sums, sensitivity, quality checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from pipelines.lib import stats
+from pipelines.lib.core.costs import (
+    CostAssumptions,
+    build_case_costs,
+    case_costs,
+    load_cost_inputs,
+    sensitivity_scenarios,
+)
+from pipelines.lib.core import invariants as core_invariants
+from pipelines.lib.core.outcomes import build_case_outcomes
+from pipelines.lib.marts import MARTS, MartContext
+from pipelines.lib.marts import invariants as mart_invariants
+from pipelines.lib.marts.costs import build_cost_impact
+from pipelines.lib.marts.reviewers import build_reviewer_variation
+from pipelines.lib.settings import load_settings
+from pipelines.lib.vocabulary import OUTCOMES
+from pipelines.lib.warehouse import ensure_audit_tables
+from tests.builders import cases_frame, opinions_frame, staged_warehouse, synthetic_staging
+
+AS_OF = date(2026, 6, 30)
+SETTINGS = load_settings(env={}).replace(bootstrap_resamples=1000, seed=42)
+CTX = MartContext(SETTINGS, "test-run", AS_OF)
+CHECKS = (*core_invariants.CHECKS, *mart_invariants.CHECKS)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
+
+
+def build(conn: duckdb.DuckDBPyConnection) -> None:
+    ensure_audit_tables(conn)
+    build_case_outcomes(conn, None, SETTINGS.text_model_threshold)
+    build_case_costs(conn, SETTINGS, AS_OF)
+    for m in MARTS:
+        m.build(conn, CTX)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+    conn = staged_warehouse(tmp_path_factory.mktemp("marts") / "w.duckdb", synthetic_staging(4000, seed=3, as_of=AS_OF))
+    build(conn)
+    return conn
+
+
+def mart(conn: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    return conn.sql(f"SELECT * FROM marts.{name}").pl()
+
+
+def documented_columns() -> dict[str, list[str]]:
+    """Table -> column names from docs/warehouse.md (the text before any '(' of each item)."""
+    out = {}
+    for line in DOCS.read_text().splitlines():
+        m = re.match(r"\|\s*((?:marts|core)\.\w+)\s*\|\s*(.+?)\s*\|\s*$", line)
+        if not m:
+            continue
+        depth, item, items = 0, "", []
+        for ch in m.group(2):
+            depth += ch == "("
+            depth -= ch == ")"
+            if ch == "," and depth == 0:
+                items.append(item)
+                item = ""
+            else:
+                item += ch
+        items.append(item)
+        out[m.group(1)] = [re.split(r"[\s(:]", i.strip(), maxsplit=1)[0] for i in items]
+    return out
+
+
+def test_every_mart_has_exactly_the_documented_columns(warehouse):
+    docs = documented_columns()
+    docs["marts.run_summary"] = ["metric", "value"]
+    docs["marts.cost_impact_segments"] = ["dimension", "segment", *docs["marts.cost_impact"][1:]]
+    for m in MARTS:
+        got = [r[0] for r in warehouse.sql(f"DESCRIBE {m.table}").fetchall()]
+        assert got == docs[m.table], m.name
+    for table in ("core.case_outcomes", "core.case_costs", "core.pending_cases"):
+        got = [r[0] for r in warehouse.sql(f"DESCRIBE {table}").fetchall()]
+        assert got[: len(docs[table])] == docs[table], table
+
+
+def test_outcome_rates_cover_every_outcome_with_wilson_limits(warehouse):
+    rates = mart(warehouse, "outcome_rates")
+    specialties = rates["specialty"].unique().to_list()
+    assert "all" in specialties and len(specialties) == 8
+    assert rates.height == 8 * len(OUTCOMES)
+    sums = rates.group_by("specialty").agg(pl.col("rate").sum())
+    assert sums["rate"].to_list() == pytest.approx([1.0] * 8)
+    low, high = stats.wilson_interval(rates["n"].to_numpy(), rates["total"].to_numpy())
+    np.testing.assert_allclose(rates["ci_low"].to_numpy(), low)
+    np.testing.assert_allclose(rates["ci_high"].to_numpy(), high)
+    n_all = rates.filter(pl.col("specialty") == "all").select("outcome", "n").sort("outcome")
+    n_sum = rates.filter(pl.col("specialty") != "all").group_by("outcome").agg(pl.col("n").sum()).sort("outcome")
+    assert n_all.equals(n_sum)
+    expected = warehouse.sql("SELECT count(*) FROM core.case_outcomes").fetchall()[0][0]
+    assert set(rates["total"].filter(rates["specialty"] == "all")) == {expected}
+
+
+def test_zero_count_outcomes_are_rows_not_gaps(tmp_path):
+    cases = cases_frame([{"case_id": c, "specialty": "urology", "initial_procedure_code": "55866"} for c in "ab"])
+    opinions = opinions_frame([{"case_id": "a", "recommendation": "defer"}, {"case_id": "b", "recommendation": "defer"}])
+    conn = staged_warehouse(tmp_path / "w.duckdb", {"cases": cases, "opinions": opinions})
+    build(conn)
+    rates = mart(conn, "outcome_rates").filter(pl.col("specialty") == "urology")
+    assert rates["outcome"].to_list() == list(OUTCOMES)
+    assert dict(zip(rates["outcome"], rates["n"], strict=True))["deferred"] == 2
+    assert rates.filter(pl.col("outcome") == "confirmed").row(0, named=True)["ci_low"] == 0.0
+
+
+def test_monthly_rates_form_a_p_chart(warehouse):
+    monthly = mart(warehouse, "outcome_rates_monthly").filter(
+        (pl.col("specialty") == "spine") & (pl.col("outcome") == "non_surgical")
+    )
+    center = monthly["n"].sum() / monthly["total"].sum()
+    assert monthly["center_line"].to_list() == pytest.approx([center] * monthly.height)
+    lcl, ucl = stats.p_chart_limits(center, monthly["total"].to_numpy())
+    np.testing.assert_allclose(monthly["lcl"].to_numpy(), lcl)
+    np.testing.assert_allclose(monthly["ucl"].to_numpy(), ucl)
+    outside = (monthly["rate"] < monthly["lcl"]) | (monthly["rate"] > monthly["ucl"])
+    assert monthly["signal"].to_list() == outside.to_list()
+    assert all(m.day == 1 for m in monthly["month"])
+
+
+def test_cost_impact_adds_up_and_carries_bootstrap_intervals(warehouse):
+    impact = mart(warehouse, "cost_impact")
+    fee = SETTINGS.program_fee_usd
+    parts = impact.filter(pl.col("specialty") != "all")
+    total = impact.filter(pl.col("specialty") == "all").row(0, named=True)
+    assert total["n_cases"] == parts["n_cases"].sum()
+    assert total["gross_avoided"] == pytest.approx(parts["gross_avoided"].sum())
+    assert total["realized_avoided"] == pytest.approx(parts["realized_avoided"].sum())
+    costs = warehouse.sql("SELECT sum(projected_avoided), count(*) FROM core.case_costs").fetchall()[0]
+    assert total["gross_avoided"] == pytest.approx(costs[0]) and total["n_cases"] == costs[1]
+    for row in impact.iter_rows(named=True):
+        assert row["program_cost"] == pytest.approx(fee * row["n_cases"])
+        assert row["net_avoided"] == pytest.approx(row["gross_avoided"] - row["program_cost"])
+        assert row["net_ci_low"] < row["net_avoided"] < row["net_ci_high"]
+        assert row["per_case_ci_low"] < row["per_case_net"] < row["per_case_ci_high"]
+        assert row["roi"] == pytest.approx(row["net_avoided"] / row["program_cost"])
+        assert row["realized_ci_low"] <= row["realized_avoided"] <= row["realized_ci_high"]
+        assert row["realized_net"] == pytest.approx(row["realized_avoided"] - fee * row["n_verified"])
+    # the 'all' interval is narrower, relative to its size, than a single specialty's
+    spine = impact.filter(pl.col("specialty") == "spine").row(0, named=True)
+    rel = lambda r: (r["gross_ci_high"] - r["gross_ci_low"]) / r["gross_avoided"]  # noqa: E731
+    assert rel(total) < rel(spine)
+
+
+def test_cost_impact_is_reproducible_with_the_seed(warehouse):
+    before = mart(warehouse, "cost_impact")
+    build_cost_impact(warehouse, CTX)
+    assert mart(warehouse, "cost_impact").equals(before)
+
+
+def test_segments_partition_the_cases(warehouse):
+    segments = mart(warehouse, "cost_impact_segments")
+    total = mart(warehouse, "cost_impact").filter(pl.col("specialty") == "all").row(0, named=True)
+    for dimension in ("payer_type", "plan_id"):
+        part = segments.filter(pl.col("dimension") == dimension)
+        assert part["n_cases"].sum() == total["n_cases"]
+        assert part["gross_avoided"].sum() == pytest.approx(total["gross_avoided"])
+    assert set(segments.filter(pl.col("dimension") == "payer_type")["segment"]) == {
+        "commercial", "medicare", "medicaid", "self_pay", "other"}
+
+
+def test_sensitivity_equals_recomputing_case_costs_under_each_assumption(warehouse):
+    sens = mart(warehouse, "cost_sensitivity")
+    outcomes, prices, pathways, follow_ups = load_cost_inputs(warehouse)
+    base = CostAssumptions.from_settings(SETTINGS)
+    for assumption, scenario, setting, moved in sensitivity_scenarios(base):
+        recomputed = case_costs(outcomes, prices, pathways, follow_ups, moved, AS_OF)
+        net = (
+            recomputed.group_by("specialty")
+            .agg((pl.col("projected_avoided").sum() - moved.program_fee_usd * pl.len()).alias("net"))
+        )
+        got = sens.filter((pl.col("assumption") == assumption) & (pl.col("scenario") == scenario))
+        assert set(got["setting"]) == {setting}
+        got_net = dict(zip(got["specialty"], got["net_avoided"], strict=True))
+        for specialty, value in net.iter_rows():
+            assert got_net[specialty] == pytest.approx(value, rel=1e-9), (assumption, scenario, specialty)
+        assert got_net["all"] == pytest.approx(net["net"].sum(), rel=1e-9)
+    assert (sens["delta"] == sens["net_avoided"] - sens["base_net_avoided"]).all()
+    leak = sens.filter((pl.col("assumption") == "leakage") & (pl.col("specialty") == "all"))
+    low, high = (leak.filter(pl.col("scenario") == s)["net_avoided"][0] for s in ("low", "high"))
+    assert low > high  # more surgery anyway, less avoided
+
+
+def test_reviewer_far_above_the_specialty_rate_is_flagged(tmp_path):
+    rows, ops = [], []
+    for i in range(400):
+        rows.append({"case_id": f"c{i}", "specialty": "spine", "initial_procedure_code": "22630"})
+        reviewer = "outlier" if i < 40 else f"r{i % 9}"
+        changed = i < 40 or i % 4 == 0  # the outlier changes every plan; the others about a quarter
+        ops.append({"case_id": f"c{i}", "reviewer_id": reviewer, "recommendation": "conservative" if changed else "proceed"})
+    conn = staged_warehouse(tmp_path / "w.duckdb", {"cases": cases_frame(rows), "opinions": opinions_frame(ops)})
+    build_case_outcomes(conn, None, 0.6)
+    build_reviewer_variation(conn, CTX)
+    rv = mart(conn, "reviewer_variation")
+    outlier = rv.filter(pl.col("reviewer_id") == "outlier").row(0, named=True)
+    assert (outlier["n"], outlier["n_changed"], outlier["change_rate"]) == (40, 40, 1.0)
+    assert outlier["specialty_rate"] == pytest.approx((40 + 90) / 400)
+    assert outlier["flag"] == "high_998"
+    lo, hi = stats.funnel_limits(outlier["specialty_rate"], 40, 0.998)
+    assert (outlier["lower_998"], outlier["upper_998"]) == (pytest.approx(float(lo)), pytest.approx(float(hi)))
+    others = rv.filter(pl.col("reviewer_id") != "outlier")
+    assert set(others["flag"]) <= {"within", "low_95", "low_998"}
+
+
+def test_concordance_kappa_matches_sklearn_on_the_documented_tier_mapping(warehouse):
+    tiers = warehouse.sql(
+        """SELECT specialty, initial_tier,
+                  CASE outcome WHEN 'non_surgical' THEN 0 WHEN 'confirmed' THEN initial_tier ELSE recommended_tier END AS second
+           FROM core.case_outcomes
+           WHERE outcome NOT IN ('deferred', 'unclassified') AND initial_tier IS NOT NULL"""
+    ).pl()
+    conc = mart(warehouse, "concordance")
+    for specialty in ("all", "cardiology", "spine"):
+        part = tiers if specialty == "all" else tiers.filter(pl.col("specialty") == specialty)
+        row = conc.filter(pl.col("specialty") == specialty).row(0, named=True)
+        a, b = part["initial_tier"].to_numpy(), part["second"].to_numpy()
+        assert row["n"] == part.height
+        assert row["kappa"] == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+        assert row["raw_agreement"] == pytest.approx(float(np.mean(a == b)))
+        assert row["kappa_ci_low"] < row["kappa"] < row["kappa_ci_high"]
+
+
+def test_turnaround_median_and_p90_per_month(warehouse):
+    turn = mart(warehouse, "turnaround")
+    days = warehouse.sql(
+        """SELECT turnaround_days FROM core.case_outcomes
+           WHERE specialty = 'oncology' AND date_trunc('month', opinion_date) = DATE '2025-03-01'"""
+    ).pl()["turnaround_days"].to_numpy()
+    row = turn.filter((pl.col("specialty") == "oncology") & (pl.col("month") == date(2025, 3, 1))).row(0, named=True)
+    assert row["n"] == len(days)
+    assert row["median_days"] == pytest.approx(np.quantile(days, 0.5))
+    assert row["p90_days"] == pytest.approx(np.quantile(days, 0.9))
+    dist = mart(warehouse, "turnaround_distribution")
+    assert dist.filter(pl.col("specialty") == "all")["n"].sum() == turn.filter(pl.col("specialty") == "all")["n"].sum()
+
+
+def test_procedure_flows_add_up_to_the_outcome_counts(warehouse):
+    flows = mart(warehouse, "procedure_flows").filter(pl.col("specialty") == "all")
+    rates = mart(warehouse, "outcome_rates").filter(pl.col("specialty") == "all")
+    by_outcome = flows.group_by("outcome").agg(pl.col("n").sum())
+    assert dict(by_outcome.iter_rows()) == {o: n for o, n in zip(rates["outcome"], rates["n"], strict=True) if n}
+    changed = flows.filter(pl.col("outcome").is_in(["less_invasive", "more_invasive", "alternative"]))
+    assert not set(changed["target"]) & set(OUTCOMES)  # coded changes point at a family
+
+
+def test_data_quality_marts_summarise_audit_and_quarantine(tmp_path):
+    conn = staged_warehouse(tmp_path / "w.duckdb", {"cases": cases_frame([]), "opinions": opinions_frame([])})
+    conn.execute("CREATE SCHEMA IF NOT EXISTS audit; CREATE SCHEMA IF NOT EXISTS quarantine")
+    conn.execute(
+        """CREATE TABLE audit.ingest_files AS SELECT * FROM (VALUES
+             ('cases_1.csv', 'cases', 'loaded', 10, 10, 0, 0),
+             ('cases_2.csv', 'cases', 'partial', 10, 7, 2, 1),
+             ('opinions.csv', 'opinions', 'partial', 5, 4, 1, 0))
+           t(file_name, record_type, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate)"""
+    )
+    conn.execute(
+        """CREATE TABLE quarantine.rows AS SELECT * FROM (VALUES
+             ('cases_2.csv', 'cases', 3, '{}', ['specialty:invalid_value', 'referral_date:future_date']),
+             ('cases_2.csv', 'cases', 5, '{}', ['specialty:invalid_value']),
+             ('opinions.csv', 'opinions', 1, '{}', ['no_signal']))
+           t(file_name, record_type, row_number, record, reasons)"""
+    )
+    conn.execute(
+        """CREATE TABLE audit.check_results AS SELECT * FROM (VALUES
+             ('rates_sum', 'marts.outcome_rates', false, 'ERROR', 'old', 8, 1, 0.125, 0.0, '{}',
+              TIMESTAMP '2026-01-01 10:00', 'r1'),
+             ('rates_sum', 'marts.outcome_rates', true, 'ERROR', 'new', 8, 0, 0.0, 0.0, '{}',
+              TIMESTAMP '2026-01-02 10:00', 'r2'))
+           t(check_name, asset, passed, severity, description, rows_checked, rows_violating, share_violating,
+             threshold, metadata, checked_at, run_id)"""
+    )
+    build(conn)
+    files = mart(conn, "data_quality_files").filter(pl.col("record_type") == "cases").sort("status")
+    assert files.select("status", "n_files", "rows_read", "rows_quarantined", "rows_duplicate").rows() == [
+        ("loaded", 1, 10, 0, 0), ("partial", 1, 10, 2, 1)]
+    rules = mart(conn, "data_quality_rules")
+    assert rules.rows() == [
+        ("cases", "specialty", "invalid_value", 2),
+        ("cases", "referral_date", "future_date", 1),
+        ("opinions", None, "no_signal", 1),
+    ]
+    assert mart(conn, "data_quality_checks").rows() == [
+        ("rates_sum", "marts.outcome_rates", True, "ERROR", "new", 8, 0, 0.0, 0.0)]
+
+
+def test_run_summary_reports_pending_unclassified_net_and_settings(warehouse):
+    summary = dict(mart(warehouse, "run_summary").iter_rows())
+    pending = warehouse.sql("SELECT count(*) FROM core.pending_cases").fetchall()[0][0]
+    unclassified = warehouse.sql("SELECT count(*) FROM core.case_outcomes WHERE outcome = 'unclassified'").fetchall()[0][0]
+    assert int(summary["pending"]) == pending > 0
+    assert int(summary["unclassified"]) == unclassified > 0
+    total = mart(warehouse, "cost_impact").filter(pl.col("specialty") == "all").row(0, named=True)
+    assert float(summary["net_avoided"]) == pytest.approx(total["net_avoided"], abs=0.01)
+    assert json.loads(summary["settings"])["program_fee_usd"] == SETTINGS.program_fee_usd
+    assert set(json.loads(summary["leakage"])) == {"cardiology", "general_surgery", "gynecology", "oncology",
+                                                   "orthopedics", "spine", "urology"}
+    assert datetime.fromisoformat(summary["built_at"])
+    assert (summary["run_id"], summary["as_of"]) == ("test-run", AS_OF.isoformat())
+
+
+def test_quality_checks_pass_on_a_consistent_warehouse(warehouse):
+    results = {c.name: c.run(warehouse) for c in CHECKS}
+    assert all(r.passed for r in results.values()), {n: r for n, r in results.items() if not r.passed}
+    assert all(r.rows_checked > 0 and r.rows_violating == 0 for r in results.values())
+    assert {c.severity for c in CHECKS} == {"ERROR"}
+
+
+def test_quality_checks_catch_broken_tables(tmp_path):
+    conn = staged_warehouse(tmp_path / "w.duckdb", synthetic_staging(300, seed=1, as_of=AS_OF))
+    build(conn)
+    conn.execute("INSERT INTO core.case_outcomes SELECT * FROM core.case_outcomes LIMIT 1")
+    conn.execute("UPDATE core.case_outcomes SET outcome = 'confirmed' WHERE reason LIKE 'unknown_initial_code:%'")
+    conn.execute("UPDATE marts.outcome_rates SET rate = rate + 0.01 WHERE specialty = 'spine' AND outcome = 'deferred'")
+    conn.execute("UPDATE marts.cost_impact SET gross_avoided = gross_avoided + 5 WHERE specialty = 'urology'")
+    conn.execute("UPDATE core.prices SET price = -1 WHERE procedure_code = '22630'")
+    results = {c.name: c.run(conn) for c in CHECKS}
+    failed = {name: r.metadata for name, r in results.items() if not r.passed}
+    assert set(failed) == {c.name for c in CHECKS}
+    assert results["case_outcomes_one_row_per_case"].rows_violating == 1
+    assert results["outcome_rates_sum_to_one"].share == pytest.approx(1 / 8)
+    assert failed["case_outcomes_one_row_per_case"]["duplicated"] == 1
+    assert list(failed["outcome_rates_sum_to_one"]["failing"]) == ["spine"]
