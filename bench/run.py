@@ -60,11 +60,20 @@ def stage(name: str, workdir: Path, cases: int) -> dict[str, float | str]:
 
         settings, conn = load_settings(), connect(warehouse)
         contracts = [load_contracts()[r] for r in ("cases", "opinions", "follow_ups")]
-        outcomes = [o for c in contracts
-                    for o in validate_table(conn, c, c.published_table, dt.date.today(),
-                                            settings.gx_max_rows, settings.seed)]
-        extra.update({"expectations": float(len(outcomes)), "failed": float(sum(not o.success for o in outcomes)),
-                      "rows_per_table": float(settings.gx_max_rows)})
+        outcomes = [
+            o
+            for c in contracts
+            for o in validate_table(
+                conn, c, c.published_table, dt.date.today(), settings.gx_max_rows, settings.seed
+            )
+        ]
+        extra.update(
+            {
+                "expectations": float(len(outcomes)),
+                "failed": float(sum(not o.success for o in outcomes)),
+                "rows_per_table": float(settings.gx_max_rows),
+            }
+        )
         conn.close()
     elif name == "core_marts":
         from pipelines.lib.core.costs import build_case_costs
@@ -89,7 +98,9 @@ def stage(name: str, workdir: Path, cases: int) -> dict[str, float | str]:
         from pipelines.lib.training.text import bench_text_model
 
         extra.update(bench_text_model(training_corpus, train_rows=200_000, score_rows=1_000_000))
-        started = time.perf_counter() - float(extra["train_s"]) - float(extra["score_s"])  # corpus making excluded
+        started = (
+            time.perf_counter() - float(extra["train_s"]) - float(extra["score_s"])
+        )  # corpus making excluded
     elif name == "site":
         from pipelines.lib.settings import load_settings
         from pipelines.lib.site.publish import render_site
@@ -124,10 +135,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="secondlook-bench-") as tmp:
         print(f"Second Look benchmark: {args.cases:,} cases, workdir {tmp}")
         for name, (budget, _) in STAGES.items():
-            proc = subprocess.run([sys.executable, __file__, "--stage", name, "--workdir", tmp,
-                                   "--cases", str(args.cases)], capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--stage", name, "--workdir", tmp, "--cases", str(args.cases)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode != 0:
-                print(f"{name:<16} FAILED: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+                print(
+                    f"{name:<16} FAILED: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}"
+                )
                 return 1
             figures = json.loads(proc.stdout.strip().splitlines()[-1])
             seconds, peak_mb = figures.pop("seconds"), figures.pop("peak_mb")

@@ -78,8 +78,15 @@ def _figure(title: str, x_title: str, y_title: str, **layout) -> go.Figure:
 
 
 def _empty_note(fig: go.Figure, text: str) -> go.Figure:
-    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
-                       font={"size": 15, "color": MUTED})
+    fig.add_annotation(
+        text=text,
+        showarrow=False,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        font={"size": 15, "color": MUTED},
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
@@ -89,13 +96,22 @@ def _rate_hover(df: pl.DataFrame, threshold: int) -> list[str]:
     """Per-cell hover text for a rate with its Wilson interval and counts."""
     text = df.select(
         pl.when(pl.col("rate").is_null())
-        .then(pl.lit(SUPPRESSED_HOVER) + pl.lit(" · n ") + count_text("n", threshold).fill_null("?")
-              + pl.lit(" of ") + count_text("total", threshold, thousands=True).fill_null("?"))
+        .then(
+            pl.lit(SUPPRESSED_HOVER)
+            + pl.lit(" · n ")
+            + count_text("n", threshold).fill_null("?")
+            + pl.lit(" of ")
+            + count_text("total", threshold, thousands=True).fill_null("?")
+        )
         .otherwise(
-            pct_text(pl.col("rate")) + pl.lit(" (95% CI ")
-            + pl.coalesce(pct_text(pl.col("ci_low")), pl.lit("?")) + pl.lit(" – ")
-            + pl.coalesce(pct_text(pl.col("ci_high")), pl.lit("?")) + pl.lit(")<br>n = ")
-            + count_text("n", threshold, thousands=True) + pl.lit(" of ")
+            pct_text(pl.col("rate"))
+            + pl.lit(" (95% CI ")
+            + pl.coalesce(pct_text(pl.col("ci_low")), pl.lit("?"))
+            + pl.lit(" – ")
+            + pl.coalesce(pct_text(pl.col("ci_high")), pl.lit("?"))
+            + pl.lit(")<br>n = ")
+            + count_text("n", threshold, thousands=True)
+            + pl.lit(" of ")
             + count_text("total", threshold, thousands=True)
         )
         .alias("t")
@@ -139,8 +155,15 @@ def outcome_mix_figure(
                 x=x,
                 y=rate,
                 marker={"color": outcome_colour(outcome)},
-                error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo,
-                         "color": INK, "thickness": 1.2, "width": 3},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": hi,
+                    "arrayminus": lo,
+                    "color": INK,
+                    "thickness": 1.2,
+                    "width": 3,
+                },
                 customdata=_rate_hover(part, threshold),
                 hovertemplate="<b>%{x}</b> · " + outcome_label(outcome) + "<br>%{customdata}<extra></extra>",
                 offsetgroup="outcomes" if single else None,
@@ -158,7 +181,9 @@ def trend_figure(
     threshold: int = DEFAULT_THRESHOLD,
 ) -> go.Figure:
     """Monthly share of each headline outcome; hidden months leave a gap in the line."""
-    fig = _figure(f"Monthly trend — {specialty_label(specialty)}", "Month of opinion", "Share of reviewed cases (%)")
+    fig = _figure(
+        f"Monthly trend — {specialty_label(specialty)}", "Month of opinion", "Share of reviewed cases (%)"
+    )
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     sub = monthly.filter(pl.col("specialty") == specialty).sort("month")
     if sub.is_empty():
@@ -171,9 +196,13 @@ def trend_figure(
             continue
         fig.add_trace(
             go.Scatter(
-                name=outcome_label(outcome), x=part["month"].to_list(), y=part["rate"].to_list(),
-                mode="lines+markers", line={"color": outcome_colour(outcome), "width": 2.5},
-                marker={"size": 6}, connectgaps=False,
+                name=outcome_label(outcome),
+                x=part["month"].to_list(),
+                y=part["rate"].to_list(),
+                mode="lines+markers",
+                line={"color": outcome_colour(outcome), "width": 2.5},
+                marker={"size": 6},
+                connectgaps=False,
                 customdata=_monthly_hover(part, threshold),
                 hovertemplate="%{x|%b %Y} · " + outcome_label(outcome) + "<br>%{customdata}<extra></extra>",
             )
@@ -185,8 +214,13 @@ def _monthly_hover(part: pl.DataFrame, threshold: int) -> list[str]:
     return part.select(
         pl.when(pl.col("rate").is_null())
         .then(pl.lit(SUPPRESSED_HOVER))
-        .otherwise(pct_text(pl.col("rate")) + pl.lit("<br>n = ") + count_text("n", threshold, thousands=True)
-                   + pl.lit(" of ") + count_text("total", threshold, thousands=True))
+        .otherwise(
+            pct_text(pl.col("rate"))
+            + pl.lit("<br>n = ")
+            + count_text("n", threshold, thousands=True)
+            + pl.lit(" of ")
+            + count_text("total", threshold, thousands=True)
+        )
         .alias("t")
     )["t"].to_list()
 
@@ -207,7 +241,9 @@ def p_chart_figure(
     by default). Points outside the limits are marked as signals.
     """
     fig = _figure(
-        f"Monthly p-chart — {outcome_label(default_outcome)}", "Month of opinion", "Share of reviewed cases (%)"
+        f"Monthly p-chart — {outcome_label(default_outcome)}",
+        "Month of opinion",
+        "Share of reviewed cases (%)",
     )
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     sub = monthly.filter(pl.col("specialty") == specialty).sort("month")
@@ -222,41 +258,90 @@ def p_chart_figure(
         months = part["month"].to_list()
         visible = outcome == shown
         colour = outcome_colour(outcome)
-        fig.add_trace(go.Scatter(
-            name=f"{outcome_label(outcome)} share", x=months, y=part["rate"].to_list(), mode="lines+markers",
-            line={"color": colour, "width": 2.5}, marker={"size": 7}, visible=visible, connectgaps=False,
-            customdata=_monthly_hover(part, threshold),
-            hovertemplate="%{x|%b %Y}<br>%{customdata}<extra></extra>",
-        ))
-        fig.add_trace(go.Scatter(
-            name="Centre line", x=months, y=part["center_line"].to_list(), mode="lines",
-            line={"color": INK, "dash": "dash", "width": 1.5}, visible=visible,
-            hovertemplate="centre %{y:.1%}<extra></extra>",
-        ))
-        fig.add_trace(go.Scatter(
-            name="Upper limit (3σ)", x=months, y=part["ucl"].to_list(), mode="lines", line_shape="hvh",
-            line={"color": MUTED, "dash": "dot", "width": 1.5}, visible=visible,
-            hovertemplate="upper limit %{y:.1%}<extra></extra>",
-        ))
-        fig.add_trace(go.Scatter(
-            name="Lower limit (3σ)", x=months, y=part["lcl"].to_list(), mode="lines", line_shape="hvh",
-            line={"color": MUTED, "dash": "dot", "width": 1.5}, visible=visible,
-            hovertemplate="lower limit %{y:.1%}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name=f"{outcome_label(outcome)} share",
+                x=months,
+                y=part["rate"].to_list(),
+                mode="lines+markers",
+                line={"color": colour, "width": 2.5},
+                marker={"size": 7},
+                visible=visible,
+                connectgaps=False,
+                customdata=_monthly_hover(part, threshold),
+                hovertemplate="%{x|%b %Y}<br>%{customdata}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                name="Centre line",
+                x=months,
+                y=part["center_line"].to_list(),
+                mode="lines",
+                line={"color": INK, "dash": "dash", "width": 1.5},
+                visible=visible,
+                hovertemplate="centre %{y:.1%}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                name="Upper limit (3σ)",
+                x=months,
+                y=part["ucl"].to_list(),
+                mode="lines",
+                line_shape="hvh",
+                line={"color": MUTED, "dash": "dot", "width": 1.5},
+                visible=visible,
+                hovertemplate="upper limit %{y:.1%}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                name="Lower limit (3σ)",
+                x=months,
+                y=part["lcl"].to_list(),
+                mode="lines",
+                line_shape="hvh",
+                line={"color": MUTED, "dash": "dot", "width": 1.5},
+                visible=visible,
+                hovertemplate="lower limit %{y:.1%}<extra></extra>",
+            )
+        )
         signals = part.filter(pl.col("signal").fill_null(False))
-        fig.add_trace(go.Scatter(
-            name="Signal (outside 3σ)", x=signals["month"].to_list(), y=signals["rate"].to_list(), mode="markers",
-            marker={"color": WARNING, "size": 13, "symbol": "circle-open", "line": {"width": 2.5}},
-            visible=visible, hovertemplate="%{x|%b %Y}: %{y:.1%} is outside the 3σ limits<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name="Signal (outside 3σ)",
+                x=signals["month"].to_list(),
+                y=signals["rate"].to_list(),
+                mode="markers",
+                marker={"color": WARNING, "size": 13, "symbol": "circle-open", "line": {"width": 2.5}},
+                visible=visible,
+                hovertemplate="%{x|%b %Y}: %{y:.1%} is outside the 3σ limits<extra></extra>",
+            )
+        )
     buttons = []
     for i, outcome in enumerate(present):
         vis = [j // P_CHART_TRACES == i for j in range(len(present) * P_CHART_TRACES)]
-        buttons.append({"label": outcome_label(outcome), "method": "update",
-                        "args": [{"visible": vis}, {"title.text": f"Monthly p-chart — {outcome_label(outcome)}"}]})
+        buttons.append(
+            {
+                "label": outcome_label(outcome),
+                "method": "update",
+                "args": [{"visible": vis}, {"title.text": f"Monthly p-chart — {outcome_label(outcome)}"}],
+            }
+        )
     fig.update_layout(
-        updatemenus=[{"type": "dropdown", "buttons": buttons, "active": present.index(shown), "x": 1.0,
-                      "xanchor": "right", "y": 1.18, "yanchor": "top", "showactive": True}],
+        updatemenus=[
+            {
+                "type": "dropdown",
+                "buttons": buttons,
+                "active": present.index(shown),
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1.18,
+                "yanchor": "top",
+                "showactive": True,
+            }
+        ],
         margin={"t": 90},
     )
     return fig
@@ -277,16 +362,24 @@ def sankey_figure(flows: pl.DataFrame, specialty: str, *, threshold: int = DEFAU
         n_outcomes=pl.col("outcome").n_unique(), outcome=pl.col("outcome").first()
     )
     src_index = dict(zip(sources["source"].to_list(), range(sources.height), strict=True))
-    tgt_index = dict(zip(targets["target"].to_list(), range(sources.height, sources.height + targets.height),
-                         strict=True))
-    node_labels = pl.concat([
-        sources.select((pl.lit("First: ") + outcome_names("source")).alias("label"), pl.lit(MUTED).alias("colour")),
-        # a target reached by one outcome takes its colour; one reached by several stays neutral
-        targets.select(
-            (pl.lit("Second: ") + outcome_names("target")).alias("label"),
-            pl.when(pl.col("n_outcomes") == 1).then(outcome_colours()).otherwise(pl.lit("#BBBBBB")).alias("colour"),
-        ),
-    ])
+    tgt_index = dict(
+        zip(targets["target"].to_list(), range(sources.height, sources.height + targets.height), strict=True)
+    )
+    node_labels = pl.concat(
+        [
+            sources.select(
+                (pl.lit("First: ") + outcome_names("source")).alias("label"), pl.lit(MUTED).alias("colour")
+            ),
+            # a target reached by one outcome takes its colour; one reached by several stays neutral
+            targets.select(
+                (pl.lit("Second: ") + outcome_names("target")).alias("label"),
+                pl.when(pl.col("n_outcomes") == 1)
+                .then(outcome_colours())
+                .otherwise(pl.lit("#BBBBBB"))
+                .alias("colour"),
+            ),
+        ]
+    )
     links = sub.select(
         pl.col("source").replace_strict(src_index).alias("s"),
         pl.col("target").replace_strict(tgt_index).alias("t"),
@@ -294,20 +387,27 @@ def sankey_figure(flows: pl.DataFrame, specialty: str, *, threshold: int = DEFAU
         outcome_colours(alpha=0.45).alias("colour"),
         outcome_names().alias("label"),
     )
-    fig.add_trace(go.Sankey(
-        arrangement="snap",
-        node={"label": node_labels["label"].to_list(), "color": node_labels["colour"].to_list(), "pad": 18,
-              "thickness": 18, "line": {"color": "white", "width": 0.5},
-              "hovertemplate": "%{label}<br>%{value:,} cases in the flows shown<extra></extra>"},
-        link={
-            "source": links["s"].to_list(),
-            "target": links["t"].to_list(),
-            "value": links["n"].to_list(),
-            "color": links["colour"].to_list(),
-            "customdata": links["label"].to_list(),
-            "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} cases · outcome %{customdata}<extra></extra>",
-        },
-    ))
+    fig.add_trace(
+        go.Sankey(
+            arrangement="snap",
+            node={
+                "label": node_labels["label"].to_list(),
+                "color": node_labels["colour"].to_list(),
+                "pad": 18,
+                "thickness": 18,
+                "line": {"color": "white", "width": 0.5},
+                "hovertemplate": "%{label}<br>%{value:,} cases in the flows shown<extra></extra>",
+            },
+            link={
+                "source": links["s"].to_list(),
+                "target": links["t"].to_list(),
+                "value": links["n"].to_list(),
+                "color": links["colour"].to_list(),
+                "customdata": links["label"].to_list(),
+                "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} cases · outcome %{customdata}<extra></extra>",
+            },
+        )
+    )
     fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 
@@ -317,13 +417,17 @@ def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
     95% and 99.8% limits around the specialty rate (Spiegelhalter 2005). Suppressed reviewers
     (fewer than 11 cases, or hidden as complements) are not drawn; colours and symbols follow
     the mart's flag."""
-    fig = _figure(f"Reviewer variation — {specialty_label(specialty)}", "Cases reviewed (n)", "Change rate (%)")
+    fig = _figure(
+        f"Reviewer variation — {specialty_label(specialty)}", "Cases reviewed (n)", "Change rate (%)"
+    )
     fig.update_yaxes(tickformat=".0%")
     sub = reviewers.filter((pl.col("specialty") == specialty) & ~pl.col("n_suppressed")).sort("n")
     if sub.is_empty():
         return _empty_note(fig, "No reviewer with 11 or more cases")
-    spread = sub.select(lo=pl.min_horizontal(pl.col("change_rate"), pl.col("lower_998")).min(),
-                        hi=pl.max_horizontal(pl.col("change_rate"), pl.col("upper_998")).max())
+    spread = sub.select(
+        lo=pl.min_horizontal(pl.col("change_rate"), pl.col("lower_998")).min(),
+        hi=pl.max_horizontal(pl.col("change_rate"), pl.col("upper_998")).max(),
+    )
     lo, hi = spread["lo"][0], spread["hi"][0]
     if lo is not None and hi is not None:
         fig.update_yaxes(range=[max(0.0, lo - 0.05), min(1.0, hi + 0.05) + 0.01])
@@ -332,37 +436,77 @@ def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
         rate = float(rate_values[0])
         n_max = int(sub["n"].max())
         grid = np.unique(np.round(np.geomspace(max(int(sub["n"].min()), 1), max(n_max * 1.05, 2), 160)))
-        for coverage, name, colour, dash in ((0.998, "99.8% limits", LIMIT_998, "dash"),
-                                             (0.95, "95% limits", LIMIT_95, "dot")):
+        for coverage, name, colour, dash in (
+            (0.998, "99.8% limits", LIMIT_998, "dash"),
+            (0.95, "95% limits", LIMIT_95, "dot"),
+        ):
             low, high = funnel_limits(np.full(grid.shape, rate), grid, coverage)
             for i, y in enumerate((high, low)):
-                fig.add_trace(go.Scatter(
-                    name=name, x=grid.tolist(), y=y.tolist(), mode="lines", legendgroup=name, showlegend=i == 0,
-                    line={"color": colour, "dash": dash, "width": 1.8},
-                    hovertemplate=f"{name} at n=%{{x}}: %{{y:.1%}}<extra></extra>",
-                ))
-        fig.add_hline(y=rate, line={"color": INK, "width": 1.5}, annotation_text=f"specialty rate {rate:.1%}",
-                      annotation_position="bottom right")
+                fig.add_trace(
+                    go.Scatter(
+                        name=name,
+                        x=grid.tolist(),
+                        y=y.tolist(),
+                        mode="lines",
+                        legendgroup=name,
+                        showlegend=i == 0,
+                        line={"color": colour, "dash": dash, "width": 1.8},
+                        hovertemplate=f"{name} at n=%{{x}}: %{{y:.1%}}<extra></extra>",
+                    )
+                )
+        fig.add_hline(
+            y=rate,
+            line={"color": INK, "width": 1.5},
+            annotation_text=f"specialty rate {rate:.1%}",
+            annotation_position="bottom right",
+        )
     hover = sub.select(
-        (pl.lit("<b>") + pl.col("reviewer_id") + pl.lit("</b><br>n = ") + pl.col("n").cast(pl.String)
-         + pl.lit("<br>change rate ") + pct_text(pl.col("change_rate")) + pl.lit("<br>")
-         + pl.col("flag").str.replace_all("_", " ")).alias("t")
+        (
+            pl.lit("<b>")
+            + pl.col("reviewer_id")
+            + pl.lit("</b><br>n = ")
+            + pl.col("n").cast(pl.String)
+            + pl.lit("<br>change rate ")
+            + pct_text(pl.col("change_rate"))
+            + pl.lit("<br>")
+            + pl.col("flag").str.replace_all("_", " ")
+        ).alias("t")
     )["t"]
     sub = sub.with_columns(_hover=hover)
-    flag_names = {"within": "Within limits", "high_95": "Above 95%", "high_998": "Above 99.8%",
-                  "low_95": "Below 95%", "low_998": "Below 99.8%"}
-    symbols = {"within": "circle", "high_95": "triangle-up", "high_998": "triangle-up",
-               "low_95": "triangle-down", "low_998": "triangle-down"}
+    flag_names = {
+        "within": "Within limits",
+        "high_95": "Above 95%",
+        "high_998": "Above 99.8%",
+        "low_95": "Below 95%",
+        "low_998": "Below 99.8%",
+    }
+    symbols = {
+        "within": "circle",
+        "high_95": "triangle-up",
+        "high_998": "triangle-up",
+        "low_95": "triangle-down",
+        "low_998": "triangle-down",
+    }
     for flag, label in flag_names.items():
         part = sub.filter(pl.col("flag") == flag)
         if part.is_empty():
             continue
-        fig.add_trace(go.Scatter(
-            name=label, x=part["n"].to_list(), y=part["change_rate"].to_list(), mode="markers",
-            marker={"color": FLAG_COLOURS[flag], "size": 9 if flag == "within" else 12, "symbol": symbols[flag],
-                    "line": {"color": "white", "width": 0.8}},
-            customdata=part["_hover"].to_list(), hovertemplate="%{customdata}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name=label,
+                x=part["n"].to_list(),
+                y=part["change_rate"].to_list(),
+                mode="markers",
+                marker={
+                    "color": FLAG_COLOURS[flag],
+                    "size": 9 if flag == "within" else 12,
+                    "symbol": symbols[flag],
+                    "line": {"color": "white", "width": 0.8},
+                },
+                customdata=part["_hover"].to_list(),
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
     return fig
 
 
@@ -377,8 +521,11 @@ def turnaround_figure(
     """Histogram of days from referral to opinion, with the median and 90th percentile marked.
 
     Bins are the mart's upper edges; suppressed bins are drawn as a marker on the axis."""
-    fig = _figure(f"Turnaround — {specialty_label(specialty)}", "Days from referral to opinion (bin upper edge)",
-                  "Cases")
+    fig = _figure(
+        f"Turnaround — {specialty_label(specialty)}",
+        "Days from referral to opinion (bin upper edge)",
+        "Cases",
+    )
     sub = distribution.filter(pl.col("specialty") == specialty).sort("days")
     if sub.is_empty():
         return _empty_note(fig, "No turnaround data in this run")
@@ -389,31 +536,50 @@ def turnaround_figure(
     day, prev = pl.col("days").cast(pl.Int64), pl.col("days").cast(pl.Int64).shift(1)
     shown = sub.with_columns(
         _i=pl.int_range(pl.len()),
-        _label=pl.when(prev.is_null()).then(pl.lit("≤") + day.cast(pl.String))
-        .when(day - prev > 1).then((prev + 1).cast(pl.String) + pl.lit("–") + day.cast(pl.String))
+        _label=pl.when(prev.is_null())
+        .then(pl.lit("≤") + day.cast(pl.String))
+        .when(day - prev > 1)
+        .then((prev + 1).cast(pl.String) + pl.lit("–") + day.cast(pl.String))
         .otherwise(day.cast(pl.String)),
     )
     labels = shown["_label"].to_list()
     visible = shown.filter(pl.col("n").is_not_null())
-    fig.add_trace(go.Bar(
-        name="Cases", x=visible["_i"].to_list(), y=visible["n"].to_list(), marker={"color": PROJECTED},
-        customdata=visible["_label"].to_list(), hovertemplate="%{customdata} days: %{y:,} cases<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Bar(
+            name="Cases",
+            x=visible["_i"].to_list(),
+            y=visible["n"].to_list(),
+            marker={"color": PROJECTED},
+            customdata=visible["_label"].to_list(),
+            hovertemplate="%{customdata} days: %{y:,} cases<extra></extra>",
+        )
+    )
     hidden = shown.filter(pl.col("n").is_null())
     if not hidden.is_empty():
         marks = hidden.select(count_text("n", threshold).alias("m"))["m"].to_list()
-        fig.add_trace(go.Scatter(
-            name=f"Suppressed bin ({primary_label(threshold)} or complement)", x=hidden["_i"].to_list(),
-            y=[0] * hidden.height, mode="markers+text", text=marks, textposition="top center",
-            marker={"symbol": "x-thin-open", "size": 10, "color": MUTED, "line": {"width": 2}},
-            customdata=hidden["_label"].to_list(), hovertemplate="%{customdata} days: suppressed<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name=f"Suppressed bin ({primary_label(threshold)} or complement)",
+                x=hidden["_i"].to_list(),
+                y=[0] * hidden.height,
+                mode="markers+text",
+                text=marks,
+                textposition="top center",
+                marker={"symbol": "x-thin-open", "size": 10, "color": MUTED, "line": {"width": 2}},
+                customdata=hidden["_label"].to_list(),
+                hovertemplate="%{customdata} days: suppressed<extra></extra>",
+            )
+        )
     for value, name, dash in ((median_days, "Median", "dash"), (p90_days, "90th percentile", "dot")):
         if value is None:
             continue
         pos = _bin_position(edges, value)
-        fig.add_vline(x=pos, line={"color": WARNING if name == "Median" else INK, "dash": dash, "width": 2},
-                      annotation_text=f"{name}: {value:g} days", annotation_position="top right")
+        fig.add_vline(
+            x=pos,
+            line={"color": WARNING if name == "Median" else INK, "dash": dash, "width": 2},
+            annotation_text=f"{name}: {value:g} days",
+            annotation_position="top right",
+        )
     fig.update_xaxes(tickmode="array", tickvals=idx, ticktext=labels)
     fig.update_layout(bargap=0.1)
     return fig
@@ -430,38 +596,83 @@ def _bin_position(edges: Sequence[float], value: float) -> float:
     return len(edges) - 0.5
 
 
-LANDIS_KOCH = ((-1.0, 0.0, "poor"), (0.0, 0.2, "slight"), (0.2, 0.4, "fair"), (0.4, 0.6, "moderate"),
-               (0.6, 0.8, "substantial"), (0.8, 1.0, "almost perfect"))
+LANDIS_KOCH = (
+    (-1.0, 0.0, "poor"),
+    (0.0, 0.2, "slight"),
+    (0.2, 0.4, "fair"),
+    (0.4, 0.6, "moderate"),
+    (0.6, 0.8, "substantial"),
+    (0.8, 1.0, "almost perfect"),
+)
 
 
 def agreement_figure(concordance: pl.DataFrame, specialty: str) -> go.Figure:
     """Cohen's kappa with its interval beside raw agreement, on Landis & Koch (1977) bands."""
-    fig = _figure(f"Agreement of first and second opinion — {specialty_label(specialty)}",
-                  "Agreement (κ or share of cases)", "")
+    fig = _figure(
+        f"Agreement of first and second opinion — {specialty_label(specialty)}",
+        "Agreement (κ or share of cases)",
+        "",
+    )
     row = concordance.filter(pl.col("specialty") == specialty)
     if row.is_empty() or row["kappa"].is_null().all():
         return _empty_note(fig, "Agreement not shown (no data or fewer than 11 cases)")
     kappa, lo, hi, raw = (row[c][0] for c in ("kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"))
     for i, (a, b, name) in enumerate(LANDIS_KOCH):
         # the bands belong to kappa only: shade its row (category 0), label them above it
-        fig.add_shape(type="rect", xref="x", yref="y", x0=max(a, -0.2), x1=b, y0=-0.4, y1=0.4, layer="below",
-                      fillcolor="#EDEDED" if i % 2 else "#F7F7F7", line_width=0)
-        fig.add_annotation(x=(max(a, -0.2) + b) / 2, y=0.4, yref="y", text=name, showarrow=False, yanchor="bottom",
-                           font={"size": 11, "color": MUTED})
-    err = {"type": "data", "symmetric": False, "array": [max(hi - kappa, 0)] if hi is not None else [0],
-           "arrayminus": [max(kappa - lo, 0)] if lo is not None else [0], "color": INK, "thickness": 1.5, "width": 8}
-    fig.add_trace(go.Scatter(
-        name="Cohen's κ (95% CI)", x=[kappa], y=["Cohen's κ"], mode="markers", error_x=err,
-        marker={"color": PROJECTED, "size": 14, "symbol": "diamond"},
-        hovertemplate=f"κ = {kappa:.2f} (95% CI {lo:.2f} – {hi:.2f})<extra></extra>" if lo is not None and hi is not None
-        else f"κ = {kappa:.2f}<extra></extra>",
-    ))
+        fig.add_shape(
+            type="rect",
+            xref="x",
+            yref="y",
+            x0=max(a, -0.2),
+            x1=b,
+            y0=-0.4,
+            y1=0.4,
+            layer="below",
+            fillcolor="#EDEDED" if i % 2 else "#F7F7F7",
+            line_width=0,
+        )
+        fig.add_annotation(
+            x=(max(a, -0.2) + b) / 2,
+            y=0.4,
+            yref="y",
+            text=name,
+            showarrow=False,
+            yanchor="bottom",
+            font={"size": 11, "color": MUTED},
+        )
+    err = {
+        "type": "data",
+        "symmetric": False,
+        "array": [max(hi - kappa, 0)] if hi is not None else [0],
+        "arrayminus": [max(kappa - lo, 0)] if lo is not None else [0],
+        "color": INK,
+        "thickness": 1.5,
+        "width": 8,
+    }
+    fig.add_trace(
+        go.Scatter(
+            name="Cohen's κ (95% CI)",
+            x=[kappa],
+            y=["Cohen's κ"],
+            mode="markers",
+            error_x=err,
+            marker={"color": PROJECTED, "size": 14, "symbol": "diamond"},
+            hovertemplate=f"κ = {kappa:.2f} (95% CI {lo:.2f} – {hi:.2f})<extra></extra>"
+            if lo is not None and hi is not None
+            else f"κ = {kappa:.2f}<extra></extra>",
+        )
+    )
     if raw is not None:
-        fig.add_trace(go.Scatter(
-            name="Raw agreement", x=[raw], y=["Raw agreement"], mode="markers",
-            marker={"color": VERIFIED, "size": 14, "symbol": "circle"},
-            hovertemplate=f"raw agreement {raw:.1%}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name="Raw agreement",
+                x=[raw],
+                y=["Raw agreement"],
+                mode="markers",
+                marker={"color": VERIFIED, "size": 14, "symbol": "circle"},
+                hovertemplate=f"raw agreement {raw:.1%}<extra></extra>",
+            )
+        )
     fig.update_xaxes(range=[-0.2, 1.0], zeroline=True)
     fig.update_layout(height=300, showlegend=False, margin={"l": 130})
     return fig
@@ -501,25 +712,54 @@ def cost_figure(
         if lo_col and hi_col and lo_col in visible.columns:
             up = visible.select((pl.col(hi_col) - pl.col(col)).clip(0).alias("u"))["u"].to_list()
             down = visible.select((pl.col(col) - pl.col(lo_col)).clip(0).alias("d"))["d"].to_list()
-            error = {"type": "data", "symmetric": False, "array": up, "arrayminus": down, "color": INK,
-                     "thickness": 1.2, "width": 3}
+            error = {
+                "type": "data",
+                "symmetric": False,
+                "array": up,
+                "arrayminus": down,
+                "color": INK,
+                "thickness": 1.2,
+                "width": 3,
+            }
         hover = visible.select(
-            pl.when(pl.col(col).is_null()).then(pl.lit(SUPPRESSED_HOVER + " or not yet verifiable"))
-            .otherwise(money_text(pl.col(col)) + (
-                pl.lit(" (95% CI ") + money_text(pl.col(lo_col)) + pl.lit(" – ") + money_text(pl.col(hi_col)) + pl.lit(")")
-                if lo_col else pl.lit("")
-            )).fill_null(SUPPRESSED_HOVER).alias("h")
+            pl.when(pl.col(col).is_null())
+            .then(pl.lit(SUPPRESSED_HOVER + " or not yet verifiable"))
+            .otherwise(
+                money_text(pl.col(col))
+                + (
+                    pl.lit(" (95% CI ")
+                    + money_text(pl.col(lo_col))
+                    + pl.lit(" – ")
+                    + money_text(pl.col(hi_col))
+                    + pl.lit(")")
+                    if lo_col
+                    else pl.lit("")
+                )
+            )
+            .fill_null(SUPPRESSED_HOVER)
+            .alias("h")
         )["h"].to_list()
-        fig.add_trace(go.Bar(
-            name=name, x=x, y=y, error_y=error,
-            marker={"color": colour, "pattern": {"shape": pattern, "fgcolor": "white", "solidity": 0.3, "fillmode": "overlay"}},
-            customdata=hover, hovertemplate="<b>%{x}</b> · " + name + "<br>%{customdata}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                name=name,
+                x=x,
+                y=y,
+                error_y=error,
+                marker={
+                    "color": colour,
+                    "pattern": {"shape": pattern, "fgcolor": "white", "solidity": 0.3, "fillmode": "overlay"},
+                },
+                customdata=hover,
+                hovertemplate="<b>%{x}</b> · " + name + "<br>%{customdata}<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="group")
     return fig
 
 
-def roi_figure(cost: pl.DataFrame, label_col: str = "specialty", *, title: str = "Return on programme cost") -> go.Figure:
+def roi_figure(
+    cost: pl.DataFrame, label_col: str = "specialty", *, title: str = "Return on programme cost"
+) -> go.Figure:
     """ROI (net avoided per dollar of programme cost) with its 95% interval."""
     fig = _figure(title, "", "Net avoided per $1 of programme cost")
     visible = cost.filter(pl.col("roi").is_not_null())
@@ -529,14 +769,28 @@ def roi_figure(cost: pl.DataFrame, label_col: str = "specialty", *, title: str =
     up = visible.select((pl.col("roi_ci_high") - pl.col("roi")).clip(0).alias("u"))["u"].to_list()
     down = visible.select((pl.col("roi") - pl.col("roi_ci_low")).clip(0).alias("d"))["d"].to_list()
     hover = visible.select(
-        (number_text(pl.col("roi")) + pl.lit(" (95% CI ") + number_text(pl.col("roi_ci_low")) + pl.lit(" – ")
-         + number_text(pl.col("roi_ci_high")) + pl.lit(")")).fill_null("").alias("h")
+        (
+            number_text(pl.col("roi"))
+            + pl.lit(" (95% CI ")
+            + number_text(pl.col("roi_ci_low"))
+            + pl.lit(" – ")
+            + number_text(pl.col("roi_ci_high"))
+            + pl.lit(")")
+        )
+        .fill_null("")
+        .alias("h")
     )["h"].to_list()
-    fig.add_trace(go.Bar(
-        name="ROI", x=x, y=visible["roi"].to_list(), marker={"color": PROJECTED},
-        error_y={"type": "data", "symmetric": False, "array": up, "arrayminus": down, "color": INK},
-        customdata=hover, hovertemplate="<b>%{x}</b><br>ROI %{customdata}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Bar(
+            name="ROI",
+            x=x,
+            y=visible["roi"].to_list(),
+            marker={"color": PROJECTED},
+            error_y={"type": "data", "symmetric": False, "array": up, "arrayminus": down, "color": INK},
+            customdata=hover,
+            hovertemplate="<b>%{x}</b><br>ROI %{customdata}<extra></extra>",
+        )
+    )
     fig.add_hline(y=0, line={"color": INK, "width": 1})
     return fig
 
@@ -545,8 +799,11 @@ def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figu
     """Tornado chart: how far net cost avoided moves when each assumption goes low or high.
 
     Assumptions are sorted by the width of their swing, widest on top."""
-    fig = _figure(f"Sensitivity of net cost avoided — {specialty_label(specialty)}",
-                  "Change in net cost avoided (US dollars)", "")
+    fig = _figure(
+        f"Sensitivity of net cost avoided — {specialty_label(specialty)}",
+        "Change in net cost avoided (US dollars)",
+        "",
+    )
     fig.update_xaxes(tickprefix="$", tickformat=",.0f")
     sub = sensitivity.filter(pl.col("specialty") == specialty)
     if sub.is_empty():
@@ -560,17 +817,36 @@ def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figu
         if part.is_empty():
             continue
         hover = part.select(
-            (pl.col("setting") + pl.lit("<br>net ") + money_text(pl.col("net_avoided")) + pl.lit(" (change ")
-             + money_text(pl.col("delta")) + pl.lit(")")).alias("h")
+            (
+                pl.col("setting")
+                + pl.lit("<br>net ")
+                + money_text(pl.col("net_avoided"))
+                + pl.lit(" (change ")
+                + money_text(pl.col("delta"))
+                + pl.lit(")")
+            ).alias("h")
         )["h"].to_list()
-        fig.add_trace(go.Bar(
-            name=name, y=part["_label"].to_list(), x=part["delta"].to_list(), orientation="h",
-            marker={"color": colour}, text=part["setting"].to_list(), textposition="outside", textangle=0,
-            cliponaxis=False, customdata=hover, hovertemplate="<b>%{y}</b><br>%{customdata}<extra></extra>",
-        ))
-    fig.add_vline(x=0, line={"color": INK, "width": 1.5},
-                  annotation_text=f"base net ${float(base[0]):,.0f}" if base.len() else "base",
-                  annotation_position="top")
+        fig.add_trace(
+            go.Bar(
+                name=name,
+                y=part["_label"].to_list(),
+                x=part["delta"].to_list(),
+                orientation="h",
+                marker={"color": colour},
+                text=part["setting"].to_list(),
+                textposition="outside",
+                textangle=0,
+                cliponaxis=False,
+                customdata=hover,
+                hovertemplate="<b>%{y}</b><br>%{customdata}<extra></extra>",
+            )
+        )
+    fig.add_vline(
+        x=0,
+        line={"color": INK, "width": 1.5},
+        annotation_text=f"base net ${float(base[0]):,.0f}" if base.len() else "base",
+        annotation_position="top",
+    )
     widest = float(sub["delta"].abs().max() or 1.0)
     fig.update_xaxes(range=[-1.35 * widest, 1.35 * widest])
     fig.update_layout(barmode="overlay", margin={"l": 120})
@@ -579,29 +855,55 @@ def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figu
 
 def targeting_figure(targeting: pl.DataFrame) -> go.Figure:
     """Lift of the change-propensity score by decile (1 = highest scores) and its cumulative lift."""
-    fig = _figure("Where reviews change most: lift by score decile", "Score decile (1 = highest)",
-                  "Lift (× average change rate)")
+    fig = _figure(
+        "Where reviews change most: lift by score decile",
+        "Score decile (1 = highest)",
+        "Lift (× average change rate)",
+    )
     visible = targeting.filter(pl.col("lift").is_not_null()).sort("decile")
     if visible.is_empty():
         return _empty_note(fig, "No targeting scores in this run")
     hover = visible.select(
-        (pl.lit("observed change rate ") + pct_text(pl.col("observed_change_rate")) + pl.lit("<br>mean score ")
-         + number_text(pl.col("mean_score"))).alias("h")
+        (
+            pl.lit("observed change rate ")
+            + pct_text(pl.col("observed_change_rate"))
+            + pl.lit("<br>mean score ")
+            + number_text(pl.col("mean_score"))
+        ).alias("h")
     )["h"].to_list()
-    fig.add_trace(go.Bar(name="Lift", x=visible["decile"].to_list(), y=visible["lift"].to_list(),
-                         marker={"color": PROJECTED}, customdata=hover,
-                         hovertemplate="decile %{x}: lift %{y:.2f}<br>%{customdata}<extra></extra>"))
-    fig.add_trace(go.Scatter(name="Cumulative lift", x=visible["decile"].to_list(),
-                             y=visible["cumulative_lift"].to_list(), mode="lines+markers",
-                             line={"color": WARNING, "width": 2.5},
-                             hovertemplate="top %{x} deciles: cumulative lift %{y:.2f}<extra></extra>"))
+    fig.add_trace(
+        go.Bar(
+            name="Lift",
+            x=visible["decile"].to_list(),
+            y=visible["lift"].to_list(),
+            marker={"color": PROJECTED},
+            customdata=hover,
+            hovertemplate="decile %{x}: lift %{y:.2f}<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            name="Cumulative lift",
+            x=visible["decile"].to_list(),
+            y=visible["cumulative_lift"].to_list(),
+            mode="lines+markers",
+            line={"color": WARNING, "width": 2.5},
+            hovertemplate="top %{x} deciles: cumulative lift %{y:.2f}<extra></extra>",
+        )
+    )
     fig.add_hline(y=1, line={"color": INK, "dash": "dash", "width": 1})
     fig.update_xaxes(dtick=1)
     return fig
 
 
-DQ_STATUS_COLOURS = {"loaded": VERIFIED, "partial": LIMIT_95, "rejected": WARNING, "unparseable": "#CC79A7",
-                     "duplicate_file": "#56B4E9", "empty": MUTED}
+DQ_STATUS_COLOURS = {
+    "loaded": VERIFIED,
+    "partial": LIMIT_95,
+    "rejected": WARNING,
+    "unparseable": "#CC79A7",
+    "duplicate_file": "#56B4E9",
+    "empty": MUTED,
+}
 
 
 def files_figure(files: pl.DataFrame) -> go.Figure:
@@ -611,11 +913,15 @@ def files_figure(files: pl.DataFrame) -> go.Figure:
         return _empty_note(fig, "No files in this run")
     for status in files["status"].unique(maintain_order=True).to_list():
         part = files.filter(pl.col("status") == status)
-        fig.add_trace(go.Bar(
-            name=status.replace("_", " "), x=part["record_type"].to_list(), y=part["n_files"].to_list(),
-            marker={"color": DQ_STATUS_COLOURS.get(status, MUTED)},
-            hovertemplate="%{x}: %{y} file(s) " + status.replace("_", " ") + "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                name=status.replace("_", " "),
+                x=part["record_type"].to_list(),
+                y=part["n_files"].to_list(),
+                marker={"color": DQ_STATUS_COLOURS.get(status, MUTED)},
+                hovertemplate="%{x}: %{y} file(s) " + status.replace("_", " ") + "<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(dtick=1 if int(files["n_files"].max() or 0) < 10 else None)
     return fig
@@ -626,17 +932,40 @@ def rows_figure(files: pl.DataFrame, *, threshold: int = DEFAULT_THRESHOLD) -> g
     fig = _figure("Rows by outcome of ingest", "Record type · file status", "Rows (log scale)")
     if files.is_empty():
         return _empty_note(fig, "No files in this run")
-    x = files.select((pl.col("record_type") + pl.lit(" · ") + pl.col("status").str.replace_all("_", " ")).alias("x"))["x"].to_list()
-    for col, name, colour in (("rows_loaded", "Loaded", VERIFIED), ("rows_quarantined", "Quarantined", WARNING),
-                              ("rows_duplicate", "Duplicate", "#56B4E9")):
+    x = files.select(
+        (pl.col("record_type") + pl.lit(" · ") + pl.col("status").str.replace_all("_", " ")).alias("x")
+    )["x"].to_list()
+    for col, name, colour in (
+        ("rows_loaded", "Loaded", VERIFIED),
+        ("rows_quarantined", "Quarantined", WARNING),
+        ("rows_duplicate", "Duplicate", "#56B4E9"),
+    ):
         if col not in files.columns:
             continue
-        hover = files.select(count_text(col, threshold, thousands=True).fill_null("0").alias("h"))["h"].to_list()
-        fig.add_trace(go.Bar(name=name, x=x, y=files[col].to_list(), marker={"color": colour}, customdata=hover,
-                             hovertemplate="%{x}<br>" + name + ": %{customdata}<extra></extra>"))
-    biggest = max((float(files[c].max() or 1) for c in ("rows_loaded", "rows_quarantined", "rows_duplicate")
-                   if c in files.columns), default=10.0)
-    fig.update_yaxes(type="log", range=[0, float(np.log10(max(biggest, 10.0))) + 0.2], dtick=1, tickformat=",")
+        hover = files.select(count_text(col, threshold, thousands=True).fill_null("0").alias("h"))[
+            "h"
+        ].to_list()
+        fig.add_trace(
+            go.Bar(
+                name=name,
+                x=x,
+                y=files[col].to_list(),
+                marker={"color": colour},
+                customdata=hover,
+                hovertemplate="%{x}<br>" + name + ": %{customdata}<extra></extra>",
+            )
+        )
+    biggest = max(
+        (
+            float(files[c].max() or 1)
+            for c in ("rows_loaded", "rows_quarantined", "rows_duplicate")
+            if c in files.columns
+        ),
+        default=10.0,
+    )
+    fig.update_yaxes(
+        type="log", range=[0, float(np.log10(max(biggest, 10.0))) + 0.2], dtick=1, tickformat=","
+    )
     fig.update_layout(barmode="group")
     return fig
 
@@ -648,8 +977,18 @@ def rules_figure(rules: pl.DataFrame, *, top: int = 20) -> go.Figure:
     if visible.is_empty():
         return _empty_note(fig, "No rule with 11 or more quarantined rows")
     visible = visible.sort("n_rows")
-    y = visible.select((pl.col("record_type") + pl.lit(".") + pl.col("field") + pl.lit(": ") + pl.col("rule")).alias("y"))["y"].to_list()
-    fig.add_trace(go.Bar(name="Rows", y=y, x=visible["n_rows"].to_list(), orientation="h",
-                         marker={"color": WARNING}, hovertemplate="%{y}: %{x:,} rows<extra></extra>"))
+    y = visible.select(
+        (pl.col("record_type") + pl.lit(".") + pl.col("field") + pl.lit(": ") + pl.col("rule")).alias("y")
+    )["y"].to_list()
+    fig.add_trace(
+        go.Bar(
+            name="Rows",
+            y=y,
+            x=visible["n_rows"].to_list(),
+            orientation="h",
+            marker={"color": WARNING},
+            hovertemplate="%{y}: %{x:,} rows<extra></extra>",
+        )
+    )
     fig.update_layout(margin={"l": 240}, showlegend=False)
     return fig

@@ -58,7 +58,9 @@ def words(expr: pl.Expr) -> pl.Expr:
 
 def specialty_names(col: str = "specialty") -> pl.Expr:
     """Specialty values as labels ('general_surgery' -> 'General surgery', 'all' -> 'All specialties')."""
-    return pl.when(pl.col(col) == "all").then(pl.lit("All specialties")).otherwise(words(pl.col(col))).alias(col)
+    return (
+        pl.when(pl.col(col) == "all").then(pl.lit("All specialties")).otherwise(words(pl.col(col))).alias(col)
+    )
 
 
 def outcome_names(col: str = "outcome") -> pl.Expr:
@@ -71,6 +73,9 @@ def outcome_names(col: str = "outcome") -> pl.Expr:
 
 def outcome_colours(col: str = "outcome", alpha: float | None = None) -> pl.Expr:
     """Each outcome's fixed colour (optionally translucent), grey for anything unexpected."""
-    mapping = {o: (with_alpha(outcome_colour(o), alpha) if alpha is not None else outcome_colour(o)) for o in OUTCOMES}
+    mapping = {
+        o: (with_alpha(outcome_colour(o), alpha) if alpha is not None else outcome_colour(o))
+        for o in OUTCOMES
+    }
     grey = with_alpha(outcome_colour("?"), alpha) if alpha is not None else outcome_colour("?")
     return pl.col(col).replace_strict(mapping, default=grey, return_dtype=pl.String).alias(col)

@@ -96,18 +96,29 @@ def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD
     dist_raw = _get(marts, "turnaround_distribution")
     summary_frame = _get(marts, "run_summary")
     summary = (
-        dict(zip(summary_frame["metric"].cast(pl.String), summary_frame["value"].cast(pl.String), strict=True))
-        if summary_frame is not None and {"metric", "value"} <= set(summary_frame.columns) else {}
+        dict(
+            zip(summary_frame["metric"].cast(pl.String), summary_frame["value"].cast(pl.String), strict=True)
+        )
+        if summary_frame is not None and {"metric", "value"} <= set(summary_frame.columns)
+        else {}
     )
-    monthly = (None if _get(marts, "outcome_rates_monthly") is None
-               else safe_outcome_rates_monthly(marts["outcome_rates_monthly"], raw_rates, threshold, hidden))
+    monthly = (
+        None
+        if _get(marts, "outcome_rates_monthly") is None
+        else safe_outcome_rates_monthly(marts["outcome_rates_monthly"], raw_rates, threshold, hidden)
+    )
     safe = SafeMarts(
         threshold=threshold,
         rates=rates,
         monthly=monthly,
-        flows=(None if _get(marts, "procedure_flows") is None
-               else safe_procedure_flows(marts["procedure_flows"], raw_rates, threshold, hidden)),
-        reviewers=_maybe(_get(marts, "reviewer_variation"), safe_reviewer_variation, threshold, hidden, incomplete),
+        flows=(
+            None
+            if _get(marts, "procedure_flows") is None
+            else safe_procedure_flows(marts["procedure_flows"], raw_rates, threshold, hidden)
+        ),
+        reviewers=_maybe(
+            _get(marts, "reviewer_variation"), safe_reviewer_variation, threshold, hidden, incomplete
+        ),
         turnaround=_maybe(_get(marts, "turnaround"), safe_turnaround, threshold, hidden, monthly),
         distribution=_maybe(dist_raw, safe_turnaround_distribution, threshold, hidden),
         concordance=_maybe(_get(marts, "concordance"), safe_concordance, threshold, hidden, incomplete),
@@ -119,7 +130,9 @@ def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD
         dq_rules=_maybe(_get(marts, "data_quality_rules"), safe_data_quality_rules, threshold),
         dq_checks=_get(marts, "data_quality_checks"),
         summary=summary,
-        turnaround_quantiles={k: v for k, v in _turnaround_quantiles(dist_raw, threshold).items() if k not in hidden},
+        turnaround_quantiles={
+            k: v for k, v in _turnaround_quantiles(dist_raw, threshold).items() if k not in hidden
+        },
         specialties=[],
     )
     safe.specialties = _specialties(marts)
@@ -145,8 +158,10 @@ def _turnaround_quantiles(dist: pl.DataFrame | None, threshold: int) -> dict[str
         return {}
     q = (
         dist.sort("specialty", "days")
-        .with_columns(share=pl.col("n").cum_sum().over("specialty") / pl.col("n").sum().over("specialty"),
-                      total=pl.col("n").sum().over("specialty"))
+        .with_columns(
+            share=pl.col("n").cum_sum().over("specialty") / pl.col("n").sum().over("specialty"),
+            total=pl.col("n").sum().over("specialty"),
+        )
         .group_by("specialty")
         .agg(
             median=pl.col("days").filter(pl.col("share") >= 0.5).min(),
@@ -196,7 +211,8 @@ class PageBuilder:
         spec = pio.to_json(fig, validate=False, pretty=False).replace("</", "<\\/")
         self.parts.append(
             f'<figure class="chart"><div id="{div_id}" class="plot {size}" role="img" aria-label="{escape(title)}"></div>'
-            + (f"<figcaption>{caption}</figcaption>" if caption else "") + "</figure>"
+            + (f"<figcaption>{caption}</figcaption>" if caption else "")
+            + "</figure>"
         )
         self.scripts.append(
             f'(function(){{var f={spec};Plotly.newPlot("{div_id}",f.data,f.layout,{json.dumps(PLOT_CONFIG)});}})();'
@@ -207,7 +223,9 @@ class PageBuilder:
         self.parts.append(render_table(table))
 
     def missing(self, what: str) -> None:
-        self.parts.append(f'<p class="missing">{escape(what)} is not available in this run (the mart is missing or empty).</p>')
+        self.parts.append(
+            f'<p class="missing">{escape(what)} is not available in this run (the mart is missing or empty).</p>'
+        )
 
     def cards(self, cards: list[tuple[str, str, str, str]]) -> None:
         """(label, value, sub-line, colour) cards."""
@@ -237,11 +255,22 @@ def _rate_card(rates: pl.DataFrame, specialty: str, outcome: str, t: int) -> tup
     if row.is_empty():
         return (outcome_label(outcome), "—", "no data", outcome_colour(outcome))
     value = _first(row, pct_text(pl.col("rate")))
-    sub = _first(row, pl.lit("95% CI ") + pct_text(pl.col("ci_low")) + pl.lit(" – ") + pct_text(pl.col("ci_high"))
-                 + pl.lit(" · n = ") + count_text("n", t, thousands=True))
+    sub = _first(
+        row,
+        pl.lit("95% CI ")
+        + pct_text(pl.col("ci_low"))
+        + pl.lit(" – ")
+        + pct_text(pl.col("ci_high"))
+        + pl.lit(" · n = ")
+        + count_text("n", t, thousands=True),
+    )
     if value is None:
-        return (outcome_label(outcome), _first(row, count_text("n", t)) or "suppressed", "suppressed (small cell)",
-                outcome_colour(outcome))
+        return (
+            outcome_label(outcome),
+            _first(row, count_text("n", t)) or "suppressed",
+            "suppressed (small cell)",
+            outcome_colour(outcome),
+        )
     return (outcome_label(outcome), value, sub or "", outcome_colour(outcome))
 
 
@@ -252,53 +281,93 @@ def _cost_card(cost: pl.DataFrame | None, specialty: str) -> list[tuple[str, str
     if row.is_empty() or row["net_avoided"][0] is None:
         return [("Net cost avoided", "—", "not available or suppressed", "#0072B2")]
     net = _first(row, money_text(pl.col("net_avoided")))
-    ci = _first(row, pl.lit("95% CI ") + money_text(pl.col("net_ci_low")) + pl.lit(" – ") + money_text(pl.col("net_ci_high")))
+    ci = _first(
+        row,
+        pl.lit("95% CI ")
+        + money_text(pl.col("net_ci_low"))
+        + pl.lit(" – ")
+        + money_text(pl.col("net_ci_high")),
+    )
     roi = _first(row, number_text(pl.col("roi")))
-    return [("Net cost avoided (projected)", net, ci or "", "#0072B2"),
-            ("Return on programme cost", roi or "—", "net avoided per $1 of programme cost", "#009E73")]
+    return [
+        ("Net cost avoided (projected)", net, ci or "", "#0072B2"),
+        ("Return on programme cost", roi or "—", "net avoided per $1 of programme cost", "#009E73"),
+    ]
 
 
 def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
     t = safe.threshold
     b = PageBuilder("overview")
-    b.html('<p class="intro">What second opinions changed: how often the recommended surgery was confirmed, changed to '
-           'something less invasive or non-surgical, or deferred — by specialty, with 95% intervals — and what that is '
-           'worth. Figures are aggregates of reviewed cases; pending cases are not in the rates.</p>')
+    b.html(
+        '<p class="intro">What second opinions changed: how often the recommended surgery was confirmed, changed to '
+        "something less invasive or non-surgical, or deferred — by specialty, with 95% intervals — and what that is "
+        "worth. Figures are aggregates of reviewed cases; pending cases are not in the rates.</p>"
+    )
     cards = []
     if safe.rates is not None:
         total = safe.rates.filter(pl.col("specialty") == ALL)
         if not total.is_empty():
-            cards.append(("Cases reviewed", _first(total, count_text("total", t, thousands=True)) or "—",
-                          f"all specialties · data up to {run_info.get('data_freshness', '—')}", "#222222"))
+            cards.append(
+                (
+                    "Cases reviewed",
+                    _first(total, count_text("total", t, thousands=True)) or "—",
+                    f"all specialties · data up to {run_info.get('data_freshness', '—')}",
+                    "#222222",
+                )
+            )
         cards += [_rate_card(safe.rates, ALL, o, t) for o in HEADLINE_OUTCOMES]
     cards += _cost_card(safe.cost, ALL)
     if cards:
         b.cards(cards)
-    b.section("Outcome mix by specialty", "Share of each specialty's reviewed cases by outcome; error bars are Wilson 95% intervals.")
+    b.section(
+        "Outcome mix by specialty",
+        "Share of each specialty's reviewed cases by outcome; error bars are Wilson 95% intervals.",
+    )
     if safe.rates is None:
         b.missing("Outcome rates (marts.outcome_rates)")
     else:
         shown = [s for s in safe.specialties if s not in safe.hidden_specialties]
         order = ([ALL] if not safe.rates.filter(pl.col("specialty") == ALL).is_empty() else []) + shown
         hidden = ", ".join(specialty_label(s) for s in safe.hidden_specialties)
-        b.figure(figures.outcome_mix_figure(safe.rates, order, threshold=t), size="tall",
-                 caption=f"Not drawn, because their case counts are suppressed: {escape(hidden)}." if hidden else "")
-        b.table(views.outcome_rates_table(safe.rates, "overview-outcome-rates", "Outcome rates by specialty", t))
+        b.figure(
+            figures.outcome_mix_figure(safe.rates, order, threshold=t),
+            size="tall",
+            caption=f"Not drawn, because their case counts are suppressed: {escape(hidden)}."
+            if hidden
+            else "",
+        )
+        b.table(
+            views.outcome_rates_table(safe.rates, "overview-outcome-rates", "Outcome rates by specialty", t)
+        )
     b.section("Trend", "Monthly share of the four headline outcomes, all specialties.")
     if safe.monthly is None:
         b.missing("Monthly rates (marts.outcome_rates_monthly)")
     else:
         b.figure(figures.trend_figure(safe.monthly, ALL, threshold=t))
-    b.section("Net cost avoided", "Projected net cost avoided by specialty beside what follow-up claims have verified, "
-              "with 95% bootstrap intervals. See <a href=\"cost.html\">Cost impact</a> for payers' detail.")
+    b.section(
+        "Net cost avoided",
+        "Projected net cost avoided by specialty beside what follow-up claims have verified, "
+        'with 95% bootstrap intervals. See <a href="cost.html">Cost impact</a> for payers\' detail.',
+    )
     if safe.cost is None:
         b.missing("Cost impact (marts.cost_impact)")
     else:
-        b.figure(figures.cost_figure(safe.cost.filter(pl.col("specialty") != ALL),
-                                     title="Cost avoided by specialty: projected beside verified"))
+        b.figure(
+            figures.cost_figure(
+                safe.cost.filter(pl.col("specialty") != ALL),
+                title="Cost avoided by specialty: projected beside verified",
+            )
+        )
     b.section("Specialty pages")
-    links = "".join(f'<li><a href="{specialty_filename(s)}">{escape(specialty_label(s))}</a></li>' for s in safe.specialties)
-    b.html(f'<ul class="specialty-links">{links}</ul>' if links else '<p class="missing">No specialty has data in this run.</p>')
+    links = "".join(
+        f'<li><a href="{specialty_filename(s)}">{escape(specialty_label(s))}</a></li>'
+        for s in safe.specialties
+    )
+    b.html(
+        f'<ul class="specialty-links">{links}</ul>'
+        if links
+        else '<p class="missing">No specialty has data in this run.</p>'
+    )
     return b.page("index.html", "Overview", "Overview")
 
 
@@ -316,13 +385,17 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
 
     rates = only(safe.rates)
     if specialty in safe.hidden_specialties:
-        b.html(f'<p class="missing">{escape(label)}: the number of reviewed cases is suppressed — it is below '
-               f'{t}, or hiding it is needed so that a smaller specialty cannot be recovered from the overall total. '
-               'Its charts and tables are therefore not published; its cases are still counted in “All '
-               'specialties”.</p>')
+        b.html(
+            f'<p class="missing">{escape(label)}: the number of reviewed cases is suppressed — it is below '
+            f"{t}, or hiding it is needed so that a smaller specialty cannot be recovered from the overall total. "
+            "Its charts and tables are therefore not published; its cases are still counted in “All "
+            "specialties”.</p>"
+        )
         return b.page(specialty_filename(specialty), label, label)
     if rates is not None:
-        b.cards([_rate_card(rates, specialty, o, t) for o in HEADLINE_OUTCOMES] + _cost_card(safe.cost, specialty))
+        b.cards(
+            [_rate_card(rates, specialty, o, t) for o in HEADLINE_OUTCOMES] + _cost_card(safe.cost, specialty)
+        )
     b.section("Outcome mix")
     if rates is None:
         b.missing("Outcome rates for this specialty")
@@ -330,8 +403,11 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
         b.figure(figures.outcome_mix_figure(rates, [specialty], title=f"Outcome mix — {label}", threshold=t))
         b.table(views.outcome_detail_table(rates, f"{slug}-outcomes", f"Outcomes — {label}", t))
 
-    b.section("Monthly p-chart", "Each month's share against the specialty's rate for the period (centre line) and "
-              "3-sigma limits; choose the outcome with the menu. Points outside the limits are signals worth a look.")
+    b.section(
+        "Monthly p-chart",
+        "Each month's share against the specialty's rate for the period (centre line) and "
+        "3-sigma limits; choose the outcome with the menu. Points outside the limits are signals worth a look.",
+    )
     monthly = only(safe.monthly)
     if monthly is None:
         b.missing("Monthly rates for this specialty")
@@ -339,8 +415,11 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
         b.figure(figures.p_chart_figure(monthly, specialty, threshold=t))
         b.table(views.monthly_table(monthly, f"{slug}-monthly", f"Monthly outcome shares — {label}", t))
 
-    b.section("From first to second recommendation", "Procedure family of the first recommendation (left) to the "
-              "second opinion's family or outcome (right). Flows of fewer than 11 cases are not drawn.")
+    b.section(
+        "From first to second recommendation",
+        "Procedure family of the first recommendation (left) to the "
+        "second opinion's family or outcome (right). Flows of fewer than 11 cases are not drawn.",
+    )
     flows = only(safe.flows)
     if flows is None:
         b.missing("Procedure flows for this specialty")
@@ -348,9 +427,12 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
         b.figure(figures.sankey_figure(flows, specialty, threshold=t), size="tall")
         b.table(views.flows_table(flows, f"{slug}-flows", f"Flows — {label}", t))
 
-    b.section("Reviewer variation", "Each reviewer's change rate (share of cases not confirmed) against the number of "
-              "cases reviewed; points outside the funnel differ from the specialty rate by more than chance would "
-              "explain at 95% or 99.8%. Not adjusted for case mix.")
+    b.section(
+        "Reviewer variation",
+        "Each reviewer's change rate (share of cases not confirmed) against the number of "
+        "cases reviewed; points outside the funnel differ from the specialty rate by more than chance would "
+        "explain at 95% or 99.8%. Not adjusted for case mix.",
+    )
     reviewers = only(safe.reviewers)
     if reviewers is None:
         b.missing("Reviewer variation for this specialty")
@@ -365,13 +447,24 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
     else:
         median, p90 = safe.turnaround_quantiles.get(specialty, (None, None))
         b.figure(figures.turnaround_figure(dist, specialty, median_days=median, p90_days=p90, threshold=t))
-        b.table(views.distribution_table(dist, f"{slug}-turnaround-distribution", f"Turnaround distribution — {label}", t))
+        b.table(
+            views.distribution_table(
+                dist, f"{slug}-turnaround-distribution", f"Turnaround distribution — {label}", t
+            )
+        )
     turnaround = only(safe.turnaround)
     if turnaround is not None:
-        b.table(views.turnaround_table(turnaround, f"{slug}-turnaround-monthly", f"Turnaround by month — {label}", t))
+        b.table(
+            views.turnaround_table(
+                turnaround, f"{slug}-turnaround-monthly", f"Turnaround by month — {label}", t
+            )
+        )
 
-    b.section("Agreement", "Cohen's κ on the invasiveness tier of the first and second recommendations, beside raw "
-              "agreement, on the Landis &amp; Koch (1977) bands.")
+    b.section(
+        "Agreement",
+        "Cohen's κ on the invasiveness tier of the first and second recommendations, beside raw "
+        "agreement, on the Landis &amp; Koch (1977) bands.",
+    )
     conc = only(safe.concordance)
     if conc is None:
         b.missing("Agreement (marts.concordance) for this specialty")
@@ -379,7 +472,9 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
         b.figure(figures.agreement_figure(conc, specialty), size="short")
         b.table(views.concordance_table(conc, f"{slug}-agreement", f"Agreement — {label}", t))
 
-    b.section("Cost avoided", "Projected for every classified case; verified once the follow-up window has closed.")
+    b.section(
+        "Cost avoided", "Projected for every classified case; verified once the follow-up window has closed."
+    )
     cost = only(safe.cost)
     if cost is None:
         b.missing("Cost impact for this specialty")
@@ -392,25 +487,63 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
 def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
     t = safe.threshold
     b = PageBuilder("cost")
-    b.html('<p class="intro">For payers: gross cost avoided, the programme cost, net, return on programme cost and per-case '
-           'figures — projected for every classified case and verified against follow-up claims — by specialty, payer '
-           'type and plan, with 95% bootstrap intervals, and how the net moves when the assumptions move.</p>')
+    b.html(
+        '<p class="intro">For payers: gross cost avoided, the programme cost, net, return on programme cost and per-case '
+        "figures — projected for every classified case and verified against follow-up claims — by specialty, payer "
+        "type and plan, with 95% bootstrap intervals, and how the net moves when the assumptions move.</p>"
+    )
     if safe.cost is not None:
         overall = safe.cost.filter(pl.col("specialty") == ALL)
         if not overall.is_empty():
-            b.cards([
-                ("Gross avoided (projected)", _first(overall, money_text(pl.col("gross_avoided"))) or "—",
-                 _first(overall, pl.lit("95% CI ") + money_text(pl.col("gross_ci_low")) + pl.lit(" – ")
-                        + money_text(pl.col("gross_ci_high"))) or "", "#0072B2"),
-                ("Programme cost", _first(overall, money_text(pl.col("program_cost"))) or "—", "reviews × fee", "#777777"),
-                *_cost_card(safe.cost, ALL),
-                ("Net per case", _first(overall, money_text(pl.col("per_case_net"))) or "—",
-                 _first(overall, pl.lit("95% CI ") + money_text(pl.col("per_case_ci_low")) + pl.lit(" – ")
-                        + money_text(pl.col("per_case_ci_high"))) or "", "#56B4E9"),
-                ("Verified gross", _first(overall, money_text(pl.col("realized_avoided"))) or "—",
-                 _first(overall, pl.lit("on ") + count_text("n_verified", t, thousands=True)
-                        + pl.lit(" cases with closed follow-up")) or "", "#009E73"),
-            ])
+            b.cards(
+                [
+                    (
+                        "Gross avoided (projected)",
+                        _first(overall, money_text(pl.col("gross_avoided"))) or "—",
+                        _first(
+                            overall,
+                            pl.lit("95% CI ")
+                            + money_text(pl.col("gross_ci_low"))
+                            + pl.lit(" – ")
+                            + money_text(pl.col("gross_ci_high")),
+                        )
+                        or "",
+                        "#0072B2",
+                    ),
+                    (
+                        "Programme cost",
+                        _first(overall, money_text(pl.col("program_cost"))) or "—",
+                        "reviews × fee",
+                        "#777777",
+                    ),
+                    *_cost_card(safe.cost, ALL),
+                    (
+                        "Net per case",
+                        _first(overall, money_text(pl.col("per_case_net"))) or "—",
+                        _first(
+                            overall,
+                            pl.lit("95% CI ")
+                            + money_text(pl.col("per_case_ci_low"))
+                            + pl.lit(" – ")
+                            + money_text(pl.col("per_case_ci_high")),
+                        )
+                        or "",
+                        "#56B4E9",
+                    ),
+                    (
+                        "Verified gross",
+                        _first(overall, money_text(pl.col("realized_avoided"))) or "—",
+                        _first(
+                            overall,
+                            pl.lit("on ")
+                            + count_text("n_verified", t, thousands=True)
+                            + pl.lit(" cases with closed follow-up"),
+                        )
+                        or "",
+                        "#009E73",
+                    ),
+                ]
+            )
     b.section("By specialty")
     if safe.cost is None:
         b.missing("Cost impact (marts.cost_impact)")
@@ -425,21 +558,45 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
     else:
         payer = safe.segments.filter(pl.col("dimension") == "payer_type")
         if not payer.is_empty():
-            b.figure(figures.cost_figure(payer, "segment", title="Cost avoided by payer type: projected beside verified"))
-            b.table(views.cost_table(payer, "cost-by-payer-type", "Cost impact by payer type", "segment", "Payer type", t))
-        plans = safe.segments.filter(pl.col("dimension") == "plan_id").sort("n_cases", descending=True, nulls_last=True)
+            b.figure(
+                figures.cost_figure(
+                    payer, "segment", title="Cost avoided by payer type: projected beside verified"
+                )
+            )
+            b.table(
+                views.cost_table(
+                    payer, "cost-by-payer-type", "Cost impact by payer type", "segment", "Payer type", t
+                )
+            )
+        plans = safe.segments.filter(pl.col("dimension") == "plan_id").sort(
+            "n_cases", descending=True, nulls_last=True
+        )
         if not plans.is_empty():
-            b.table(views.cost_table(plans, "cost-by-plan", "Cost impact by plan", "segment", "Plan", t, max_rows=100))
-    b.section("Sensitivity to assumptions", "Net cost avoided when one assumption at a time moves to its low or high "
-              "setting; the widest swings matter most.")
+            b.table(
+                views.cost_table(
+                    plans, "cost-by-plan", "Cost impact by plan", "segment", "Plan", t, max_rows=100
+                )
+            )
+    b.section(
+        "Sensitivity to assumptions",
+        "Net cost avoided when one assumption at a time moves to its low or high "
+        "setting; the widest swings matter most.",
+    )
     if safe.sensitivity is None or safe.sensitivity.is_empty():
         b.missing("Sensitivity analysis (marts.cost_sensitivity)")
     else:
-        spec = ALL if not safe.sensitivity.filter(pl.col("specialty") == ALL).is_empty() else safe.sensitivity["specialty"][0]
+        spec = (
+            ALL
+            if not safe.sensitivity.filter(pl.col("specialty") == ALL).is_empty()
+            else safe.sensitivity["specialty"][0]
+        )
         b.figure(figures.tornado_figure(safe.sensitivity, spec))
         b.table(views.sensitivity_table(safe.sensitivity, "cost-sensitivity", "Sensitivity by specialty"))
-    b.section("Targeting", "Cases ranked by the change-propensity model: how much more often reviews in the top deciles "
-              "changed the recommendation than on average.")
+    b.section(
+        "Targeting",
+        "Cases ranked by the change-propensity model: how much more often reviews in the top deciles "
+        "changed the recommendation than on average.",
+    )
     if safe.targeting is None:
         b.missing("Targeting deciles (marts.targeting)")
     else:
@@ -448,8 +605,14 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
     b.section("Assumptions in force")
     settings = _settings(run_info, safe)
     if settings:
-        b.table(views.key_value_table(settings, "assumptions", "Run settings",
-                                      note="Every setting can be overridden per run (SECONDLOOK_&lt;KEY&gt;)."))
+        b.table(
+            views.key_value_table(
+                settings,
+                "assumptions",
+                "Run settings",
+                note="Every setting can be overridden per run (SECONDLOOK_&lt;KEY&gt;).",
+            )
+        )
     else:
         b.missing("The run's settings")
     return b.page("cost.html", "Cost impact", "Cost impact (payers)")
@@ -472,11 +635,15 @@ def _settings(run_info: dict[str, Any], safe: SafeMarts) -> dict[str, Any]:
 def data_quality_page(safe: SafeMarts) -> Page:
     t = safe.threshold
     b = PageBuilder("dq")
-    b.html('<p class="intro">What arrived and what was kept: landing files by status, rows loaded, quarantined (by the '
-           'data-contract rule they broke) and duplicate, the asset checks of this run, and the cases that are not in '
-           'the rates yet.</p>')
+    b.html(
+        '<p class="intro">What arrived and what was kept: landing files by status, rows loaded, quarantined (by the '
+        "data-contract rule they broke) and duplicate, the asset checks of this run, and the cases that are not in "
+        "the rates yet.</p>"
+    )
     pending_raw = safe.summary.get("pending")
-    pending, pending_hidden = safe_single_count(int(pending_raw) if pending_raw and pending_raw.isdigit() else None, t)
+    pending, pending_hidden = safe_single_count(
+        int(pending_raw) if pending_raw and pending_raw.isdigit() else None, t
+    )
     unclassified = "—"
     if safe.rates is not None:
         row = safe.rates.filter((pl.col("specialty") == ALL) & (pl.col("outcome") == "unclassified"))
@@ -484,20 +651,30 @@ def data_quality_page(safe: SafeMarts) -> Page:
             unclassified = _first(row, count_text("n", t, thousands=True)) or "—"
     failed = "—"
     if safe.dq_checks is not None and "passed" in safe.dq_checks.columns:
-        failed = f"{safe.dq_checks.filter(~pl.col('passed').fill_null(False)).height} of {safe.dq_checks.height}"
-    b.cards([
-        ("Pending cases", f"<{t}" if pending_hidden else (f"{pending:,}" if pending is not None else "—"),
-         "no opinion yet: not in the rates", "#E69F00"),
-        ("Unclassified cases", unclassified, "counted and shown, never dropped", "#999999"),
-        ("Failed checks", failed, "asset checks of this run", "#D55E00"),
-    ])
+        failed = (
+            f"{safe.dq_checks.filter(~pl.col('passed').fill_null(False)).height} of {safe.dq_checks.height}"
+        )
+    b.cards(
+        [
+            (
+                "Pending cases",
+                f"<{t}" if pending_hidden else (f"{pending:,}" if pending is not None else "—"),
+                "no opinion yet: not in the rates",
+                "#E69F00",
+            ),
+            ("Unclassified cases", unclassified, "counted and shown, never dropped", "#999999"),
+            ("Failed checks", failed, "asset checks of this run", "#D55E00"),
+        ]
+    )
     b.section("Landing files")
     if safe.dq_files is None:
         b.missing("File audit (marts.data_quality_files)")
     else:
         b.figure(figures.files_figure(safe.dq_files), size="short")
         b.figure(figures.rows_figure(safe.dq_files, threshold=t))
-        b.table(views.dq_files_table(safe.dq_files, "dq-files", "Files and rows by record type and status", t))
+        b.table(
+            views.dq_files_table(safe.dq_files, "dq-files", "Files and rows by record type and status", t)
+        )
     b.section("Quarantined rows by rule")
     if safe.dq_rules is None:
         b.missing("Quarantine reasons (marts.data_quality_rules)")
@@ -527,17 +704,22 @@ def methodology_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
     settings = _settings(run_info, safe)
     b = PageBuilder("method")
     text = resources.files("dashboards").joinpath("templates/methodology.html").read_text(encoding="utf-8")
-    b.html(Template(text).safe_substitute(
-        threshold=safe.threshold,
-        max_small=safe.threshold - 1,
-        fee=f"{float(settings.get('program_fee_usd', 750)):,.0f}",
-        horizon=settings.get("horizon_months", 12),
-        min_leak=settings.get("min_cases_observed_leakage", 30),
-        text_threshold=settings.get("text_model_threshold", 0.6),
-        bootstrap=f"{int(settings.get('bootstrap_resamples', 1000)):,}",
-    ))
-    b.section("Price sources", "Reference prices of the procedure catalogue, with their basis, year and published source. "
-              "A payer's own prices replace them code by code when supplied.")
+    b.html(
+        Template(text).safe_substitute(
+            threshold=safe.threshold,
+            max_small=safe.threshold - 1,
+            fee=f"{float(settings.get('program_fee_usd', 750)):,.0f}",
+            horizon=settings.get("horizon_months", 12),
+            min_leak=settings.get("min_cases_observed_leakage", 30),
+            text_threshold=settings.get("text_model_threshold", 0.6),
+            bootstrap=f"{int(settings.get('bootstrap_resamples', 1000)):,}",
+        )
+    )
+    b.section(
+        "Price sources",
+        "Reference prices of the procedure catalogue, with their basis, year and published source. "
+        "A payer's own prices replace them code by code when supplied.",
+    )
     prices = _as_polars(run_info.get("price_sources"))
     if prices is not None and not prices.is_empty():
         b.table(views.price_sources_table(prices, "price-sources", "Reference procedure prices"))
@@ -545,8 +727,15 @@ def methodology_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
         b.missing("The price catalogue (reference.procedures)")
     pathways = _as_polars(run_info.get("pathways"))
     if pathways is not None and not pathways.is_empty():
-        b.table(Table("pathways", "Conservative pathways, work-ups and default leakage", pathways,
-                            pathways.with_columns(pl.all().cast(pl.String)), label_cols=pathways.width))
+        b.table(
+            Table(
+                "pathways",
+                "Conservative pathways, work-ups and default leakage",
+                pathways,
+                pathways.with_columns(pl.all().cast(pl.String)),
+                label_cols=pathways.width,
+            )
+        )
     if settings:
         b.table(views.key_value_table(settings, "method-settings", "Settings of this run"))
     return b.page("methodology.html", "Methodology", "Methodology")

@@ -54,6 +54,7 @@ FLAG_COLOURS: dict[str, str] = {
     "low_998": "#0072B2",
 }
 
+
 def outcome_colour(outcome: str) -> str:
     """The one colour of an outcome; anything unexpected is drawn grey rather than failing."""
     return OUTCOME_COLOURS.get(outcome, MUTED)

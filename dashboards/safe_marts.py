@@ -34,8 +34,18 @@ ALL_MONTHS = "__all_months__"  # the yearly margin beside monthly cells
 MARGIN = "__margin__"
 
 COST_MEASURES = (
-    "gross_avoided", "gross_ci_low", "gross_ci_high", "program_cost", "net_avoided", "net_ci_low",
-    "net_ci_high", "per_case_net", "per_case_ci_low", "per_case_ci_high", "roi", "roi_ci_low",
+    "gross_avoided",
+    "gross_ci_low",
+    "gross_ci_high",
+    "program_cost",
+    "net_avoided",
+    "net_ci_low",
+    "net_ci_high",
+    "per_case_net",
+    "per_case_ci_low",
+    "per_case_ci_high",
+    "roi",
+    "roi_ci_low",
     "roi_ci_high",
 )
 REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high", "realized_net")
@@ -64,9 +74,12 @@ def outcome_cells(rates: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pl
     too, and the totals column adds up to the overall total.
     """
     n_cells = rates.select("specialty", "outcome", pl.col("n").cast(pl.Int64).alias("value"))
-    totals = rates.group_by("specialty", maintain_order=True).agg(
-        pl.col("total").first().cast(pl.Int64).alias("value")
-    ).with_columns(outcome=pl.lit(TOTAL_CELL)).select("specialty", "outcome", "value")
+    totals = (
+        rates.group_by("specialty", maintain_order=True)
+        .agg(pl.col("total").first().cast(pl.Int64).alias("value"))
+        .with_columns(outcome=pl.lit(TOTAL_CELL))
+        .select("specialty", "outcome", "value")
+    )
     cells = pl.concat([n_cells, totals]).with_columns(locked=pl.lit(False))
     groupings = [["specialty"]] + ([["outcome"]] if _has_all(rates) else [])
     return suppress_with_margins(cells, "value", groupings, threshold)
@@ -79,16 +92,17 @@ def safe_outcome_rates(rates: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD) 
     rates would give the total back.
     """
     if rates.is_empty():
-        return rates.with_columns(
-            pl.lit(False).alias(c) for c in (*_flags("n"), *_flags("total"))
-        )
+        return rates.with_columns(pl.lit(False).alias(c) for c in (*_flags("n"), *_flags("total")))
     cells = outcome_cells(rates, threshold)
     n_flags = cells.filter(pl.col("outcome") != TOTAL_CELL).select(
-        "specialty", "outcome", pl.col("value_primary").alias("n_primary"),
+        "specialty",
+        "outcome",
+        pl.col("value_primary").alias("n_primary"),
         pl.col("value_suppressed").alias("n_suppressed"),
     )
     t_flags = cells.filter(pl.col("outcome") == TOTAL_CELL).select(
-        "specialty", pl.col("value_primary").alias("total_primary"),
+        "specialty",
+        pl.col("value_primary").alias("total_primary"),
         pl.col("value_suppressed").alias("total_suppressed"),
     )
     out = rates.join(n_flags, on=["specialty", "outcome"], how="left").join(
@@ -122,9 +136,12 @@ def safe_outcome_rates_monthly(
         return monthly.with_columns(pl.lit(False).alias(c) for c in flags)
     base = monthly.with_columns(_mk=_month_key())
     n_cells = base.select("specialty", "_mk", "outcome", pl.col("n").cast(pl.Int64).alias("value"))
-    tot_cells = base.group_by("specialty", "_mk", maintain_order=True).agg(
-        pl.col("total").first().cast(pl.Int64).alias("value")
-    ).with_columns(outcome=pl.lit(TOTAL_CELL)).select("specialty", "_mk", "outcome", "value")
+    tot_cells = (
+        base.group_by("specialty", "_mk", maintain_order=True)
+        .agg(pl.col("total").first().cast(pl.Int64).alias("value"))
+        .with_columns(outcome=pl.lit(TOTAL_CELL))
+        .select("specialty", "_mk", "outcome", "value")
+    )
     cells = _with_force(pl.concat([n_cells, tot_cells]), hide_specialties).with_columns(
         locked=pl.lit(False), value_primary=pl.lit(False), value_suppressed=pl.lit(False)
     )
@@ -137,13 +154,20 @@ def safe_outcome_rates_monthly(
     groupings = [["specialty", "_mk"], ["specialty", "outcome"]]
     if _has_all(monthly):
         groupings.append(["_mk", "outcome"])
-    res = suppress_with_margins(cells, "value", groupings, threshold, force="_force").filter(~pl.col("locked"))
+    res = suppress_with_margins(cells, "value", groupings, threshold, force="_force").filter(
+        ~pl.col("locked")
+    )
     n_flags = res.filter(pl.col("outcome") != TOTAL_CELL).select(
-        "specialty", "_mk", "outcome", pl.col("value_primary").alias("n_primary"),
+        "specialty",
+        "_mk",
+        "outcome",
+        pl.col("value_primary").alias("n_primary"),
         pl.col("value_suppressed").alias("n_suppressed"),
     )
     t_flags = res.filter(pl.col("outcome") == TOTAL_CELL).select(
-        "specialty", "_mk", pl.col("value_primary").alias("total_primary"),
+        "specialty",
+        "_mk",
+        pl.col("value_primary").alias("total_primary"),
         pl.col("value_suppressed").alias("total_suppressed"),
     )
     out = base.join(n_flags, on=["specialty", "_mk", "outcome"], how="left").join(
@@ -180,21 +204,27 @@ def safe_procedure_flows(
     if flows.is_empty():
         return flows.with_columns(pl.lit(False).alias(c) for c in _flags("n"))
     keys = ["specialty", "source", "target", "outcome"]
-    cells = _with_force(flows.select(*keys, pl.col("n").cast(pl.Int64).alias("value")), hide_specialties).with_columns(
-        locked=pl.lit(False), value_primary=pl.lit(False), value_suppressed=pl.lit(False)
-    )
+    cells = _with_force(
+        flows.select(*keys, pl.col("n").cast(pl.Int64).alias("value")), hide_specialties
+    ).with_columns(locked=pl.lit(False), value_primary=pl.lit(False), value_suppressed=pl.lit(False))
     if rates is not None and not rates.is_empty():
         margins = (
             outcome_cells(rates, threshold)
             .filter(pl.col("outcome") != TOTAL_CELL)
-            .with_columns(source=pl.lit(MARGIN), target=pl.lit(MARGIN), locked=pl.lit(True), _force=pl.lit(False))
+            .with_columns(
+                source=pl.lit(MARGIN), target=pl.lit(MARGIN), locked=pl.lit(True), _force=pl.lit(False)
+            )
         )
         cells = pl.concat([cells, margins.select(cells.columns)])
     res = suppress_with_margins(cells, "value", [["specialty", "outcome"]], threshold, force="_force").filter(
         ~pl.col("locked")
     )
     out = flows.join(
-        res.select(*keys, pl.col("value_primary").alias("n_primary"), pl.col("value_suppressed").alias("n_suppressed")),
+        res.select(
+            *keys,
+            pl.col("value_primary").alias("n_primary"),
+            pl.col("value_suppressed").alias("n_suppressed"),
+        ),
         on=keys,
         how="left",
     )
@@ -226,17 +256,19 @@ def safe_reviewer_variation(
     reader can compute from the points) and its limits and flags are recomputed around it.
     """
     if reviewers.is_empty():
-        return reviewers.drop("n_changed", strict=False).with_columns(pl.lit(False).alias(c) for c in _flags("n"))
+        return reviewers.drop("n_changed", strict=False).with_columns(
+            pl.lit(False).alias(c) for c in _flags("n")
+        )
     smallest = (pl.col("n").rank("ordinal").over("specialty") == 1) & pl.col("specialty").is_in(
         list(incomplete_specialties)
     )
     changed = (
-        pl.col("n_changed") if "n_changed" in reviewers.columns else (pl.col("n") * pl.col("change_rate")).round(0)
+        pl.col("n_changed")
+        if "n_changed" in reviewers.columns
+        else (pl.col("n") * pl.col("change_rate")).round(0)
     ).cast(pl.Int64)
     implied = primary_mask(changed, threshold) | primary_mask(pl.col("n").cast(pl.Int64) - changed, threshold)
-    work = _with_force(reviewers, hide_specialties).with_columns(
-        _force=pl.col("_force") | smallest | implied
-    )
+    work = _with_force(reviewers, hide_specialties).with_columns(_force=pl.col("_force") | smallest | implied)
     out = suppress_counts(work, ["n"], ["specialty"], threshold, force="_force").drop(
         ["n_changed", "_force"], strict=False
     )
@@ -251,10 +283,9 @@ def _recentre_funnel(reviewers: pl.DataFrame, specialties: Collection[str]) -> p
     if not specialties or not needed <= set(reviewers.columns):
         return reviewers
     mine = pl.col("specialty").is_in(list(specialties)) & ~pl.col("n_suppressed")
-    shown_rate = (
-        pl.when(mine).then(pl.col("n") * pl.col("change_rate")).sum().over("specialty")
-        / pl.when(mine).then(pl.col("n")).sum().over("specialty")
-    )
+    shown_rate = pl.when(mine).then(pl.col("n") * pl.col("change_rate")).sum().over("specialty") / pl.when(
+        mine
+    ).then(pl.col("n")).sum().over("specialty")
     out = reviewers.with_columns(_mine=mine, _rate=shown_rate)
     rate = out["_rate"].fill_null(0.0).to_numpy()
     n = out["n"].fill_null(1).cast(pl.Float64).to_numpy()
@@ -264,18 +295,33 @@ def _recentre_funnel(reviewers: pl.DataFrame, specialties: Collection[str]) -> p
         limits[low_col], limits[high_col] = low, high
     r = pl.col("change_rate")
     flag = (
-        pl.when(r > pl.col("_u998")).then(pl.lit("high_998")).when(r > pl.col("_u95")).then(pl.lit("high_95"))
-        .when(r < pl.col("_l998")).then(pl.lit("low_998")).when(r < pl.col("_l95")).then(pl.lit("low_95"))
+        pl.when(r > pl.col("_u998"))
+        .then(pl.lit("high_998"))
+        .when(r > pl.col("_u95"))
+        .then(pl.lit("high_95"))
+        .when(r < pl.col("_l998"))
+        .then(pl.lit("low_998"))
+        .when(r < pl.col("_l95"))
+        .then(pl.lit("low_95"))
         .otherwise(pl.lit("within"))
     )
     out = out.with_columns(
-        _l95=pl.Series(limits["lower_95"]), _u95=pl.Series(limits["upper_95"]),
-        _l998=pl.Series(limits["lower_998"]), _u998=pl.Series(limits["upper_998"]),
+        _l95=pl.Series(limits["lower_95"]),
+        _u95=pl.Series(limits["upper_95"]),
+        _l998=pl.Series(limits["lower_998"]),
+        _u998=pl.Series(limits["upper_998"]),
     ).with_columns(_flag=flag)
-    replace = {"specialty_rate": "_rate", "lower_95": "_l95", "upper_95": "_u95", "lower_998": "_l998",
-               "upper_998": "_u998", "flag": "_flag"}
+    replace = {
+        "specialty_rate": "_rate",
+        "lower_95": "_l95",
+        "upper_95": "_u95",
+        "lower_998": "_l998",
+        "upper_998": "_u998",
+        "flag": "_flag",
+    }
     return out.with_columns(
-        pl.when(pl.col("_mine")).then(pl.col(new)).otherwise(pl.col(old)).alias(old) for old, new in replace.items()
+        pl.when(pl.col("_mine")).then(pl.col(new)).otherwise(pl.col(old)).alias(old)
+        for old, new in replace.items()
     ).drop("_mine", "_rate", "_l95", "_u95", "_l998", "_u998", "_flag")
 
 
@@ -293,7 +339,9 @@ def safe_by_count(
     and any sum of their rows here would give it back."""
     if df.is_empty():
         return df.with_columns(pl.lit(False).alias(c) for c in _flags(count_col))
-    out = suppress_counts(_with_force(df, hide_specialties), [count_col], group_cols, threshold, force="_force")
+    out = suppress_counts(
+        _with_force(df, hide_specialties), [count_col], group_cols, threshold, force="_force"
+    )
     return hide_where(out.drop("_force"), pl.col(count_col + SUPPRESSED_SUFFIX), list(dependent))
 
 
@@ -317,9 +365,11 @@ def safe_turnaround(
         hidden_months = monthly_safe.group_by("specialty", "month").agg(
             _month_hidden=pl.col("total_suppressed").any()
         )
-        work = work.join(hidden_months, on=["specialty", "month"], how="left").with_columns(
-            _force=pl.col("_force") | pl.col("_month_hidden").fill_null(False)
-        ).drop("_month_hidden")
+        work = (
+            work.join(hidden_months, on=["specialty", "month"], how="left")
+            .with_columns(_force=pl.col("_force") | pl.col("_month_hidden").fill_null(False))
+            .drop("_month_hidden")
+        )
     out = suppress_counts(work, ["n"], groupings, threshold, force="_force").drop("_force")
     return hide_where(out, pl.col("n_suppressed"), ["median_days", "p90_days"])
 
@@ -344,7 +394,12 @@ def safe_concordance(
     classified cases, and total minus n would give its hidden unclassified count back. Its raw
     agreement goes with n, since the fraction's denominator is n."""
     out = safe_by_count(
-        conc, "n", [[]], ("kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"), threshold, hide_specialties
+        conc,
+        "n",
+        [[]],
+        ("kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"),
+        threshold,
+        hide_specialties,
     )
     if incomplete_specialties and not out.is_empty():
         extra = pl.col("specialty").is_in(list(incomplete_specialties)) & ~pl.col("n_suppressed")
@@ -368,9 +423,18 @@ def safe_cost_impact(
         return cost.with_columns(pl.lit(False).alias(c) for c in (*_flags("n_cases"), *_flags("n_verified")))
     out = safe_by_count(cost, "n_cases", [[]], COST_MEASURES, threshold, hide_specialties)
     if "n_verified" in out.columns:
-        out = suppress_counts(out.with_columns(_force=pl.col("n_cases_suppressed")), ["n_verified"], [[]], threshold,
-                              force="_force").drop("_force").with_columns(
-            n_verified_suppressed=pl.col("n_verified_suppressed") | pl.col("n_cases_suppressed"),
+        out = (
+            suppress_counts(
+                out.with_columns(_force=pl.col("n_cases_suppressed")),
+                ["n_verified"],
+                [[]],
+                threshold,
+                force="_force",
+            )
+            .drop("_force")
+            .with_columns(
+                n_verified_suppressed=pl.col("n_verified_suppressed") | pl.col("n_cases_suppressed"),
+            )
         )
         out = hide_where(out, pl.col("n_verified_suppressed"), ["n_verified", *REALIZED_MEASURES])
     return out
@@ -379,13 +443,24 @@ def safe_cost_impact(
 def safe_cost_segments(segments: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
     """marts.cost_impact_segments: segments of one dimension add up to the overall total."""
     if segments.is_empty():
-        return segments.with_columns(pl.lit(False).alias(c) for c in (*_flags("n_cases"), *_flags("n_verified")))
+        return segments.with_columns(
+            pl.lit(False).alias(c) for c in (*_flags("n_cases"), *_flags("n_verified"))
+        )
     group = ["dimension", "specialty"] if "specialty" in segments.columns else ["dimension"]
     out = safe_by_count(segments, "n_cases", [group], COST_MEASURES, threshold)
     if "n_verified" in out.columns:
-        out = suppress_counts(out.with_columns(_force=pl.col("n_cases_suppressed")), ["n_verified"], [group], threshold,
-                              force="_force").drop("_force").with_columns(
-            n_verified_suppressed=pl.col("n_verified_suppressed") | pl.col("n_cases_suppressed"),
+        out = (
+            suppress_counts(
+                out.with_columns(_force=pl.col("n_cases_suppressed")),
+                ["n_verified"],
+                [group],
+                threshold,
+                force="_force",
+            )
+            .drop("_force")
+            .with_columns(
+                n_verified_suppressed=pl.col("n_verified_suppressed") | pl.col("n_cases_suppressed"),
+            )
         )
         out = hide_where(out, pl.col("n_verified_suppressed"), ["n_verified", *REALIZED_MEASURES])
     return out
@@ -449,7 +524,12 @@ def specialties_hidden(rates_safe: pl.DataFrame | None) -> tuple[list[str], list
     if rates_safe is None or rates_safe.is_empty():
         return [], []
     whole = rates_safe.filter(pl.col("total_suppressed"))["specialty"].unique().sort().to_list()
-    partial = rates_safe.filter(pl.col("n_suppressed") & ~pl.col("total_suppressed"))["specialty"].unique().sort().to_list()
+    partial = (
+        rates_safe.filter(pl.col("n_suppressed") & ~pl.col("total_suppressed"))["specialty"]
+        .unique()
+        .sort()
+        .to_list()
+    )
     return whole, partial
 
 

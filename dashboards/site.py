@@ -79,7 +79,9 @@ def build_site(
     pages += [specialty_page(safe, s) for s in safe.specialties]
     pages += [cost_page(safe, run_info), data_quality_page(safe), methodology_page(safe, run_info)]
 
-    template = Template(resources.files("dashboards").joinpath("templates/page.html").read_text(encoding="utf-8"))
+    template = Template(
+        resources.files("dashboards").joinpath("templates/page.html").read_text(encoding="utf-8")
+    )
     common = {
         "run_id": _run_value(run_info, safe.summary, "run_id"),
         "finished_at": _run_value(run_info, safe.summary, "finished_at"),

@@ -122,14 +122,20 @@ def _suppress_cells(
             candidate = ~pl.col("_h") & ~pl.col("_lk") & (v > 0)
             work = work.with_columns(_exposed=exposed, _cost=pl.when(candidate).then(pl.col("_cascade")))
             # Prefer a complement that exposes no other group, then the smallest, then the first row.
-            work = work.with_columns(
-                _cand=candidate & (pl.col("_cost") == pl.col("_cost").min().over(keys)).fill_null(False)
-            ).with_columns(
-                _cv=pl.when("_cand").then(v)
-            ).with_columns(
-                _cr=pl.when(pl.col("_cand") & (pl.col("_cv") == pl.col("_cv").min().over(keys))).then(pl.col("_row"))
-            ).with_columns(
-                _pick=pl.col("_exposed") & (pl.col("_cr") == pl.col("_cr").min().over(keys)).fill_null(False)
+            work = (
+                work.with_columns(
+                    _cand=candidate & (pl.col("_cost") == pl.col("_cost").min().over(keys)).fill_null(False)
+                )
+                .with_columns(_cv=pl.when("_cand").then(v))
+                .with_columns(
+                    _cr=pl.when(pl.col("_cand") & (pl.col("_cv") == pl.col("_cv").min().over(keys))).then(
+                        pl.col("_row")
+                    )
+                )
+                .with_columns(
+                    _pick=pl.col("_exposed")
+                    & (pl.col("_cr") == pl.col("_cr").min().over(keys)).fill_null(False)
+                )
             )
             picked = int(work["_pick"].sum())
             if picked:
@@ -138,8 +144,24 @@ def _suppress_cells(
         if not newly_hidden:
             break
     return work.with_columns(pl.col("_p").alias(p_col), pl.col("_h").alias(s_col)).drop(
-        ["_v", "_row", "_lk", "_whole", "_p", "_h", "_pick", "_k", "_kp", "_x", "_cascade", "_exposed", "_cost",
-         "_cand", "_cv", "_cr"],
+        [
+            "_v",
+            "_row",
+            "_lk",
+            "_whole",
+            "_p",
+            "_h",
+            "_pick",
+            "_k",
+            "_kp",
+            "_x",
+            "_cascade",
+            "_exposed",
+            "_cost",
+            "_cand",
+            "_cv",
+            "_cr",
+        ],
         strict=False,
     )
 
@@ -190,7 +212,9 @@ def suppress_with_margins(
     never chosen as complements, and make a group count as exposed when they are its only
     hidden member. Raw counts are kept so callers can reuse the cells as margins in turn.
     """
-    return _suppress_cells(cells, count_col, [list(g) for g in group_cols], threshold, locked=locked, force=force)
+    return _suppress_cells(
+        cells, count_col, [list(g) for g in group_cols], threshold, locked=locked, force=force
+    )
 
 
 def hide_where(df: pl.DataFrame, condition: pl.Expr, cols: Sequence[str]) -> pl.DataFrame:
@@ -220,13 +244,13 @@ def count_text(col: str, threshold: int = DEFAULT_THRESHOLD, *, thousands: bool 
 def thousands_text(expr: pl.Expr) -> pl.Expr:
     """Integer -> "1,234,567" as a Polars expression (no per-row Python)."""
     x = expr.round(0).cast(pl.Int64)
-    grouped = (
-        x.abs().cast(pl.String).str.reverse().str.extract_all(r"\d{1,3}").list.join(",").str.reverse()
-    )
+    grouped = x.abs().cast(pl.String).str.reverse().str.extract_all(r"\d{1,3}").list.join(",").str.reverse()
     return pl.when(x < 0).then(pl.lit("-") + grouped).otherwise(grouped)
 
 
-def check_no_small_counts(df: pl.DataFrame, count_cols: Sequence[str], threshold: int = DEFAULT_THRESHOLD) -> None:
+def check_no_small_counts(
+    df: pl.DataFrame, count_cols: Sequence[str], threshold: int = DEFAULT_THRESHOLD
+) -> None:
     """Raises if a published frame still holds a count from 1 to threshold-1 (a last guard)."""
     for col in count_cols:
         if col in df.columns and df[col].dtype.is_numeric():

@@ -62,8 +62,10 @@ def render_table(table: Table) -> str:
         body = "\n".join(rows.to_list())
     more = ""
     if table.max_rows is not None and frame.height > table.max_rows:
-        more = (f'<p class="table-note">Showing {table.max_rows:,} of {frame.height:,} rows; '
-                f'<a href="{table.csv_name}" download>the CSV</a> has them all.</p>')
+        more = (
+            f'<p class="table-note">Showing {table.max_rows:,} of {frame.height:,} rows; '
+            f'<a href="{table.csv_name}" download>the CSV</a> has them all.</p>'
+        )
     note = f'<p class="table-note">{table.note}</p>' if table.note else ""
     return (
         f'<div class="table-block"><div class="table-head"><h3>{_escape(table.title)}</h3>'
@@ -74,6 +76,4 @@ def render_table(table: Table) -> str:
 
 
 def _escape(text: str) -> str:
-    return (
-        str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

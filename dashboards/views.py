@@ -32,12 +32,16 @@ def _ci(low: str, high: str, fmt) -> pl.Expr:
     return range_text(pl.col(low), pl.col(high), fmt)
 
 
-def outcome_rates_table(rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+def outcome_rates_table(
+    rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD
+) -> Table:
     """Specialty rows x outcome columns, each cell "rate (n)"; CSV long with the intervals."""
     csv = _drop_flags(rates.with_columns(count_text("n", threshold), count_text("total", threshold)))
     cell = (
         pl.when(pl.col("rate").is_not_null())
-        .then(pct_text(pl.col("rate")) + pl.lit(" (") + count_text("n", threshold, thousands=True) + pl.lit(")"))
+        .then(
+            pct_text(pl.col("rate")) + pl.lit(" (") + count_text("n", threshold, thousands=True) + pl.lit(")")
+        )
         .otherwise(count_text("n", threshold, thousands=True))
     )
     long = rates.with_columns(_cell=cell, _total=count_text("total", threshold, thousands=True))
@@ -48,12 +52,16 @@ def outcome_rates_table(rates: pl.DataFrame, slug: str, title: str, threshold: i
         pl.col("_total").alias("Cases reviewed"),
         *[pl.col(o).alias(outcome_label(o)) for o in present],
     )
-    note = (f"Each cell: share of reviewed cases (cases). 95% Wilson intervals are in the CSV. "
-            f"&lt;{threshold}: fewer than {threshold} cases; *: hidden so a small cell cannot be recovered from totals.")
+    note = (
+        f"Each cell: share of reviewed cases (cases). 95% Wilson intervals are in the CSV. "
+        f"&lt;{threshold}: fewer than {threshold} cases; *: hidden so a small cell cannot be recovered from totals."
+    )
     return Table(slug, title, csv, html, note=note)
 
 
-def outcome_detail_table(rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+def outcome_detail_table(
+    rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD
+) -> Table:
     """One specialty's outcomes, one per row, with the Wilson interval."""
     csv = _drop_flags(rates.with_columns(count_text("n", threshold), count_text("total", threshold)))
     html = rates.select(
@@ -71,16 +79,20 @@ def monthly_table(monthly: pl.DataFrame, slug: str, title: str, threshold: int =
         "specialty", "month", "outcome"
     )
     long = monthly.with_columns(
-        _cell=pl.when(pl.col("rate").is_not_null()).then(
-            pct_text(pl.col("rate")) + pl.when(pl.col("signal").fill_null(False)).then(pl.lit(" ▲")).otherwise(pl.lit(""))
-        ).otherwise(count_text("n", threshold)),
+        _cell=pl.when(pl.col("rate").is_not_null())
+        .then(
+            pct_text(pl.col("rate"))
+            + pl.when(pl.col("signal").fill_null(False)).then(pl.lit(" ▲")).otherwise(pl.lit(""))
+        )
+        .otherwise(count_text("n", threshold)),
         _total=count_text("total", threshold, thousands=True),
         _month=pl.col("month").cast(pl.String).str.slice(0, 7),
     )
     wide = long.pivot(on="outcome", index=["_month", "_total"], values="_cell").sort("_month")
     present = [o for o in OUTCOMES if o in wide.columns]
     html = wide.select(
-        pl.col("_month").alias("Month"), pl.col("_total").alias("Cases"),
+        pl.col("_month").alias("Month"),
+        pl.col("_total").alias("Cases"),
         *[pl.col(o).alias(outcome_label(o)) for o in present],
     )
     return Table(slug, title, csv, html, note="▲ outside the 3-sigma p-chart limits (signal).")
@@ -102,7 +114,9 @@ def reviewers_table(reviewers: pl.DataFrame, slug: str, title: str, max_rows: in
     shown = reviewers.filter(~pl.col("n_suppressed"))
     hidden = reviewers.height - shown.height
     order = {"high_998": 0, "low_998": 1, "high_95": 2, "low_95": 3, "within": 4}
-    shown = shown.with_columns(_o=pl.col("flag").replace_strict(order, default=5)).sort("_o", "n", descending=[False, True])
+    shown = shown.with_columns(_o=pl.col("flag").replace_strict(order, default=5)).sort(
+        "_o", "n", descending=[False, True]
+    )
     csv = _drop_flags(shown.drop("_o"))
     html = shown.select(
         pl.col("reviewer_id").alias("Reviewer"),
@@ -112,12 +126,16 @@ def reviewers_table(reviewers: pl.DataFrame, slug: str, title: str, max_rows: in
         _ci("lower_998", "upper_998", pct_text).alias("99.8% limits"),
         pl.col("flag").str.replace_all("_", " ").alias("Flag"),
     )
-    note = (f"{hidden} reviewer(s) not shown: fewer than 11 cases, or hidden so their count cannot be recovered "
-            "from the specialty total. Rates are not adjusted for case mix.")
+    note = (
+        f"{hidden} reviewer(s) not shown: fewer than 11 cases, or hidden so their count cannot be recovered "
+        "from the specialty total. Rates are not adjusted for case mix."
+    )
     return Table(slug, title, csv, html, note=note, max_rows=max_rows)
 
 
-def turnaround_table(turnaround: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+def turnaround_table(
+    turnaround: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD
+) -> Table:
     csv = _drop_flags(turnaround.with_columns(count_text("n", threshold))).sort("specialty", "month")
     html = turnaround.sort("month").select(
         pl.col("month").cast(pl.String).str.slice(0, 7).alias("Month"),
@@ -128,7 +146,9 @@ def turnaround_table(turnaround: pl.DataFrame, slug: str, title: str, threshold:
     return Table(slug, title, csv, html)
 
 
-def distribution_table(dist: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+def distribution_table(
+    dist: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD
+) -> Table:
     csv = _drop_flags(dist.with_columns(count_text("n", threshold))).sort("specialty", "days")
     html = dist.sort("days").select(
         pl.col("days").cast(pl.String).alias("Days (bin upper edge)"),
@@ -153,23 +173,38 @@ def concordance_table(conc: pl.DataFrame, slug: str, title: str, threshold: int 
 def landis_koch(kappa: pl.Expr) -> pl.Expr:
     """Landis & Koch (1977) benchmark words for a kappa."""
     return (
-        pl.when(kappa.is_null()).then(None)
-        .when(kappa < 0).then(pl.lit("poor"))
-        .when(kappa <= 0.20).then(pl.lit("slight"))
-        .when(kappa <= 0.40).then(pl.lit("fair"))
-        .when(kappa <= 0.60).then(pl.lit("moderate"))
-        .when(kappa <= 0.80).then(pl.lit("substantial"))
+        pl.when(kappa.is_null())
+        .then(None)
+        .when(kappa < 0)
+        .then(pl.lit("poor"))
+        .when(kappa <= 0.20)
+        .then(pl.lit("slight"))
+        .when(kappa <= 0.40)
+        .then(pl.lit("fair"))
+        .when(kappa <= 0.60)
+        .then(pl.lit("moderate"))
+        .when(kappa <= 0.80)
+        .then(pl.lit("substantial"))
         .otherwise(pl.lit("almost perfect"))
     )
 
 
 def cost_table(
-    cost: pl.DataFrame, slug: str, title: str, label_col: str = "specialty", label: str = "Specialty",
-    threshold: int = DEFAULT_THRESHOLD, max_rows: int | None = None,
+    cost: pl.DataFrame,
+    slug: str,
+    title: str,
+    label_col: str = "specialty",
+    label: str = "Specialty",
+    threshold: int = DEFAULT_THRESHOLD,
+    max_rows: int | None = None,
 ) -> Table:
     """Gross, programme cost, net, per case, ROI — projected and verified — with intervals."""
-    csv = _drop_flags(cost.with_columns(count_text("n_cases", threshold),
-                                        *([count_text("n_verified", threshold)] if "n_verified" in cost.columns else [])))
+    csv = _drop_flags(
+        cost.with_columns(
+            count_text("n_cases", threshold),
+            *([count_text("n_verified", threshold)] if "n_verified" in cost.columns else []),
+        )
+    )
     name = specialty_names(label_col) if label_col == "specialty" else pl.col(label_col).cast(pl.String)
     cols = [
         name.alias(label),
@@ -191,8 +226,10 @@ def cost_table(
             money_text(pl.col("realized_net")).alias("Verified net"),
         ]
     html = cost.select(cols)
-    note = ("Projected: every classified case, priced by the outcome rules. Verified: cases whose follow-up window "
-            "has closed, net of leaked procedures. ROI = net avoided / programme cost. Intervals: 95% bootstrap over cases.")
+    note = (
+        "Projected: every classified case, priced by the outcome rules. Verified: cases whose follow-up window "
+        "has closed, net of leaked procedures. ROI = net avoided / programme cost. Intervals: 95% bootstrap over cases."
+    )
     return Table(slug, title, csv, html, note=note, max_rows=max_rows)
 
 
@@ -209,7 +246,9 @@ def sensitivity_table(sens: pl.DataFrame, slug: str, title: str) -> Table:
     return Table(slug, title, sens, html, label_cols=4)
 
 
-def targeting_table(targeting: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+def targeting_table(
+    targeting: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD
+) -> Table:
     csv = _drop_flags(targeting.with_columns(count_text("n", threshold)))
     html = targeting.sort("decile").select(
         pl.col("decile").cast(pl.String).alias("Decile"),
@@ -223,10 +262,16 @@ def targeting_table(targeting: pl.DataFrame, slug: str, title: str, threshold: i
 
 
 def dq_files_table(files: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
-    counts = [c for c in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate") if c in files.columns]
+    counts = [
+        c for c in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate") if c in files.columns
+    ]
     csv = _drop_flags(files.with_columns(count_text(c, threshold) for c in counts))
-    labels = {"rows_read": "Rows read", "rows_loaded": "Loaded", "rows_quarantined": "Quarantined",
-              "rows_duplicate": "Duplicate"}
+    labels = {
+        "rows_read": "Rows read",
+        "rows_loaded": "Loaded",
+        "rows_quarantined": "Quarantined",
+        "rows_duplicate": "Duplicate",
+    }
     html = files.select(
         pl.col("record_type").alias("Record type"),
         pl.col("status").str.replace_all("_", " ").alias("Status"),
@@ -240,10 +285,14 @@ def dq_files_table(files: pl.DataFrame, slug: str, title: str, threshold: int = 
 def dq_rules_table(rules: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
     csv = _drop_flags(rules.with_columns(count_text("n_rows", threshold)))
     html = rules.sort("n_rows", descending=True, nulls_last=True).select(
-        pl.col("record_type").alias("Record type"), pl.col("field").alias("Field"), pl.col("rule").alias("Rule"),
+        pl.col("record_type").alias("Record type"),
+        pl.col("field").alias("Field"),
+        pl.col("rule").alias("Rule"),
         count_text("n_rows", threshold, thousands=True).alias("Rows"),
     )
-    return Table(slug, title, csv, html, label_cols=3, note="A row can break several rules, so rows do not add up.")
+    return Table(
+        slug, title, csv, html, label_cols=3, note="A row can break several rules, so rows do not add up."
+    )
 
 
 def dq_checks_table(checks: pl.DataFrame, slug: str, title: str) -> Table:
@@ -258,14 +307,32 @@ def dq_checks_table(checks: pl.DataFrame, slug: str, title: str) -> Table:
 
 
 def key_value_table(items: dict[str, object], slug: str, title: str, note: str = "") -> Table:
-    frame = pl.DataFrame({"setting": list(items), "value": [str(v) for v in items.values()]},
-                         schema={"setting": pl.String, "value": pl.String})
-    return Table(slug, title, frame, frame.rename({"setting": "Setting", "value": "Value"}), note=note, label_cols=2)
+    frame = pl.DataFrame(
+        {"setting": list(items), "value": [str(v) for v in items.values()]},
+        schema={"setting": pl.String, "value": pl.String},
+    )
+    return Table(
+        slug, title, frame, frame.rename({"setting": "Setting", "value": "Value"}), note=note, label_cols=2
+    )
 
 
 def price_sources_table(prices: pl.DataFrame, slug: str, title: str) -> Table:
-    wanted = [c for c in ("procedure_code", "description", "specialty", "family", "tier", "cost_usd", "cost_basis",
-                          "cost_year", "cost_source", "cost_is_estimate") if c in prices.columns]
+    wanted = [
+        c
+        for c in (
+            "procedure_code",
+            "description",
+            "specialty",
+            "family",
+            "tier",
+            "cost_usd",
+            "cost_basis",
+            "cost_year",
+            "cost_source",
+            "cost_is_estimate",
+        )
+        if c in prices.columns
+    ]
     frame = prices.select(wanted)
     html = frame.with_columns(
         *([money_text(pl.col("cost_usd")).alias("cost_usd")] if "cost_usd" in wanted else []),

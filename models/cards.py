@@ -61,8 +61,15 @@ def render_model_card(
 ) -> str:
     """The card's markdown (see write_model_card)."""
     window = data_window if isinstance(data_window, str) else f"{data_window[0]} to {data_window[1]}"
-    lines = [f"# Model card: {name}", "", f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the model's own metrics.", ""]
-    augmented = training_source.lower().startswith("warehouse") and GENERATED_CORPUS in training_source.lower()
+    lines = [
+        f"# Model card: {name}",
+        "",
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the model's own metrics.",
+        "",
+    ]
+    augmented = (
+        training_source.lower().startswith("warehouse") and GENERATED_CORPUS in training_source.lower()
+    )
     if augmented:
         lines += [
             "> **Augmented with a generated corpus.** Rule-labelled warehouse narratives were joined by synthetic",
@@ -79,8 +86,10 @@ def render_model_card(
         ]
     lines += ["## Training data", "", f"- Source: {training_source}", f"- Data window: {window}"]
     if metrics.get("classes_not_learned"):
-        lines.append("- Not learned (too few phrasing groups to learn and calibrate on unseen wording): "
-                     + ", ".join(metrics["classes_not_learned"]))
+        lines.append(
+            "- Not learned (too few phrasing groups to learn and calibrate on unseen wording): "
+            + ", ".join(metrics["classes_not_learned"])
+        )
     lines.append("")
 
     lines += ["## Evaluation", ""]
@@ -102,20 +111,35 @@ def render_model_card(
     matrix = metrics.get("confusion_matrix")
     labels = metrics.get("labels")
     if matrix and labels:
-        rows = [{"true \\ predicted": lab, **dict(zip(labels, row, strict=True))} for lab, row in zip(labels, matrix, strict=True)]
+        rows = [
+            {"true \\ predicted": lab, **dict(zip(labels, row, strict=True))}
+            for lab, row in zip(labels, matrix, strict=True)
+        ]
         lines += ["### Confusion matrix (rows: truth)", "", *_table(rows, ["true \\ predicted", *labels]), ""]
     bins = metrics.get("reliability") or metrics.get("calibration")
     if bins:
-        lines += ["### Calibration (reliability bins)", "",
-                  *_table(bins, ["bin_low", "bin_high", "n", "mean_predicted", "observed_rate"]), ""]
+        lines += [
+            "### Calibration (reliability bins)",
+            "",
+            *_table(bins, ["bin_low", "bin_high", "n", "mean_predicted", "observed_rate"]),
+            "",
+        ]
     importance = metrics.get("permutation_importance")
     if importance:
-        lines += ["### Permutation importance (drop in ROC AUC)", "",
-                  *_table(importance, ["feature", "importance_mean", "importance_std"]), ""]
+        lines += [
+            "### Permutation importance (drop in ROC AUC)",
+            "",
+            *_table(importance, ["feature", "importance_mean", "importance_std"]),
+            "",
+        ]
     lift = metrics.get("lift")
     if lift:
-        lines += ["### Lift by decile (1 = highest scores)", "",
-                  *_table(lift, ["decile", "n", "mean_score", "observed_change_rate", "lift", "cumulative_lift"]), ""]
+        lines += [
+            "### Lift by decile (1 = highest scores)",
+            "",
+            *_table(lift, ["decile", "n", "mean_score", "observed_change_rate", "lift", "cumulative_lift"]),
+            "",
+        ]
     extra = metrics.get("handwritten")
     if isinstance(extra, Mapping):
         lines += ["### Hand-written narratives (independent of the generator)", ""]
@@ -143,5 +167,7 @@ def write_model_card(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_model_card(name, metrics, data_window, training_source, limitations), encoding="utf-8")
+    path.write_text(
+        render_model_card(name, metrics, data_window, training_source, limitations), encoding="utf-8"
+    )
     return path

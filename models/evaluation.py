@@ -134,8 +134,14 @@ def lift_by_decile(y_true: np.ndarray, score: np.ndarray) -> pl.DataFrame:
     n = y.size
     if n == 0:
         return pl.DataFrame(
-            schema={"decile": pl.Int32, "n": pl.UInt32, "mean_score": pl.Float64,
-                    "observed_change_rate": pl.Float64, "lift": pl.Float64, "cumulative_lift": pl.Float64}
+            schema={
+                "decile": pl.Int32,
+                "n": pl.UInt32,
+                "mean_score": pl.Float64,
+                "observed_change_rate": pl.Float64,
+                "lift": pl.Float64,
+                "cumulative_lift": pl.Float64,
+            }
         )
     order = np.argsort(-s, kind="stable")
     decile = np.empty(n, dtype=np.int32)
@@ -152,7 +158,9 @@ def lift_by_decile(y_true: np.ndarray, score: np.ndarray) -> pl.DataFrame:
         )
         .sort("decile")
         .with_columns(
-            (pl.col("observed_change_rate") / base if base > 0 else pl.lit(None, dtype=pl.Float64)).alias("lift"),
+            (pl.col("observed_change_rate") / base if base > 0 else pl.lit(None, dtype=pl.Float64)).alias(
+                "lift"
+            ),
             (
                 (pl.col("_hits").cum_sum() / pl.col("n").cum_sum()) / base
                 if base > 0

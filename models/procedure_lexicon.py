@@ -59,7 +59,9 @@ PROCEDURE_TERMS: dict[str, str] = {
 
 #: The approach words are pseudo-families of their own tier: laparoscopic (2) or open (3).
 APPROACH_TIER: dict[str, int] = {"approach_minimal": 2, "approach_open": 3}
-FAMILY_TIER: dict[str, int | None] = {fam: APPROACH_TIER.get(fam, CATALOGUE_TIER.get(fam)) for fam in PROCEDURE_TERMS}
+FAMILY_TIER: dict[str, int | None] = {
+    fam: APPROACH_TIER.get(fam, CATALOGUE_TIER.get(fam)) for fam in PROCEDURE_TERMS
+}
 
 # A sentence that states or weighs a recommendation (rather than history or findings): procedure
 # mentions in such sentences are what the reviewer proposes, elsewhere they are mostly history

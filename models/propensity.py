@@ -67,6 +67,7 @@ def propensity_features(cases: pl.DataFrame) -> pl.DataFrame:
     diagnosis_chapter is the first letter of the ICD-10-CM code (M = musculoskeletal, I =
     circulatory, ...): the full code is too sparse to learn from, the chapter is not.
     """
+
     def col(name: str, dtype: pl.DataType) -> pl.Expr:
         return pl.col(name).cast(dtype) if name in cases.columns else pl.lit(None, dtype=dtype).alias(name)
 
@@ -77,7 +78,10 @@ def propensity_features(cases: pl.DataFrame) -> pl.DataFrame:
         col("sex", pl.String).str.to_uppercase(),
         col("payer_type", pl.String).str.to_lowercase(),
         col("urgency", pl.String).str.to_lowercase(),
-        col("diagnosis_code", pl.String).str.strip_chars().str.slice(0, 1).str.to_uppercase()
+        col("diagnosis_code", pl.String)
+        .str.strip_chars()
+        .str.slice(0, 1)
+        .str.to_uppercase()
         .alias("diagnosis_chapter"),
         col("region", pl.String).str.to_uppercase(),
         # An unknown tier (code not in the catalogue) is -1, below every real tier: the trees keep
@@ -125,8 +129,10 @@ MIN_LABELLED_CASES = 50  # below this, grouped 3-fold CV has too few cases per f
 def cannot_train(labelled: pl.DataFrame) -> str | None:
     """Why the model cannot be trained on these labelled cases, or None when it can."""
     if labelled.height < MIN_LABELLED_CASES or labelled["changed"].n_unique() < 2:
-        return (f"need at least {MIN_LABELLED_CASES} classified cases with both changed and confirmed plans, "
-                f"got {labelled.height}")
+        return (
+            f"need at least {MIN_LABELLED_CASES} classified cases with both changed and confirmed plans, "
+            f"got {labelled.height}"
+        )
     return None
 
 
@@ -154,7 +160,8 @@ def _train_propensity(
     y = data["changed"].to_numpy()
     groups = (
         data["patient_key"].cast(pl.String).to_numpy()
-        if "patient_key" in data.columns else data["case_id"].cast(pl.String).to_numpy()
+        if "patient_key" in data.columns
+        else data["case_id"].cast(pl.String).to_numpy()
     )
     n_splits = max(2, min(n_splits, np.unique(groups).size))
 
@@ -177,12 +184,13 @@ def _train_propensity(
     final = build_propensity_pipeline(seed).fit(X, y)
     bins = reliability_bins(oof, y)
     stacked = np.hstack(importances)  # features x (folds * repeats)
-    importance = (
-        pl.DataFrame(
-            {"feature": list(FEATURES), "importance_mean": stacked.mean(axis=1), "importance_std": stacked.std(axis=1)}
-        )
-        .sort("importance_mean", descending=True)
-    )
+    importance = pl.DataFrame(
+        {
+            "feature": list(FEATURES),
+            "importance_mean": stacked.mean(axis=1),
+            "importance_std": stacked.std(axis=1),
+        }
+    ).sort("importance_mean", descending=True)
     lift = lift_by_decile(y, oof)
     metrics: dict[str, Any] = {
         # Per-case out-of-fold scores: the honest score for a case the final model was fitted on.

@@ -194,8 +194,12 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
     def _sentence_counts(self, marked: pl.Series) -> sp.csr_matrix:
         common = {"alternate_sign": False, "norm": None, "lowercase": False, "dtype": np.float32}
         blocks = [
-            HashingVectorizer(ngram_range=self.word_ngram_range, n_features=self.n_word_features,
-                              token_pattern=_TOKEN, **common).transform(marked.to_numpy())
+            HashingVectorizer(
+                ngram_range=self.word_ngram_range,
+                n_features=self.n_word_features,
+                token_pattern=_TOKEN,
+                **common,
+            ).transform(marked.to_numpy())
         ]
         if self.stem_length:
             # Crude stems (first letters of each word, NEG_ kept, own "s_" namespace) as 1-2-grams:
@@ -205,13 +209,18 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
                 rf"\b(NEG_)?([a-z]{{{self.stem_length}}})[a-z'\-]+", "$1$2"
             ).str.replace_all(r"([\w'\-]+)", "s_$1")
             blocks.append(
-                HashingVectorizer(ngram_range=(1, 2), n_features=self.n_word_features, token_pattern=_TOKEN,
-                                  **common).transform(stems.to_numpy())
+                HashingVectorizer(
+                    ngram_range=(1, 2), n_features=self.n_word_features, token_pattern=_TOKEN, **common
+                ).transform(stems.to_numpy())
             )
         if self.char_ngram_range:
             blocks.append(
-                HashingVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range,
-                                  n_features=self.n_char_features, **common).transform(marked.to_numpy())
+                HashingVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=self.char_ngram_range,
+                    n_features=self.n_char_features,
+                    **common,
+                ).transform(marked.to_numpy())
             )
         return sp.hstack(blocks, format="csr")
 
@@ -265,10 +274,21 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         k = len(families)
         plain = marked.str.replace_all("NEG_", "", literal=True)
         negated = marked.str.extract_all(r"NEG_\S+").list.join(" ").str.replace_all("NEG_", "", literal=True)
-        counts = pl.DataFrame({"a": plain, "n": negated}).select(
-            [pl.col("a").str.count_matches(PROCEDURE_TERMS[f]).alias(f"a{i}") for i, f in enumerate(families)]
-            + [pl.col("n").str.count_matches(PROCEDURE_TERMS[f]).alias(f"n{i}") for i, f in enumerate(families)]
-        ).to_numpy().astype(np.float32)
+        counts = (
+            pl.DataFrame({"a": plain, "n": negated})
+            .select(
+                [
+                    pl.col("a").str.count_matches(PROCEDURE_TERMS[f]).alias(f"a{i}")
+                    for i, f in enumerate(families)
+                ]
+                + [
+                    pl.col("n").str.count_matches(PROCEDURE_TERMS[f]).alias(f"n{i}")
+                    for i, f in enumerate(families)
+                ]
+            )
+            .to_numpy()
+            .astype(np.float32)
+        )
         decision = plain.str.contains(DECISION_CUES).to_numpy()[:, None]
         # Mentions in decision sentences and elsewhere (history, findings) are separate features.
         per_doc = np.asarray(
@@ -279,14 +299,16 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         is_approach = np.array([f.startswith("approach_") for f in families])
         init_family = (
             frame["initial_family"].cast(pl.String).fill_null("")
-            if "initial_family" in frame.columns else pl.Series([""] * frame.height, dtype=pl.String)
+            if "initial_family" in frame.columns
+            else pl.Series([""] * frame.height, dtype=pl.String)
         )
         init_idx = init_family.replace_strict(
             {f: i for i, f in enumerate(families)}, default=-1, return_dtype=pl.Int64
         ).to_numpy()
         init_tier = (
             frame["initial_tier"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            if "initial_tier" in frame.columns else np.full(frame.height, np.nan)
+            if "initial_tier" in frame.columns
+            else np.full(frame.height, np.nan)
         )
         from_family = np.where(init_idx >= 0, fam_tier[np.clip(init_idx, 0, None)], np.nan)
         init_tier = np.where(np.isnan(init_tier), from_family, init_tier)
@@ -308,16 +330,17 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         }
         columns, names = [], []
         for part, offset in (("decision", 0), ("other", 2 * k)):  # recommendation sentences, the rest
-            negated_docs = per_doc[:, offset + k: offset + 2 * k]
-            affirmed_docs = np.clip(per_doc[:, offset: offset + k] - negated_docs, 0, None)
+            negated_docs = per_doc[:, offset + k : offset + 2 * k]
+            affirmed_docs = np.clip(per_doc[:, offset : offset + k] - negated_docs, 0, None)
             for polarity, docs in (("affirmed", affirmed_docs), ("negated", negated_docs)):
                 for label, mask in masks.items():
                     columns.append((docs * mask).sum(axis=1))
                     names.append(f"{part}_{polarity}_{label}")
         return np.column_stack(columns), names
 
-    def _assemble(self, frame: pl.DataFrame, incidence: sp.csr_matrix, marked: pl.Series,
-                  sentence_counts: sp.csr_matrix) -> sp.csr_matrix:
+    def _assemble(
+        self, frame: pl.DataFrame, incidence: sp.csr_matrix, marked: pl.Series, sentence_counts: sp.csr_matrix
+    ) -> sp.csr_matrix:
         sentence_tfidf = self.tfidf_.transform(sentence_counts)
         doc_blocks = [self._categorical(frame)]
         if self.use_procedures:
@@ -325,7 +348,9 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         doc_features = sp.hstack(doc_blocks, format="csr")
         # [incidence | doc features] @ blockdiag(sentence TF-IDF, I): one product, no wide hstack.
         left = sp.hstack([incidence, doc_features], format="csr")
-        right = sp.block_diag([sentence_tfidf, sp.identity(doc_features.shape[1], dtype=np.float32)], format="csr")
+        right = sp.block_diag(
+            [sentence_tfidf, sp.identity(doc_features.shape[1], dtype=np.float32)], format="csr"
+        )
         return (left @ right).tocsr()
 
     def fit(self, X: Any, y: Any = None) -> NarrativeVectorizer:
@@ -351,8 +376,15 @@ def make_base_classifier(seed: int, kind: str = "sgd") -> Any:
     programmes are mostly non-surgical, literature.md #5, #7) while every class must be found.
     """
     if kind == "sgd":
-        return SGDClassifier(loss="hinge", alpha=2e-5, max_iter=8, tol=None, average=True,
-                             class_weight="balanced", random_state=seed)
+        return SGDClassifier(
+            loss="hinge",
+            alpha=2e-5,
+            max_iter=8,
+            tol=None,
+            average=True,
+            class_weight="balanced",
+            random_state=seed,
+        )
     return LinearSVC(C=0.5, class_weight="balanced", random_state=seed)
 
 
@@ -366,17 +398,23 @@ def text_groups(texts: pl.Series) -> pl.Series:
     and no group can absorb most of the corpus. Texts under three words group by their hash.
     """
     words = (
-        texts.cast(pl.String).fill_null("").str.to_lowercase()
-        .str.replace_all(r"[^a-z]+", " ").str.strip_chars()
+        texts.cast(pl.String)
+        .fill_null("")
+        .str.to_lowercase()
+        .str.replace_all(r"[^a-z]+", " ")
+        .str.strip_chars()
     )
     frame = pl.DataFrame({"w": words})
     return frame.select(
         pl.coalesce(
-            pl.col("w").str.split(" ").list.eval(
+            pl.col("w")
+            .str.split(" ")
+            .list.eval(
                 pl.concat_str([pl.element(), pl.element().shift(-1), pl.element().shift(-2)], separator=" ")
                 .drop_nulls()
                 .hash(seed=7)
-            ).list.min(),
+            )
+            .list.min(),
             pl.col("w").hash(seed=11),
         ).alias("group")
     ).to_series()
@@ -483,7 +521,8 @@ def predict_text(model: Pipeline, df: pl.DataFrame, chunk_size: int = 250_000) -
     if df.height == 0:
         return pl.DataFrame(schema=schema)
     ids = (
-        df["opinion_id"].cast(pl.String) if "opinion_id" in df.columns
+        df["opinion_id"].cast(pl.String)
+        if "opinion_id" in df.columns
         else pl.Series(np.arange(df.height).astype(str), dtype=pl.String)
     )
     classes = np.asarray(model.classes_, dtype=object)

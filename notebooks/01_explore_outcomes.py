@@ -51,7 +51,10 @@ from pipelines.lib import stats
 from pipelines.lib.vocabulary import CHANGED_OUTCOMES
 
 summary = dict(conn.sql("SELECT metric, value FROM marts.run_summary").fetchall())
-{k: summary.get(k) for k in ("run_id", "data_freshness", "cases", "cases_with_opinion", "pending", "unclassified")}
+{
+    k: summary.get(k)
+    for k in ("run_id", "data_freshness", "cases", "cases_with_opinion", "pending", "unclassified")
+}
 
 # %% [markdown]
 # ## Outcome mix by specialty
@@ -66,14 +69,13 @@ rates = conn.sql("SELECT * FROM marts.outcome_rates").pl()
 specialties = [s for s in rates["specialty"].unique(maintain_order=True).to_list() if s != "all"]
 
 
-
 def pct(c: str) -> pl.Expr:
     return (pl.col(c) * 100).round(1).cast(pl.String)
 
 
-rates.with_columns(
-    cell=pl.format("{} ({}–{})", pct("rate"), pct("ci_low"), pct("ci_high"))
-).pivot(on="outcome", index=["specialty", "total"], values="cell")
+rates.with_columns(cell=pl.format("{} ({}–{})", pct("rate"), pct("ci_low"), pct("ci_high"))).pivot(
+    on="outcome", index=["specialty", "total"], values="cell"
+)
 
 # %%
 safe_rates = safe_outcome_rates(rates)
@@ -107,24 +109,38 @@ def change_rates(*columns: str, **expressions: str) -> pl.DataFrame:
     )
 
 
-def dot_plot(frame: pl.DataFrame, label: str, title: str, colour: str | None = None, by_rate: bool = True) -> go.Figure:
+def dot_plot(
+    frame: pl.DataFrame, label: str, title: str, colour: str | None = None, by_rate: bool = True
+) -> go.Figure:
     """Change rate per group with its interval, one colour per value of `colour`; rows by rate or as given."""
     frame = frame.sort("change_rate") if by_rate else frame
     fig = go.Figure()
     groups = frame[colour].unique(maintain_order=True).to_list() if colour else [None]
     for group in groups:
         part = frame if group is None else frame.filter(pl.col(colour) == group)
-        fig.add_trace(go.Scatter(
-            x=part["change_rate"], y=part[label], mode="markers",
-            name=specialty_label(group) if group else "change rate",
-            error_x={"type": "data", "symmetric": False,
-                     "array": (part["ci_high"] - part["change_rate"]).to_list(),
-                     "arrayminus": (part["change_rate"] - part["ci_low"]).to_list()},
-            customdata=part["n"], hovertemplate="%{y}: %{x:.1%} of %{customdata} cases<extra></extra>",
-        ))
-    fig.update_layout(title=title, xaxis_title="Change rate (Wilson 95%)", xaxis_tickformat=".0%",
-                      height=max(350, 22 * frame.height),
-                      yaxis={"type": "category", "categoryorder": "array", "categoryarray": frame[label].to_list()})
+        fig.add_trace(
+            go.Scatter(
+                x=part["change_rate"],
+                y=part[label],
+                mode="markers",
+                name=specialty_label(group) if group else "change rate",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (part["ci_high"] - part["change_rate"]).to_list(),
+                    "arrayminus": (part["change_rate"] - part["ci_low"]).to_list(),
+                },
+                customdata=part["n"],
+                hovertemplate="%{y}: %{x:.1%} of %{customdata} cases<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="Change rate (Wilson 95%)",
+        xaxis_tickformat=".0%",
+        height=max(350, 22 * frame.height),
+        yaxis={"type": "category", "categoryorder": "array", "categoryarray": frame[label].to_list()},
+    )
     return fig
 
 
@@ -155,16 +171,38 @@ monthly.filter(pl.col("signal")).group_by("specialty", "outcome").agg(
 ).sort("specialty", "outcome")
 
 # %%
-by_month = change_rates(month="CAST(date_trunc('month', opinion_date) AS DATE)").filter(pl.col("month") != "missing")
-fig = go.Figure([
-    go.Scatter(x=by_month["month"], y=by_month["ci_high"], mode="lines", line={"width": 0}, showlegend=False),
-    go.Scatter(x=by_month["month"], y=by_month["ci_low"], mode="lines", line={"width": 0}, fill="tonexty",
-               fillcolor="rgba(0,114,178,0.18)", name="Wilson 95%"),
-    go.Scatter(x=by_month["month"], y=by_month["change_rate"], mode="lines+markers", name="change rate",
-               line={"color": "#0072B2"}),
-])
-fig.update_layout(title="Change rate by month of opinion, all specialties", yaxis_tickformat=".0%",
-                  xaxis_title="Month of opinion", yaxis_title="Change rate")
+by_month = change_rates(month="CAST(date_trunc('month', opinion_date) AS DATE)").filter(
+    pl.col("month") != "missing"
+)
+fig = go.Figure(
+    [
+        go.Scatter(
+            x=by_month["month"], y=by_month["ci_high"], mode="lines", line={"width": 0}, showlegend=False
+        ),
+        go.Scatter(
+            x=by_month["month"],
+            y=by_month["ci_low"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(0,114,178,0.18)",
+            name="Wilson 95%",
+        ),
+        go.Scatter(
+            x=by_month["month"],
+            y=by_month["change_rate"],
+            mode="lines+markers",
+            name="change rate",
+            line={"color": "#0072B2"},
+        ),
+    ]
+)
+fig.update_layout(
+    title="Change rate by month of opinion, all specialties",
+    yaxis_tickformat=".0%",
+    xaxis_title="Month of opinion",
+    yaxis_title="Change rate",
+)
 fig.show()
 
 # %% [markdown]
@@ -185,16 +223,21 @@ by_payer
 # Specialty x payer type: rate (n); small cells would be suppressed if published.
 (
     change_rates("specialty", "payer_type")
-    .with_columns(cell=pl.format("{} ({})", (pl.col("change_rate") * 100).round(1), pl.col("n"))
-                  + pl.when(pl.col("small_cell")).then(pl.lit(" [small]")).otherwise(pl.lit("")))
+    .with_columns(
+        cell=pl.format("{} ({})", (pl.col("change_rate") * 100).round(1), pl.col("n"))
+        + pl.when(pl.col("small_cell")).then(pl.lit(" [small]")).otherwise(pl.lit(""))
+    )
     .pivot(on="payer_type", index="specialty", values="cell")
 )
 
 # %%
 # The whole outcome mix by age band: shares of each outcome among cases with an opinion.
 mix = (
-    conn.sql("SELECT coalesce(age_band, 'missing') AS age_band, outcome, count(*) AS n "
-             "FROM core.case_outcomes GROUP BY ALL").pl()
+    conn.sql(
+        "SELECT coalesce(age_band, 'missing') AS age_band, outcome, count(*) AS n "
+        "FROM core.case_outcomes GROUP BY ALL"
+    )
+    .pl()
     .with_columns(share=(pl.col("n") / pl.col("n").sum().over("age_band")).round(3))
     .pivot(on="outcome", index="age_band", values="share")
     .fill_null(0.0)

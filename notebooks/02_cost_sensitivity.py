@@ -80,16 +80,21 @@ def measures(costs: pl.DataFrame, fee: float, by: str | None = None) -> pl.DataF
         labels = costs[by].unique().sort().to_list()
         codes = (costs[by].rank("dense").cast(pl.Int64) - 1).to_numpy()
     return cost_measures(
-        codes, labels,
+        codes,
+        labels,
         costs["projected_avoided"].fill_null(0.0).to_numpy(),
         costs["realized_avoided"].fill_null(0.0).to_numpy(),
         costs["realized_status"].is_in(["verified_avoided", "leaked"]).to_numpy(),
-        fee, settings.bootstrap_resamples, settings.seed,
+        fee,
+        settings.bootstrap_resamples,
+        settings.seed,
         with_total="all" if by else None,
     )
 
 
-def scenario(assumptions: CostAssumptions, price_table: pl.DataFrame = prices, **label: object) -> pl.DataFrame:
+def scenario(
+    assumptions: CostAssumptions, price_table: pl.DataFrame = prices, **label: object
+) -> pl.DataFrame:
     """Net avoided (all cases) under `assumptions`, labelled with the values in `label`."""
     costs = case_costs(outcomes, price_table, pathways, follow_ups, assumptions, AS_OF)
     return measures(costs, assumptions.program_fee_usd).with_columns(
@@ -97,21 +102,42 @@ def scenario(assumptions: CostAssumptions, price_table: pl.DataFrame = prices, *
     )
 
 
-def sweep_plot(frame: pl.DataFrame, x: str, title: str, x_title: str, marks: dict[str, float] | None = None) -> go.Figure:
+def sweep_plot(
+    frame: pl.DataFrame, x: str, title: str, x_title: str, marks: dict[str, float] | None = None
+) -> go.Figure:
     """Net avoided with its 95% bootstrap band along one assumption; `marks` are labelled lines."""
     marks = marks or {}
-    fig = go.Figure([
-        go.Scatter(x=frame[x], y=frame["net_ci_high"], mode="lines", line={"width": 0}, showlegend=False),
-        go.Scatter(x=frame[x], y=frame["net_ci_low"], mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor="rgba(0,114,178,0.18)", name="95% bootstrap interval"),
-        go.Scatter(x=frame[x], y=frame["net_avoided"], mode="lines+markers", name="net avoided",
-                   line={"color": "#0072B2"}),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(x=frame[x], y=frame["net_ci_high"], mode="lines", line={"width": 0}, showlegend=False),
+            go.Scatter(
+                x=frame[x],
+                y=frame["net_ci_low"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(0,114,178,0.18)",
+                name="95% bootstrap interval",
+            ),
+            go.Scatter(
+                x=frame[x],
+                y=frame["net_avoided"],
+                mode="lines+markers",
+                name="net avoided",
+                line={"color": "#0072B2"},
+            ),
+        ]
+    )
     for name, value in marks.items():
         fig.add_vline(x=value, line={"dash": "dot"}, annotation_text=name, annotation_textangle=-90)
     fig.add_hline(y=0, line={"color": "#222222", "width": 1})
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="Net cost avoided (USD)",
-                      yaxis_tickprefix="$", yaxis_tickformat=",.0f")
+    fig.update_layout(
+        title=title,
+        xaxis_title=x_title,
+        yaxis_title="Net cost avoided (USD)",
+        yaxis_tickprefix="$",
+        yaxis_tickformat=",.0f",
+    )
     return fig
 
 
@@ -128,7 +154,10 @@ stored = conn.sql("SELECT case_id, projected_avoided, realized_status FROM core.
 paired = baseline_costs.join(stored, on="case_id", suffix="_stored")
 assert paired.height == stored.height == baseline_costs.height
 differs = paired.filter(
-    ((pl.col("projected_avoided").fill_null(0) - pl.col("projected_avoided_stored").fill_null(0)).abs() > 0.01)
+    (
+        (pl.col("projected_avoided").fill_null(0) - pl.col("projected_avoided_stored").fill_null(0)).abs()
+        > 0.01
+    )
     | (pl.col("realized_status") != pl.col("realized_status_stored"))
 )
 assert differs.height == 0, f"{differs.height} cases differ from core.case_costs"
@@ -138,8 +167,19 @@ published = conn.sql("SELECT specialty, gross_avoided, net_avoided FROM marts.co
 check = baseline.join(published, on="specialty", suffix="_mart")
 assert check.height == published.height
 assert (check["gross_avoided"] - check["gross_avoided_mart"]).abs().max() < 0.5
-baseline.select("specialty", "n_cases", "gross_avoided", "program_cost", "net_avoided", "net_ci_low",
-                "net_ci_high", "per_case_net", "roi", "n_verified", "realized_avoided")
+baseline.select(
+    "specialty",
+    "n_cases",
+    "gross_avoided",
+    "program_cost",
+    "net_avoided",
+    "net_ci_low",
+    "net_ci_high",
+    "per_case_net",
+    "roi",
+    "n_verified",
+    "realized_avoided",
+)
 
 # %%
 cost_figure(baseline.filter(pl.col("specialty") != "all")).show()
@@ -154,12 +194,19 @@ cost_figure(baseline.filter(pl.col("specialty") != "all")).show()
 # moves.
 
 # %%
-price_sweep = pl.concat([
-    scenario(replace(base, price_multiplier=float(m)), multiplier=float(m))
-    for m in np.round(np.arange(0.6, 1.41, 0.1), 2)
-])
-sweep_plot(price_sweep, "multiplier", "Net avoided as every price moves together", "Price multiplier",
-           {"published tornado x0.8": 0.8, "x1.2": 1.2}).show()
+price_sweep = pl.concat(
+    [
+        scenario(replace(base, price_multiplier=float(m)), multiplier=float(m))
+        for m in np.round(np.arange(0.6, 1.41, 0.1), 2)
+    ]
+)
+sweep_plot(
+    price_sweep,
+    "multiplier",
+    "Net avoided as every price moves together",
+    "Price multiplier",
+    {"published tornado x0.8": 0.8, "x1.2": 1.2},
+).show()
 price_sweep.select("multiplier", "gross_avoided", "net_avoided", "net_ci_low", "net_ci_high", "roi")
 
 # %%
@@ -167,12 +214,16 @@ price_sweep.select("multiplier", "gross_avoided", "net_avoided", "net_ci_low", "
 # Illustration only: a hypothetical payer that pays 1.5x the reference price for open and
 # major surgery (tiers 3-4) and the reference price for everything else.
 catalogue = conn.sql("SELECT * FROM reference.procedures").pl()
-payer_list = catalogue.filter(pl.col("tier") >= 3).select("procedure_code", (pl.col("cost_usd") * 1.5).alias("cost_usd"))
+payer_list = catalogue.filter(pl.col("tier") >= 3).select(
+    "procedure_code", (pl.col("cost_usd") * 1.5).alias("cost_usd")
+)
 payer_prices = effective_prices(catalogue, payer_list)
-pl.concat([
-    scenario(base, prices, prices="prices in the warehouse"),
-    scenario(base, payer_prices, prices="hypothetical payer: tiers 3-4 at 1.5x"),
-]).select("prices", "gross_avoided", "net_avoided", "net_ci_low", "net_ci_high", "per_case_net", "roi")
+pl.concat(
+    [
+        scenario(base, prices, prices="prices in the warehouse"),
+        scenario(base, payer_prices, prices="hypothetical payer: tiers 3-4 at 1.5x"),
+    ]
+).select("prices", "gross_avoided", "net_avoided", "net_ci_low", "net_ci_high", "per_case_net", "roi")
 
 # %% [markdown]
 # ## Leakage
@@ -185,18 +236,25 @@ pl.concat([
 # the sweep sets every specialty to one value.
 
 # %%
-conn.sql("SELECT specialty, default_leakage, n_observed, n_leaked, observed_leakage, leakage_used, leakage_basis, "
-         "horizon_months FROM core.leakage_rates ORDER BY specialty").pl()
+conn.sql(
+    "SELECT specialty, default_leakage, n_observed, n_leaked, observed_leakage, leakage_used, leakage_basis, "
+    "horizon_months FROM core.leakage_rates ORDER BY specialty"
+).pl()
 
 # %%
-leakage_sweep = pl.concat([
-    scenario(replace(base, leakage_override=float(x)), leakage=float(x))
-    for x in np.round(np.arange(0.0, 0.61, 0.05), 2)
-])
-sweep_plot(leakage_sweep, "leakage", "Net avoided by leakage (same in every specialty)",
-           "Leakage (share of non-surgical and deferred cases operated anyway)",
-           {"Schmerz 2023: 18%": LEAKAGE_LOW, "J Am Coll Surg 1997: 38%": LEAKAGE_HIGH}).update_xaxes(
-    tickformat=".0%").show()
+leakage_sweep = pl.concat(
+    [
+        scenario(replace(base, leakage_override=float(x)), leakage=float(x))
+        for x in np.round(np.arange(0.0, 0.61, 0.05), 2)
+    ]
+)
+sweep_plot(
+    leakage_sweep,
+    "leakage",
+    "Net avoided by leakage (same in every specialty)",
+    "Leakage (share of non-surgical and deferred cases operated anyway)",
+    {"Schmerz 2023: 18%": LEAKAGE_LOW, "J Am Coll Surg 1997: 38%": LEAKAGE_HIGH},
+).update_xaxes(tickformat=".0%").show()
 
 # %% [markdown]
 # ## Programme fee
@@ -207,15 +265,19 @@ sweep_plot(leakage_sweep, "leakage", "Net avoided by leakage (same in every spec
 # break-even fee is the gross saving per review.
 
 # %%
-fee_sweep = pl.concat([
-    measures(baseline_costs, float(fee)).with_columns(fee=pl.lit(float(fee)))
-    for fee in range(0, 3001, 250)
-])
+fee_sweep = pl.concat(
+    [measures(baseline_costs, float(fee)).with_columns(fee=pl.lit(float(fee))) for fee in range(0, 3001, 250)]
+)
 gross_all = float(baseline.filter(pl.col("specialty") == "all")["gross_avoided"][0])
 n_all = int(baseline.filter(pl.col("specialty") == "all")["n_cases"][0])
 print(f"break-even fee: ${gross_all / n_all:,.0f} per review (gross saving per review)")
-sweep_plot(fee_sweep, "fee", "Net avoided by programme fee per review", "Fee per review (USD)",
-           {"MyConsult 2005: $565": 565, "typical: $750": 750, "upper end: $2,500": 2500}).show()
+sweep_plot(
+    fee_sweep,
+    "fee",
+    "Net avoided by programme fee per review",
+    "Fee per review (USD)",
+    {"MyConsult 2005: $565": 565, "typical: $750": 750, "upper end: $2,500": 2500},
+).show()
 
 # %% [markdown]
 # ## Horizon
@@ -233,17 +295,36 @@ for months in (6, 12, 24):
     rows.append(measures(costs, base.program_fee_usd).with_columns(horizon_months=pl.lit(months)))
     statuses.append(costs.group_by("realized_status").len().with_columns(horizon_months=pl.lit(months)))
 horizon = pl.concat(rows)
-fig = go.Figure([
-    go.Bar(name="projected net", x=horizon["horizon_months"], y=horizon["net_avoided"], marker_color=PROJECTED,
-           error_y={"type": "data", "symmetric": False,
-                    "array": (horizon["net_ci_high"] - horizon["net_avoided"]).to_list(),
-                    "arrayminus": (horizon["net_avoided"] - horizon["net_ci_low"]).to_list()}),
-    go.Bar(name="verified net (closed windows)", x=horizon["horizon_months"], y=horizon["realized_net"],
-           marker_color=VERIFIED),
-])
-fig.update_layout(title="Projected and verified net avoided by horizon", barmode="group",
-                  xaxis={"title": "Horizon (months)", "type": "category"}, yaxis_title="USD",
-                  yaxis_tickprefix="$", yaxis_tickformat=",.0f")
+fig = go.Figure(
+    [
+        go.Bar(
+            name="projected net",
+            x=horizon["horizon_months"],
+            y=horizon["net_avoided"],
+            marker_color=PROJECTED,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (horizon["net_ci_high"] - horizon["net_avoided"]).to_list(),
+                "arrayminus": (horizon["net_avoided"] - horizon["net_ci_low"]).to_list(),
+            },
+        ),
+        go.Bar(
+            name="verified net (closed windows)",
+            x=horizon["horizon_months"],
+            y=horizon["realized_net"],
+            marker_color=VERIFIED,
+        ),
+    ]
+)
+fig.update_layout(
+    title="Projected and verified net avoided by horizon",
+    barmode="group",
+    xaxis={"title": "Horizon (months)", "type": "category"},
+    yaxis_title="USD",
+    yaxis_tickprefix="$",
+    yaxis_tickformat=",.0f",
+)
 fig.show()
 pl.concat(statuses).pivot(on="realized_status", index="horizon_months", values="len").join(
     horizon.select("horizon_months", "net_avoided", "n_verified", "realized_avoided", "realized_net"),
@@ -260,18 +341,46 @@ pl.concat(statuses).pivot(on="realized_status", index="horizon_months", values="
 # %%
 multipliers = [0.6, 0.8, 1.0, 1.2, 1.4]
 leakages = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
-grid = pl.DataFrame([
-    {"multiplier": m, "leakage": x, "net_per_case": (
-        case_costs(outcomes, prices, pathways, follow_ups,
-                   replace(base, price_multiplier=m, leakage_override=x), AS_OF)["projected_avoided"].fill_null(0).mean()
-        - base.program_fee_usd)}
-    for m in multipliers for x in leakages
-])
+grid = pl.DataFrame(
+    [
+        {
+            "multiplier": m,
+            "leakage": x,
+            "net_per_case": (
+                case_costs(
+                    outcomes,
+                    prices,
+                    pathways,
+                    follow_ups,
+                    replace(base, price_multiplier=m, leakage_override=x),
+                    AS_OF,
+                )["projected_avoided"]
+                .fill_null(0)
+                .mean()
+                - base.program_fee_usd
+            ),
+        }
+        for m in multipliers
+        for x in leakages
+    ]
+)
 z = grid.pivot(on="multiplier", index="leakage", values="net_per_case").drop("leakage").to_numpy()
-fig = go.Figure(go.Contour(x=multipliers, y=leakages, z=z, colorscale="Viridis",
-                           contours={"showlabels": True}, colorbar={"title": "USD per review"}))
-fig.update_layout(title=f"Net avoided per review (fee ${base.program_fee_usd:,.0f})", xaxis_title="Price multiplier",
-                  yaxis_title="Leakage", yaxis_tickformat=".0%")
+fig = go.Figure(
+    go.Contour(
+        x=multipliers,
+        y=leakages,
+        z=z,
+        colorscale="Viridis",
+        contours={"showlabels": True},
+        colorbar={"title": "USD per review"},
+    )
+)
+fig.update_layout(
+    title=f"Net avoided per review (fee ${base.program_fee_usd:,.0f})",
+    xaxis_title="Price multiplier",
+    yaxis_title="Leakage",
+    yaxis_tickformat=".0%",
+)
 fig.show()
 
 # %% [markdown]
@@ -295,8 +404,9 @@ compared = mart.join(pl.concat(recomputed), on=["specialty", "assumption", "scen
 assert compared.height == mart.height
 assert (compared["net_avoided"] - compared["net_recomputed"]).abs().max() < 0.01
 tornado_figure(mart, "all").show()
-compared.filter(pl.col("specialty") == "all").select("assumption", "scenario", "setting", "net_avoided",
-                                                     "net_recomputed", "delta")
+compared.filter(pl.col("specialty") == "all").select(
+    "assumption", "scenario", "setting", "net_avoided", "net_recomputed", "delta"
+)
 
 # %% [markdown]
 # ## Caveats

@@ -77,8 +77,10 @@ sorted(p.name for p in ARTIFACTS.iterdir())
 # %%
 metrics = json.loads((ARTIFACTS / TEXT_METRICS_FILE).read_text())
 print(metrics["training_source"])
-print(f"macro-F1 {metrics['macro_f1']:.3f} · accuracy {metrics['accuracy']:.3f} · ECE {metrics['ece']:.3f} "
-      f"· {metrics['n_train']:,} train / {metrics['n_test']:,} test narratives")
+print(
+    f"macro-F1 {metrics['macro_f1']:.3f} · accuracy {metrics['accuracy']:.3f} · ECE {metrics['ece']:.3f} "
+    f"· {metrics['n_train']:,} train / {metrics['n_test']:,} test narratives"
+)
 print("at the threshold:", metrics["at_threshold"])
 pl.DataFrame([{"outcome": k, **v} for k, v in metrics["per_class"].items()])
 
@@ -89,31 +91,65 @@ def confusion_heatmap(matrix, labels, title: str) -> go.Figure:
     counts = np.asarray(matrix, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = counts / counts.sum(axis=1, keepdims=True)
-    fig = go.Figure(go.Heatmap(
-        z=share, x=list(labels), y=list(labels), colorscale="Blues", zmin=0, zmax=1,
-        text=counts.astype(int), texttemplate="%{text}", colorbar={"title": "share of row"},
-        hovertemplate="rules: %{y}<br>model: %{x}<br>%{text} narratives (%{z:.0%} of row)<extra></extra>",
-    ))
-    fig.update_layout(title=title, xaxis_title="Predicted by the model", yaxis_title="Label from the rules",
-                      yaxis_autorange="reversed", height=520)
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=list(labels),
+            y=list(labels),
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            text=counts.astype(int),
+            texttemplate="%{text}",
+            colorbar={"title": "share of row"},
+            hovertemplate="rules: %{y}<br>model: %{x}<br>%{text} narratives (%{z:.0%} of row)<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="Predicted by the model",
+        yaxis_title="Label from the rules",
+        yaxis_autorange="reversed",
+        height=520,
+    )
     return fig
 
 
 def reliability_plot(bins: pl.DataFrame, title: str) -> go.Figure:
     """Mean predicted probability against the observed rate per bin; the diagonal is perfect."""
-    fig = go.Figure([
-        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#777777"}, name="perfect"),
-        go.Scatter(x=bins["mean_predicted"], y=bins["observed_rate"], mode="lines+markers", name="model",
-                   marker={"size": np.clip(np.sqrt(bins["n"].to_numpy()) * 2, 6, 30)},
-                   customdata=bins["n"], hovertemplate="predicted %{x:.2f}, observed %{y:.2f}, n=%{customdata}<extra></extra>"),
-    ])
-    fig.update_layout(title=title, xaxis_title="Mean predicted probability", yaxis_title="Observed rate",
-                      xaxis_range=[0, 1], yaxis_range=[0, 1.02], height=450)
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#777777"}, name="perfect"
+            ),
+            go.Scatter(
+                x=bins["mean_predicted"],
+                y=bins["observed_rate"],
+                mode="lines+markers",
+                name="model",
+                marker={"size": np.clip(np.sqrt(bins["n"].to_numpy()) * 2, 6, 30)},
+                customdata=bins["n"],
+                hovertemplate="predicted %{x:.2f}, observed %{y:.2f}, n=%{customdata}<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="Mean predicted probability",
+        yaxis_title="Observed rate",
+        xaxis_range=[0, 1],
+        yaxis_range=[0, 1.02],
+        height=450,
+    )
     return fig
 
 
-confusion_heatmap(metrics["confusion_matrix"], metrics["labels"], "Held-out confusion matrix (training run)").show()
-reliability_plot(pl.DataFrame(metrics["reliability"]), "Held-out reliability of the top-class probability").show()
+confusion_heatmap(
+    metrics["confusion_matrix"], metrics["labels"], "Held-out confusion matrix (training run)"
+).show()
+reliability_plot(
+    pl.DataFrame(metrics["reliability"]), "Held-out reliability of the top-class probability"
+).show()
 
 # %% [markdown]
 # ## 2. The classifier on the warehouse's narratives
@@ -127,18 +163,28 @@ reliability_plot(pl.DataFrame(metrics["reliability"]), "Held-out reliability of 
 
 # %%
 model = load_model(ARTIFACTS / TEXT_MODEL_FILE)
-labels = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_in(list(OUTCOME_LABELS))).select("opinion_id", "outcome")
+labels = (
+    opinion_rule_outcomes(conn)
+    .filter(pl.col("outcome").is_in(list(OUTCOME_LABELS)))
+    .select("opinion_id", "outcome")
+)
 labelled = narratives(conn).join(labels, on="opinion_id", how="inner")
 scored = labelled.join(predict_text(model, labelled), on="opinion_id").with_columns(
     correct=pl.col("predicted_outcome") == pl.col("outcome")
 )
 in_sample = metrics["training_source"].startswith("warehouse")
-print(f"{scored.height:,} labelled narratives; {'in-sample (optimistic)' if in_sample else 'not used in training'}")
-warehouse_metrics = classification_metrics(scored["outcome"].to_numpy(), scored["predicted_outcome"].to_numpy(),
-                                           OUTCOME_LABELS)
+print(
+    f"{scored.height:,} labelled narratives; {'in-sample (optimistic)' if in_sample else 'not used in training'}"
+)
+warehouse_metrics = classification_metrics(
+    scored["outcome"].to_numpy(), scored["predicted_outcome"].to_numpy(), OUTCOME_LABELS
+)
 print(f"macro-F1 {warehouse_metrics['macro_f1']:.3f} · accuracy {warehouse_metrics['accuracy']:.3f}")
-confusion_heatmap(warehouse_metrics["confusion_matrix"], OUTCOME_LABELS,
-                  "Warehouse narratives: rules' label against the model's").show()
+confusion_heatmap(
+    warehouse_metrics["confusion_matrix"],
+    OUTCOME_LABELS,
+    "Warehouse narratives: rules' label against the model's",
+).show()
 
 # %%
 bins = reliability_bins(scored["probability"].to_numpy(), scored["correct"].to_numpy())
@@ -146,20 +192,41 @@ print(f"expected calibration error: {expected_calibration_error(bins):.3f}")
 reliability_plot(bins, "Reliability on the warehouse's narratives").show()
 
 # What the confidence threshold buys: share of narratives classified, and accuracy among them.
-trade = pl.DataFrame([
-    threshold_metrics(scored["outcome"].to_numpy(), scored["predicted_outcome"].to_numpy(),
-                      scored["probability"].to_numpy(), float(t))
-    for t in np.round(np.arange(0.3, 0.96, 0.05), 2)
-])
-fig = go.Figure([
-    go.Scatter(x=trade["threshold"], y=trade["coverage"], name="coverage (classified)", mode="lines+markers"),
-    go.Scatter(x=trade["threshold"], y=trade["accuracy_classified"], name="accuracy among classified",
-               mode="lines+markers"),
-])
-fig.add_vline(x=settings.text_model_threshold, line={"dash": "dot"},
-              annotation_text=f"setting {settings.text_model_threshold}")
-fig.update_layout(title="Confidence threshold: coverage against accuracy", xaxis_title="Threshold",
-                  yaxis_tickformat=".0%", yaxis_range=[0, 1.02])
+trade = pl.DataFrame(
+    [
+        threshold_metrics(
+            scored["outcome"].to_numpy(),
+            scored["predicted_outcome"].to_numpy(),
+            scored["probability"].to_numpy(),
+            float(t),
+        )
+        for t in np.round(np.arange(0.3, 0.96, 0.05), 2)
+    ]
+)
+fig = go.Figure(
+    [
+        go.Scatter(
+            x=trade["threshold"], y=trade["coverage"], name="coverage (classified)", mode="lines+markers"
+        ),
+        go.Scatter(
+            x=trade["threshold"],
+            y=trade["accuracy_classified"],
+            name="accuracy among classified",
+            mode="lines+markers",
+        ),
+    ]
+)
+fig.add_vline(
+    x=settings.text_model_threshold,
+    line={"dash": "dot"},
+    annotation_text=f"setting {settings.text_model_threshold}",
+)
+fig.update_layout(
+    title="Confidence threshold: coverage against accuracy",
+    xaxis_title="Threshold",
+    yaxis_tickformat=".0%",
+    yaxis_range=[0, 1.02],
+)
 fig.show()
 
 # %% [markdown]
@@ -178,7 +245,8 @@ wrong.group_by(pl.col("outcome").alias("rules_say"), pl.col("predicted_outcome")
 
 # %%
 scored.group_by("specialty").agg(
-    n=pl.len(), error_rate=(1 - pl.col("correct").mean()).round(3),
+    n=pl.len(),
+    error_rate=(1 - pl.col("correct").mean()).round(3),
     mean_probability=pl.col("probability").mean().round(3),
 ).sort("error_rate", descending=True)
 
@@ -193,9 +261,16 @@ structured = conn.sql("""
     wrong.sort("probability", descending=True)
     .head(6)
     .join(structured, on="opinion_id", how="left", maintain_order="left")
-    .select("specialty", "initial_family", "recommendation", "recommended_family",
-            pl.col("outcome").alias("rules_say"), pl.col("predicted_outcome").alias("model_says"),
-            pl.col("probability").round(2), "summary_text")
+    .select(
+        "specialty",
+        "initial_family",
+        "recommendation",
+        "recommended_family",
+        pl.col("outcome").alias("rules_say"),
+        pl.col("predicted_outcome").alias("model_says"),
+        pl.col("probability").round(2),
+        "summary_text",
+    )
 )
 
 # %% [markdown]
@@ -224,23 +299,38 @@ conn.sql("""
 
 # %%
 prop = json.loads((ARTIFACTS / PROPENSITY_METRICS_FILE).read_text())
-print(f"{prop['n']:,} classified cases of {prop['n_patients']:,} patients; base change rate {prop['base_rate']:.1%}")
-print(f"{prop['cv']}: ROC AUC {prop['roc_auc']:.3f} (folds {', '.join(f'{a:.3f}' for a in prop['roc_auc_folds'])}), "
-      f"Brier {prop['brier']:.3f}, ECE {prop['ece']:.3f}, top-decile lift {prop['top_decile_lift']:.2f}")
+print(
+    f"{prop['n']:,} classified cases of {prop['n_patients']:,} patients; base change rate {prop['base_rate']:.1%}"
+)
+print(
+    f"{prop['cv']}: ROC AUC {prop['roc_auc']:.3f} (folds {', '.join(f'{a:.3f}' for a in prop['roc_auc_folds'])}), "
+    f"Brier {prop['brier']:.3f}, ECE {prop['ece']:.3f}, top-decile lift {prop['top_decile_lift']:.2f}"
+)
 oof_lift = pl.DataFrame(prop["lift"])
 published = conn.sql("SELECT decile, lift FROM marts.targeting ORDER BY decile").pl()
-assert np.allclose(published["lift"].to_numpy(), oof_lift["lift"].to_numpy())  # the mart is the out-of-fold lift
+assert np.allclose(
+    published["lift"].to_numpy(), oof_lift["lift"].to_numpy()
+)  # the mart is the out-of-fold lift
 targeting_figure(oof_lift).show()
-reliability_plot(pl.DataFrame(prop["calibration"]), "Change propensity, out of fold: predicted against observed").show()
+reliability_plot(
+    pl.DataFrame(prop["calibration"]), "Change propensity, out of fold: predicted against observed"
+).show()
 
 # %%
 importance = pl.DataFrame(prop["permutation_importance"]).sort("importance_mean")
-fig = go.Figure(go.Bar(
-    x=importance["importance_mean"], y=importance["feature"], orientation="h",
-    error_x={"type": "data", "array": importance["importance_std"].to_list()},
-))
-fig.update_layout(title="Permutation importance (drop in out-of-fold ROC AUC when a feature is shuffled)",
-                  xaxis_title="Mean drop in ROC AUC", height=400)
+fig = go.Figure(
+    go.Bar(
+        x=importance["importance_mean"],
+        y=importance["feature"],
+        orientation="h",
+        error_x={"type": "data", "array": importance["importance_std"].to_list()},
+    )
+)
+fig.update_layout(
+    title="Permutation importance (drop in out-of-fold ROC AUC when a feature is shuffled)",
+    xaxis_title="Mean drop in ROC AUC",
+    height=400,
+)
 fig.show()
 
 # %%
@@ -261,7 +351,8 @@ in_sample = lift_by_decile(fitted["changed"].to_numpy(), fitted["change_probabil
 auc_in = roc_auc_score(fitted["changed"].to_numpy(), fitted["change_probability"].to_numpy())
 print(f"ROC AUC in sample {auc_in:.3f} against {prop['roc_auc']:.3f} out of fold")
 oof_lift.select("decile", "n", pl.col("lift").round(2).alias("lift_out_of_fold")).join(
-    in_sample.select("decile", pl.col("lift").round(2).alias("lift_in_sample")), on="decile")
+    in_sample.select("decile", pl.col("lift").round(2).alias("lift_in_sample")), on="decile"
+)
 
 # %%
 conn.close()

@@ -52,7 +52,9 @@ from pipelines.lib.vocabulary import CHANGED_OUTCOMES
 reviewers = conn.sql("SELECT * FROM marts.reviewer_variation").pl()
 specialties = sorted(reviewers["specialty"].unique().to_list())
 reviewers.group_by("specialty").agg(
-    reviewers=pl.len(), cases=pl.col("n").sum(), rate=(pl.col("n_changed").sum() / pl.col("n").sum()).round(3),
+    reviewers=pl.len(),
+    cases=pl.col("n").sum(),
+    rate=(pl.col("n_changed").sum() / pl.col("n").sum()).round(3),
     **{flag: (pl.col("flag") == flag).sum() for flag in ("high_998", "high_95", "low_95", "low_998")},
 ).sort("specialty")
 
@@ -75,17 +77,26 @@ for specialty in specialties:
 # specialty rate would average about 1. The ratio φ = Σz² / (k − 1) measures the excess
 # (Spiegelhalter 2005 suggests widening limits by √φ when φ is clearly above 1).
 
+
 # %%
 def dispersion(frame: pl.DataFrame, observed: str, expected: str, variance: str) -> pl.DataFrame:
     """φ per specialty: mean squared z of observed vs expected counts (k - 1 degrees of freedom)."""
-    return frame.with_columns(z2=(pl.col(observed) - pl.col(expected)) ** 2 / pl.col(variance)).group_by(
-        "specialty").agg(k=pl.len(), phi=(pl.col("z2").sum() / (pl.len() - 1)).round(2)).sort("specialty")
+    return (
+        frame.with_columns(z2=(pl.col(observed) - pl.col(expected)) ** 2 / pl.col(variance))
+        .group_by("specialty")
+        .agg(k=pl.len(), phi=(pl.col("z2").sum() / (pl.len() - 1)).round(2))
+        .sort("specialty")
+    )
 
 
 crude_phi = dispersion(
-    reviewers.with_columns(expected=pl.col("n") * pl.col("specialty_rate"),
-                           variance=pl.col("n") * pl.col("specialty_rate") * (1 - pl.col("specialty_rate"))),
-    "n_changed", "expected", "variance",
+    reviewers.with_columns(
+        expected=pl.col("n") * pl.col("specialty_rate"),
+        variance=pl.col("n") * pl.col("specialty_rate") * (1 - pl.col("specialty_rate")),
+    ),
+    "n_changed",
+    "expected",
+    "variance",
 )
 crude_phi
 
@@ -120,7 +131,8 @@ concordance.with_columns(pl.col(pl.Float64).round(3), landis_koch=landis_koch(pl
 MIN_STRATUM = 10
 CHANGED_SQL = "(" + ", ".join(f"'{o}'" for o in CHANGED_OUTCOMES) + ")"
 
-adjusted = conn.sql(f"""
+adjusted = (
+    conn.sql(f"""
     WITH c AS (
         SELECT reviewer_id, specialty, initial_procedure_code AS code, coalesce(urgency, 'missing') AS urgency,
                CAST(outcome IN {CHANGED_SQL} AS INTEGER) AS changed
@@ -142,8 +154,13 @@ adjusted = conn.sql(f"""
     SELECT reviewer_id, specialty, count(*) AS n, CAST(sum(changed) AS BIGINT) AS n_changed,
            sum(p) AS expected, sum(p * (1 - p)) AS variance
     FROM expected GROUP BY ALL ORDER BY specialty, reviewer_id
-""").pl().join(reviewers.select("reviewer_id", "specialty", "specialty_rate", pl.col("flag").alias("crude_flag")),
-                 on=["reviewer_id", "specialty"])
+""")
+    .pl()
+    .join(
+        reviewers.select("reviewer_id", "specialty", "specialty_rate", pl.col("flag").alias("crude_flag")),
+        on=["reviewer_id", "specialty"],
+    )
+)
 
 expected_rate = (adjusted["expected"] / adjusted["n"]).to_numpy()
 n = adjusted["n"].to_numpy()
@@ -155,10 +172,14 @@ def funnel_flag() -> pl.Expr:
     """The mart's flag words: outside the 99.8% limits first, then the 95% ones."""
     rate = pl.col("change_rate")
     return (
-        pl.when(rate > pl.col("upper_998")).then(pl.lit("high_998"))
-        .when(rate > pl.col("upper_95")).then(pl.lit("high_95"))
-        .when(rate < pl.col("lower_998")).then(pl.lit("low_998"))
-        .when(rate < pl.col("lower_95")).then(pl.lit("low_95"))
+        pl.when(rate > pl.col("upper_998"))
+        .then(pl.lit("high_998"))
+        .when(rate > pl.col("upper_95"))
+        .then(pl.lit("high_95"))
+        .when(rate < pl.col("lower_998"))
+        .then(pl.lit("low_998"))
+        .when(rate < pl.col("lower_95"))
+        .then(pl.lit("low_95"))
         .otherwise(pl.lit("within"))
     )
 
@@ -167,13 +188,18 @@ adjusted = adjusted.with_columns(
     change_rate=pl.col("n_changed") / pl.col("n"),
     expected_rate=pl.Series(expected_rate),
     o_e=pl.col("n_changed") / pl.col("expected"),
-    lower_95=pl.Series(lo95), upper_95=pl.Series(hi95), lower_998=pl.Series(lo998), upper_998=pl.Series(hi998),
+    lower_95=pl.Series(lo95),
+    upper_95=pl.Series(hi95),
+    lower_998=pl.Series(lo998),
+    upper_998=pl.Series(hi998),
 ).with_columns(adjusted_flag=funnel_flag())
 assert adjusted.height == reviewers.height
 assert adjusted["expected_rate"].is_between(0, 1).all()
 # Expected and observed totals agree per specialty except where small strata borrowed a pooled rate.
 adjusted.group_by("specialty").agg(
-    reviewers=pl.len(), observed=pl.col("n_changed").sum(), expected=pl.col("expected").sum().round(1),
+    reviewers=pl.len(),
+    observed=pl.col("n_changed").sum(),
+    expected=pl.col("expected").sum().round(1),
     median_o_e=pl.col("o_e").median().round(2),
 ).sort("specialty")
 
@@ -189,13 +215,28 @@ shown = adjusted.filter(pl.col("n") >= 11)
 fig = go.Figure()
 for specialty in specialties:
     part = shown.filter(pl.col("specialty") == specialty)
-    fig.add_trace(go.Scatter(x=part["expected_rate"], y=part["change_rate"], mode="markers",
-                             name=specialty_label(specialty), marker={"size": np.sqrt(part["n"].to_numpy()) + 4},
-                             customdata=part["n"], hovertemplate="expected %{x:.1%}, observed %{y:.1%}, n=%{customdata}<extra></extra>"))
-fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#777777"}, name="O = E"))
-fig.update_layout(title="Reviewers: observed change rate against the rate their case mix predicts",
-                  xaxis_title="Expected change rate (indirect standardisation)", yaxis_title="Observed change rate",
-                  xaxis_tickformat=".0%", yaxis_tickformat=".0%", height=550)
+    fig.add_trace(
+        go.Scatter(
+            x=part["expected_rate"],
+            y=part["change_rate"],
+            mode="markers",
+            name=specialty_label(specialty),
+            marker={"size": np.sqrt(part["n"].to_numpy()) + 4},
+            customdata=part["n"],
+            hovertemplate="expected %{x:.1%}, observed %{y:.1%}, n=%{customdata}<extra></extra>",
+        )
+    )
+fig.add_trace(
+    go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#777777"}, name="O = E")
+)
+fig.update_layout(
+    title="Reviewers: observed change rate against the rate their case mix predicts",
+    xaxis_title="Expected change rate (indirect standardisation)",
+    yaxis_title="Observed change rate",
+    xaxis_tickformat=".0%",
+    yaxis_tickformat=".0%",
+    height=550,
+)
 fig.show()
 
 # %%
@@ -212,20 +253,29 @@ def weighted_ss(c: str) -> pl.Expr:
     return (pl.col("n") * pl.col(c) ** 2).sum()
 
 
-decomposition = parts.group_by("specialty").agg(
-    reviewers=pl.len(),
-    crude_ss=weighted_ss("crude"), case_mix_ss=weighted_ss("case_mix"), reviewer_ss=weighted_ss("reviewer"),
-).with_columns(
-    case_mix_share=(pl.col("case_mix_ss") / pl.col("crude_ss")).round(3),
-    reviewer_share=(pl.col("reviewer_ss") / pl.col("crude_ss")).round(3),
-).sort("specialty")
+decomposition = (
+    parts.group_by("specialty")
+    .agg(
+        reviewers=pl.len(),
+        crude_ss=weighted_ss("crude"),
+        case_mix_ss=weighted_ss("case_mix"),
+        reviewer_ss=weighted_ss("reviewer"),
+    )
+    .with_columns(
+        case_mix_share=(pl.col("case_mix_ss") / pl.col("crude_ss")).round(3),
+        reviewer_share=(pl.col("reviewer_ss") / pl.col("crude_ss")).round(3),
+    )
+    .sort("specialty")
+)
 adjusted_phi = dispersion(adjusted, "n_changed", "expected", "variance").rename({"phi": "phi_adjusted"})
 overall = decomposition.select(pl.col("case_mix_ss").sum() / pl.col("crude_ss").sum()).item()
-print(f"All specialties: case mix accounts for {overall:.0%} of reviewers' squared deviation from their "
-      "specialty's rate (weighted by cases)")
+print(
+    f"All specialties: case mix accounts for {overall:.0%} of reviewers' squared deviation from their "
+    "specialty's rate (weighted by cases)"
+)
 decomposition.select("specialty", "reviewers", "case_mix_share", "reviewer_share").join(
-    crude_phi.select("specialty", pl.col("phi").alias("phi_crude")), on="specialty").join(
-    adjusted_phi.select("specialty", "phi_adjusted"), on="specialty")
+    crude_phi.select("specialty", pl.col("phi").alias("phi_crude")), on="specialty"
+).join(adjusted_phi.select("specialty", "phi_adjusted"), on="specialty")
 
 # %% [markdown]
 # The two shares need not add to 1 (case mix and reviewer effects can offset or reinforce each
@@ -236,10 +286,15 @@ decomposition.select("specialty", "reviewers", "case_mix_share", "reviewer_share
 
 # %%
 FLAGS = ["low_998", "low_95", "within", "high_95", "high_998"]
-crosstab = adjusted.group_by("crude_flag", "adjusted_flag").len().pivot(
-    on="adjusted_flag", index="crude_flag", values="len").fill_null(0)
+crosstab = (
+    adjusted.group_by("crude_flag", "adjusted_flag")
+    .len()
+    .pivot(on="adjusted_flag", index="crude_flag", values="len")
+    .fill_null(0)
+)
 crosstab.select("crude_flag", *[f for f in FLAGS if f in crosstab.columns]).sort(
-    pl.col("crude_flag").replace_strict(FLAGS, list(range(len(FLAGS)))))
+    pl.col("crude_flag").replace_strict(FLAGS, list(range(len(FLAGS))))
+)
 
 # %%
 # The adjusted rate (O/E x specialty rate) on the specialty's funnel, drawn by the same builder.
@@ -249,9 +304,16 @@ crosstab.select("crude_flag", *[f for f in FLAGS if f in crosstab.columns]).sort
 standardised = adjusted.with_columns(change_rate=pl.col("o_e") * pl.col("specialty_rate"))
 lo95, hi95 = stats.funnel_limits(standardised["specialty_rate"].to_numpy(), n, 0.95)
 lo998, hi998 = stats.funnel_limits(standardised["specialty_rate"].to_numpy(), n, 0.998)
-standardised = standardised.with_columns(
-    lower_95=pl.Series(lo95), upper_95=pl.Series(hi95), lower_998=pl.Series(lo998), upper_998=pl.Series(hi998),
-).with_columns(flag=funnel_flag()).select(reviewers.columns)
+standardised = (
+    standardised.with_columns(
+        lower_95=pl.Series(lo95),
+        upper_95=pl.Series(hi95),
+        lower_998=pl.Series(lo998),
+        upper_998=pl.Series(hi998),
+    )
+    .with_columns(flag=funnel_flag())
+    .select(reviewers.columns)
+)
 busiest = reviewers.group_by("specialty").agg(pl.col("n").sum()).sort("n", descending=True)["specialty"][0]
 fig = funnel_figure(safe_reviewer_variation(standardised), busiest)
 fig.update_layout(title=f"Adjusted for case mix — {specialty_label(busiest)}")

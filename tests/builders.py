@@ -165,7 +165,9 @@ def graboys_1992_cardiology() -> tuple[pl.DataFrame, pl.DataFrame]:
 # --- quick synthetic staging at scale (timing and mart tests; not the project's generator) ----
 
 
-def synthetic_staging(n_cases: int, seed: int = 0, as_of: date = date(2026, 6, 30)) -> dict[str, pl.DataFrame]:
+def synthetic_staging(
+    n_cases: int, seed: int = 0, as_of: date = date(2026, 6, 30)
+) -> dict[str, pl.DataFrame]:
     """Numpy-built staging frames: cases, opinions (about 5% pending), follow_ups, procedure_costs.
 
     Only what the outcome/cost/mart code needs, with every outcome, unknown codes, narratives,
@@ -220,7 +222,9 @@ def synthetic_staging(n_cases: int, seed: int = 0, as_of: date = date(2026, 6, 3
     recommendation = np.where(recommendation == "narrative", "", recommendation)
     rec_code = np.where(kind == "code", recommended, np.where(kind == "unknown", "88888", ""))
     text = np.where(kind == "narrative", "Reviewer advised a trial of physiotherapy first.", "")
-    reviewers = np.char.add(np.char.add(specialty.astype(str), "-r"), rng.integers(0, 25, n_cases).astype(str))
+    reviewers = np.char.add(
+        np.char.add(specialty.astype(str), "-r"), rng.integers(0, 25, n_cases).astype(str)
+    )
     sel = np.flatnonzero(has_opinion)
     opinions = pl.DataFrame(
         {
@@ -258,18 +262,26 @@ def synthetic_staging(n_cases: int, seed: int = 0, as_of: date = date(2026, 6, 3
             "case_id": ids[leak],
             "procedure_code": initial[leak],
             "service_date": opinion[leak] + rng.integers(20, 500, len(leak)).astype("timedelta64[D]"),
-            "allowed_amount": np.where(rng.random(len(leak)) < 0.7, rng.uniform(2_000, 40_000, len(leak)), np.nan),
+            "allowed_amount": np.where(
+                rng.random(len(leak)) < 0.7, rng.uniform(2_000, 40_000, len(leak)), np.nan
+            ),
         }
     ).with_columns(pl.col("allowed_amount").fill_nan(None))
     follow_ups = pl.concat([visit, surgery]).cast(FOLLOW_UPS)  # type: ignore[arg-type]
     procedure_costs = pl.DataFrame({"procedure_code": ["22630", "27447"], "cost_usd": [31_000.0, 15_500.0]})
-    return {"cases": cases, "opinions": opinions, "follow_ups": follow_ups, "procedure_costs": procedure_costs}
+    return {
+        "cases": cases,
+        "opinions": opinions,
+        "follow_ups": follow_ups,
+        "procedure_costs": procedure_costs,
+    }
 
 
 def staged_warehouse(path: Path, frames: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
     """A DuckDB file at `path` holding the reference catalogue and the given staging frames."""
     conn = duckdb.connect(str(path))
     load_reference(conn)
-    write_staging(conn, frames["cases"], frames["opinions"], frames.get("follow_ups"), frames.get("procedure_costs"))
+    write_staging(
+        conn, frames["cases"], frames["opinions"], frames.get("follow_ups"), frames.get("procedure_costs")
+    )
     return conn
-

@@ -29,15 +29,16 @@ def _adversarial_files(landing: Path) -> None:
     """Files a real landing folder gets: one with identifiers, one broken, one header only."""
     (landing / "cases_with_names.csv").write_text(
         "case_id,patient_key,specialty,referral_date,initial_procedure_code,patient_name\n"
-        "x1,p1,spine,2025-01-01,22612,Jane Roe\n")
-    (landing / "opinions_broken.csv").write_text("opinion_id,case_id\n\"o1,c1\n")
+        "x1,p1,spine,2025-01-01,22612,Jane Roe\n"
+    )
+    (landing / "opinions_broken.csv").write_text('opinion_id,case_id\n"o1,c1\n')
     (landing / "follow_ups_empty.csv").write_text("case_id,procedure_code,service_date,allowed_amount\n")
 
 
 @pytest.fixture(scope="session")
 def built_run(tmp_path_factory: pytest.TempPathFactory) -> BuiltRun:
-    from pipelines.generate import generate
     from pipelines.cli.run import run_pipeline
+    from pipelines.generate import generate
 
     root = tmp_path_factory.mktemp("e2e")
     landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"

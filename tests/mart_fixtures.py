@@ -19,21 +19,65 @@ import polars as pl
 from scipy import stats
 
 OUTCOMES = (
-    "confirmed", "less_invasive", "non_surgical", "deferred", "more_invasive", "alternative", "unclassified",
+    "confirmed",
+    "less_invasive",
+    "non_surgical",
+    "deferred",
+    "more_invasive",
+    "alternative",
+    "unclassified",
 )
 
 # Per specialty: initial family (code, tier, price) and where each kind of change leads.
 FAMILIES = pl.DataFrame(
     {
         "family": [
-            "spinal_fusion", "spinal_decompression", "discectomy", "spinal_injection", "cabg", "valve_replacement",
-            "pci", "tavr", "cardiac_cath", "knee_arthroplasty", "hip_arthroplasty", "knee_arthroscopy",
-            "joint_injection", "mastectomy", "partial_mastectomy", "cholecystectomy", "hernia_repair",
-            "hysterectomy", "endometrial_ablation", "prostatectomy", "prostate_resection", "prostate_biopsy",
+            "spinal_fusion",
+            "spinal_decompression",
+            "discectomy",
+            "spinal_injection",
+            "cabg",
+            "valve_replacement",
+            "pci",
+            "tavr",
+            "cardiac_cath",
+            "knee_arthroplasty",
+            "hip_arthroplasty",
+            "knee_arthroscopy",
+            "joint_injection",
+            "mastectomy",
+            "partial_mastectomy",
+            "cholecystectomy",
+            "hernia_repair",
+            "hysterectomy",
+            "endometrial_ablation",
+            "prostatectomy",
+            "prostate_resection",
+            "prostate_biopsy",
         ],
         "price": [
-            29231.0, 15500.0, 9800.0, 1200.0, 45487.0, 52000.0, 21052.0, 46000.0, 963.0, 14275.0, 14795.0,
-            4647.0, 350.0, 18000.0, 9500.0, 19170.0, 8700.0, 13981.0, 4200.0, 17824.0, 7900.0, 1500.0,
+            29231.0,
+            15500.0,
+            9800.0,
+            1200.0,
+            45487.0,
+            52000.0,
+            21052.0,
+            46000.0,
+            963.0,
+            14275.0,
+            14795.0,
+            4647.0,
+            350.0,
+            18000.0,
+            9500.0,
+            19170.0,
+            8700.0,
+            13981.0,
+            4200.0,
+            17824.0,
+            7900.0,
+            1500.0,
         ],
     }
 )
@@ -42,9 +86,19 @@ SPECIALTY_PLAN = {
     # specialty: (initial families, less invasive, more invasive, alternative)
     "spine": (["spinal_fusion", "spinal_decompression"], "spinal_injection", "spinal_fusion", "discectomy"),
     "cardiology": (["cabg", "pci", "valve_replacement"], "cardiac_cath", "cabg", "tavr"),
-    "orthopedics": (["knee_arthroplasty", "hip_arthroplasty"], "knee_arthroscopy", "hip_arthroplasty", "joint_injection"),
+    "orthopedics": (
+        ["knee_arthroplasty", "hip_arthroplasty"],
+        "knee_arthroscopy",
+        "hip_arthroplasty",
+        "joint_injection",
+    ),
     "oncology": (["mastectomy"], "partial_mastectomy", "mastectomy", "partial_mastectomy"),
-    "general_surgery": (["cholecystectomy", "hernia_repair"], "hernia_repair", "cholecystectomy", "hernia_repair"),
+    "general_surgery": (
+        ["cholecystectomy", "hernia_repair"],
+        "hernia_repair",
+        "cholecystectomy",
+        "hernia_repair",
+    ),
     "gynecology": (["hysterectomy"], "endometrial_ablation", "hysterectomy", "endometrial_ablation"),
     "urology": (["prostatectomy"], "prostate_resection", "prostatectomy", "prostate_biopsy"),
 }
@@ -62,9 +116,16 @@ OUTCOME_P = {
 SMALL_SIZES = {"spine": 2400, "cardiology": 1800, "orthopedics": 1200, "gynecology": 40, "urology": 8}
 PAYERS = ("commercial", "medicare", "medicaid", "self_pay", "other")
 SETTINGS = {
-    "program_fee_usd": 750.0, "horizon_months": 12, "min_cases_observed_leakage": 30,
-    "bootstrap_resamples": 1000, "seed": 42, "text_model_threshold": 0.6, "text_model_f1_floor": 0.75,
-    "min_labelled_narratives": 2000, "suppression_threshold": 11, "gx_max_rows": 200000,
+    "program_fee_usd": 750.0,
+    "horizon_months": 12,
+    "min_cases_observed_leakage": 30,
+    "bootstrap_resamples": 1000,
+    "seed": 42,
+    "text_model_threshold": 0.6,
+    "text_model_f1_floor": 0.75,
+    "min_labelled_narratives": 2000,
+    "suppression_threshold": 11,
+    "gx_max_rows": 200000,
 }
 TURNAROUND_EDGES = np.array([1, 2, 3, 4, 5, 6, 7, 10, 14, 21, 28, 42, 60, 90, 180, 365])
 LAST_DAY = dt.date(2025, 12, 31)
@@ -76,7 +137,12 @@ def _zipf_weights(k: int, a: float = 1.1) -> np.ndarray:
 
 
 def make_cases(
-    sizes: dict[str, int], *, seed: int = 0, reviewers_per_specialty: int = 14, n_plans: int = 25, months: int = 18
+    sizes: dict[str, int],
+    *,
+    seed: int = 0,
+    reviewers_per_specialty: int = 14,
+    n_plans: int = 25,
+    months: int = 18,
 ) -> pl.DataFrame:
     """Synthetic case-level outcomes and costs (the shape of core.case_outcomes + case_costs)."""
     rng = np.random.default_rng(seed)
@@ -92,7 +158,9 @@ def make_cases(
                     "initial_family": rng.choice(fams, size=size),
                     "outcome": np.array(OUTCOMES)[outcome],
                     "reviewer_id": np.char.add(f"rv-{specialty[:4]}-", reviewer.astype(str)),
-                    "less": np.full(size, less), "more": np.full(size, more), "alt": np.full(size, alt),
+                    "less": np.full(size, less),
+                    "more": np.full(size, more),
+                    "alt": np.full(size, alt),
                 }
             )
         )
@@ -111,10 +179,14 @@ def make_cases(
         score=pl.Series(rng.beta(2, 2, size=n)),
     )
     cases = cases.with_columns(
-        target=pl.when(pl.col("outcome") == "confirmed").then(pl.col("initial_family"))
-        .when(pl.col("outcome") == "less_invasive").then(pl.col("less"))
-        .when(pl.col("outcome") == "more_invasive").then(pl.col("more"))
-        .when(pl.col("outcome") == "alternative").then(pl.col("alt"))
+        target=pl.when(pl.col("outcome") == "confirmed")
+        .then(pl.col("initial_family"))
+        .when(pl.col("outcome") == "less_invasive")
+        .then(pl.col("less"))
+        .when(pl.col("outcome") == "more_invasive")
+        .then(pl.col("more"))
+        .when(pl.col("outcome") == "alternative")
+        .then(pl.col("alt"))
         .otherwise(pl.col("outcome")),
         month=pl.col("opinion_date").dt.truncate("1mo"),
         changed=~pl.col("outcome").is_in(["confirmed", "unclassified"]),
@@ -124,15 +196,20 @@ def make_cases(
     target_prices = FAMILIES.rename({"family": "target", "price": "target_price"})
     cases = cases.join(prices, on="initial_family", how="left").join(target_prices, on="target", how="left")
     cost_recommended = (
-        pl.when(pl.col("outcome").is_in(["confirmed", "unclassified"])).then(pl.col("cost_initial"))
-        .when(pl.col("outcome") == "non_surgical").then(1500.0 + 0.2 * pl.col("cost_initial"))
-        .when(pl.col("outcome") == "deferred").then(800.0 + 0.3 * pl.col("cost_initial"))
+        pl.when(pl.col("outcome").is_in(["confirmed", "unclassified"]))
+        .then(pl.col("cost_initial"))
+        .when(pl.col("outcome") == "non_surgical")
+        .then(1500.0 + 0.2 * pl.col("cost_initial"))
+        .when(pl.col("outcome") == "deferred")
+        .then(800.0 + 0.3 * pl.col("cost_initial"))
         .otherwise(pl.col("target_price"))
     )
     cases = cases.with_columns(projected_avoided=pl.col("cost_initial") - cost_recommended)
     return cases.with_columns(
-        realized_avoided=pl.when(~pl.col("horizon_closed")).then(None)
-        .when(pl.col("leaked") & pl.col("changed")).then(0.0)
+        realized_avoided=pl.when(~pl.col("horizon_closed"))
+        .then(None)
+        .when(pl.col("leaked") & pl.col("changed"))
+        .then(0.0)
         .otherwise(pl.col("projected_avoided")),
         # a score that carries some signal about change, for the targeting deciles
         score=(0.35 * pl.col("changed").cast(pl.Float64) + pl.col("score")) / 1.35,
@@ -170,19 +247,24 @@ def outcome_rates_monthly(cases: pl.DataFrame) -> pl.DataFrame:
     both = _with_all(cases)
     counts = both.group_by("specialty", "month", "outcome").agg(n=pl.len())
     grid = _outcome_grid(both.select("specialty", "month").unique())
-    out = grid.join(counts, on=["specialty", "month", "outcome"], how="left").with_columns(pl.col("n").fill_null(0))
+    out = grid.join(counts, on=["specialty", "month", "outcome"], how="left").with_columns(
+        pl.col("n").fill_null(0)
+    )
     out = out.with_columns(total=pl.col("n").sum().over("specialty", "month"))
     out = out.with_columns(
         rate=pl.col("n") / pl.col("total"),
-        center_line=pl.col("n").sum().over("specialty", "outcome") / pl.col("total").sum().over("specialty", "outcome"),
+        center_line=pl.col("n").sum().over("specialty", "outcome")
+        / pl.col("total").sum().over("specialty", "outcome"),
     )
     sigma = (pl.col("center_line") * (1 - pl.col("center_line")) / pl.col("total")).sqrt()
     out = out.with_columns(
         lcl=(pl.col("center_line") - 3 * sigma).clip(0, 1), ucl=(pl.col("center_line") + 3 * sigma).clip(0, 1)
     )
-    return out.with_columns(signal=(pl.col("rate") < pl.col("lcl")) | (pl.col("rate") > pl.col("ucl"))).select(
-        "specialty", "month", "outcome", "n", "total", "rate", "center_line", "lcl", "ucl", "signal"
-    ).sort("specialty", "month", "outcome")
+    return (
+        out.with_columns(signal=(pl.col("rate") < pl.col("lcl")) | (pl.col("rate") > pl.col("ucl")))
+        .select("specialty", "month", "outcome", "n", "total", "rate", "center_line", "lcl", "ucl", "signal")
+        .sort("specialty", "month", "outcome")
+    )
 
 
 def _cost_measures(fee: float) -> list[pl.Expr]:
@@ -220,9 +302,25 @@ def _cost_derived(df: pl.DataFrame, fee: float) -> pl.DataFrame:
 
 
 COST_COLUMNS = [
-    "n_cases", "gross_avoided", "gross_ci_low", "gross_ci_high", "program_cost", "net_avoided", "net_ci_low",
-    "net_ci_high", "per_case_net", "per_case_ci_low", "per_case_ci_high", "roi", "roi_ci_low", "roi_ci_high",
-    "n_verified", "realized_avoided", "realized_ci_low", "realized_ci_high", "realized_net",
+    "n_cases",
+    "gross_avoided",
+    "gross_ci_low",
+    "gross_ci_high",
+    "program_cost",
+    "net_avoided",
+    "net_ci_low",
+    "net_ci_high",
+    "per_case_net",
+    "per_case_ci_low",
+    "per_case_ci_high",
+    "roi",
+    "roi_ci_low",
+    "roi_ci_high",
+    "n_verified",
+    "realized_avoided",
+    "realized_ci_low",
+    "realized_ci_high",
+    "realized_net",
 ]
 
 
@@ -233,32 +331,54 @@ def cost_impact(cases: pl.DataFrame, fee: float = 750.0) -> pl.DataFrame:
 
 def cost_impact_segments(cases: pl.DataFrame, fee: float = 750.0) -> pl.DataFrame:
     parts = [
-        cases.group_by(dim).agg(_cost_measures(fee)).rename({dim: "segment"}).with_columns(dimension=pl.lit(dim))
+        cases.group_by(dim)
+        .agg(_cost_measures(fee))
+        .rename({dim: "segment"})
+        .with_columns(dimension=pl.lit(dim))
         for dim in ("payer_type", "plan_id")
     ]
-    return _cost_derived(pl.concat(parts), fee).select("dimension", "segment", *COST_COLUMNS).sort(
-        "dimension", "n_cases", descending=[False, True]
+    return (
+        _cost_derived(pl.concat(parts), fee)
+        .select("dimension", "segment", *COST_COLUMNS)
+        .sort("dimension", "n_cases", descending=[False, True])
     )
 
 
 def cost_sensitivity(cases: pl.DataFrame, fee: float = 750.0) -> pl.DataFrame:
     both = _with_all(cases)
-    base = both.group_by("specialty", maintain_order=True).agg(
-        gross=pl.col("projected_avoided").sum(), n=pl.len(),
-        leak_base=pl.when(pl.col("outcome").is_in(["non_surgical", "deferred"])).then(pl.col("cost_initial")).otherwise(0).sum(),
-    ).with_columns(base_net_avoided=pl.col("gross") - pl.col("n") * fee)
+    base = (
+        both.group_by("specialty", maintain_order=True)
+        .agg(
+            gross=pl.col("projected_avoided").sum(),
+            n=pl.len(),
+            leak_base=pl.when(pl.col("outcome").is_in(["non_surgical", "deferred"]))
+            .then(pl.col("cost_initial"))
+            .otherwise(0)
+            .sum(),
+        )
+        .with_columns(base_net_avoided=pl.col("gross") - pl.col("n") * fee)
+    )
     scenarios = pl.DataFrame(
         {
             "assumption": ["prices", "prices", "leakage", "leakage", "program_fee", "program_fee"],
             "scenario": ["low", "high"] * 3,
-            "setting": ["prices -20%", "prices +20%", "leakage -10 pts", "leakage +10 pts", "fee $500", "fee $1,000"],
+            "setting": [
+                "prices -20%",
+                "prices +20%",
+                "leakage -10 pts",
+                "leakage +10 pts",
+                "fee $500",
+                "fee $1,000",
+            ],
             "price_k": [0.8, 1.2, 1.0, 1.0, 1.0, 1.0],
             "leak_d": [0.0, 0.0, -0.1, 0.1, 0.0, 0.0],
             "fee": [fee, fee, fee, fee, 500.0, 1000.0],
         }
     )
     out = base.join(scenarios, how="cross").with_columns(
-        net_avoided=pl.col("gross") * pl.col("price_k") - pl.col("leak_d") * pl.col("leak_base") - pl.col("n") * pl.col("fee")
+        net_avoided=pl.col("gross") * pl.col("price_k")
+        - pl.col("leak_d") * pl.col("leak_base")
+        - pl.col("n") * pl.col("fee")
     )
     return out.with_columns(delta=pl.col("net_avoided") - pl.col("base_net_avoided")).select(
         "specialty", "assumption", "scenario", "setting", "net_avoided", "base_net_avoided", "delta"
@@ -280,48 +400,102 @@ def reviewer_variation(cases: pl.DataFrame) -> pl.DataFrame:
     out = out.with_columns(pl.Series(k, v) for k, v in limits.items())
     r = pl.col("change_rate")
     flag = (
-        pl.when(r > pl.col("upper_998")).then(pl.lit("high_998")).when(r > pl.col("upper_95")).then(pl.lit("high_95"))
-        .when(r < pl.col("lower_998")).then(pl.lit("low_998")).when(r < pl.col("lower_95")).then(pl.lit("low_95"))
+        pl.when(r > pl.col("upper_998"))
+        .then(pl.lit("high_998"))
+        .when(r > pl.col("upper_95"))
+        .then(pl.lit("high_95"))
+        .when(r < pl.col("lower_998"))
+        .then(pl.lit("low_998"))
+        .when(r < pl.col("lower_95"))
+        .then(pl.lit("low_95"))
         .otherwise(pl.lit("within"))
     )
-    return out.with_columns(flag=flag).select(
-        "reviewer_id", "specialty", "n", "n_changed", "change_rate", "specialty_rate", "lower_95", "upper_95",
-        "lower_998", "upper_998", "flag",
-    ).sort("specialty", "reviewer_id")
+    return (
+        out.with_columns(flag=flag)
+        .select(
+            "reviewer_id",
+            "specialty",
+            "n",
+            "n_changed",
+            "change_rate",
+            "specialty_rate",
+            "lower_95",
+            "upper_95",
+            "lower_998",
+            "upper_998",
+            "flag",
+        )
+        .sort("specialty", "reviewer_id")
+    )
 
 
 def concordance(cases: pl.DataFrame) -> pl.DataFrame:
-    tiers = {"spinal_fusion": 4, "cabg": 4, "valve_replacement": 4, "knee_arthroplasty": 4, "hip_arthroplasty": 4,
-             "prostatectomy": 4, "spinal_decompression": 3, "mastectomy": 3, "cholecystectomy": 3,
-             "hernia_repair": 3, "hysterectomy": 3, "discectomy": 2, "pci": 2, "tavr": 2, "knee_arthroscopy": 2,
-             "partial_mastectomy": 2, "prostate_resection": 2, "spinal_injection": 1, "cardiac_cath": 1,
-             "joint_injection": 1, "endometrial_ablation": 1, "prostate_biopsy": 1, "non_surgical": 0}
+    tiers = {
+        "spinal_fusion": 4,
+        "cabg": 4,
+        "valve_replacement": 4,
+        "knee_arthroplasty": 4,
+        "hip_arthroplasty": 4,
+        "prostatectomy": 4,
+        "spinal_decompression": 3,
+        "mastectomy": 3,
+        "cholecystectomy": 3,
+        "hernia_repair": 3,
+        "hysterectomy": 3,
+        "discectomy": 2,
+        "pci": 2,
+        "tavr": 2,
+        "knee_arthroscopy": 2,
+        "partial_mastectomy": 2,
+        "prostate_resection": 2,
+        "spinal_injection": 1,
+        "cardiac_cath": 1,
+        "joint_injection": 1,
+        "endometrial_ablation": 1,
+        "prostate_biopsy": 1,
+        "non_surgical": 0,
+    }
     t = pl.DataFrame({"fam": list(tiers), "tier": list(tiers.values())})
     both = _with_all(cases.filter(pl.col("outcome") != "unclassified"))
-    both = both.join(t.rename({"fam": "initial_family", "tier": "t1"}), on="initial_family", how="left").join(
-        t.rename({"fam": "target", "tier": "t2"}), on="target", how="left"
-    ).with_columns(pl.col("t2").fill_null(-1))
+    both = (
+        both.join(t.rename({"fam": "initial_family", "tier": "t1"}), on="initial_family", how="left")
+        .join(t.rename({"fam": "target", "tier": "t2"}), on="target", how="left")
+        .with_columns(pl.col("t2").fill_null(-1))
+    )
     n = both.group_by("specialty").agg(n=pl.len(), raw_agreement=(pl.col("t1") == pl.col("t2")).mean())
     m1 = both.group_by("specialty", pl.col("t1").alias("k")).agg(c1=pl.len())
     m2 = both.group_by("specialty", pl.col("t2").alias("k")).agg(c2=pl.len())
-    pe = m1.join(m2, on=["specialty", "k"], how="full", coalesce=True).fill_null(0).join(n, on="specialty").group_by(
-        "specialty"
-    ).agg(pe=(pl.col("c1") * pl.col("c2") / pl.col("n") ** 2).sum())
+    pe = (
+        m1.join(m2, on=["specialty", "k"], how="full", coalesce=True)
+        .fill_null(0)
+        .join(n, on="specialty")
+        .group_by("specialty")
+        .agg(pe=(pl.col("c1") * pl.col("c2") / pl.col("n") ** 2).sum())
+    )
     out = n.join(pe, on="specialty").with_columns(
         kappa=(pl.col("raw_agreement") - pl.col("pe")) / (1 - pl.col("pe"))
     )
-    se = (pl.col("raw_agreement") * (1 - pl.col("raw_agreement")) / (pl.col("n") * (1 - pl.col("pe")) ** 2)).sqrt()
-    return out.with_columns(kappa_ci_low=pl.col("kappa") - 1.96 * se, kappa_ci_high=pl.col("kappa") + 1.96 * se).select(
-        "specialty", "n", "kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"
-    ).sort("specialty")
+    se = (
+        pl.col("raw_agreement") * (1 - pl.col("raw_agreement")) / (pl.col("n") * (1 - pl.col("pe")) ** 2)
+    ).sqrt()
+    return (
+        out.with_columns(kappa_ci_low=pl.col("kappa") - 1.96 * se, kappa_ci_high=pl.col("kappa") + 1.96 * se)
+        .select("specialty", "n", "kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement")
+        .sort("specialty")
+    )
 
 
 def turnaround(cases: pl.DataFrame) -> pl.DataFrame:
-    return _with_all(cases).group_by("specialty", "month").agg(
-        n=pl.len(),
-        median_days=pl.col("turnaround_days").median(),
-        p90_days=pl.col("turnaround_days").quantile(0.9, interpolation="linear"),
-    ).sort("specialty", "month")
+    return (
+        _with_all(cases)
+        .group_by("specialty", "month")
+        .agg(
+            n=pl.len(),
+            median_days=pl.col("turnaround_days").median(),
+            p90_days=pl.col("turnaround_days").quantile(0.9, interpolation="linear"),
+        )
+        .sort("specialty", "month")
+    )
 
 
 def turnaround_distribution(cases: pl.DataFrame) -> pl.DataFrame:
@@ -332,20 +506,31 @@ def turnaround_distribution(cases: pl.DataFrame) -> pl.DataFrame:
 
 
 def procedure_flows(cases: pl.DataFrame) -> pl.DataFrame:
-    return cases.group_by("specialty", pl.col("initial_family").alias("source"), "target", "outcome").agg(
-        n=pl.len()
-    ).sort("specialty", "source", "target")
+    return (
+        cases.group_by("specialty", pl.col("initial_family").alias("source"), "target", "outcome")
+        .agg(n=pl.len())
+        .sort("specialty", "source", "target")
+    )
 
 
 def targeting(cases: pl.DataFrame) -> pl.DataFrame:
     ranked = cases.with_columns(
-        decile=(pl.col("score").rank("ordinal", descending=True) * 10 / pl.len()).ceil().cast(pl.Int64).clip(1, 10)
+        decile=(pl.col("score").rank("ordinal", descending=True) * 10 / pl.len())
+        .ceil()
+        .cast(pl.Int64)
+        .clip(1, 10)
     )
     overall = ranked["changed"].mean()
-    out = ranked.group_by("decile").agg(
-        n=pl.len(), mean_score=pl.col("score").mean(), observed_change_rate=pl.col("changed").mean(),
-        n_changed=pl.col("changed").sum(),
-    ).sort("decile")
+    out = (
+        ranked.group_by("decile")
+        .agg(
+            n=pl.len(),
+            mean_score=pl.col("score").mean(),
+            observed_change_rate=pl.col("changed").mean(),
+            n_changed=pl.col("changed").sum(),
+        )
+        .sort("decile")
+    )
     return out.with_columns(
         lift=pl.col("observed_change_rate") / overall,
         cumulative_lift=(pl.col("n_changed").cum_sum() / pl.col("n").cum_sum()) / overall,
@@ -374,13 +559,21 @@ def data_quality(n_cases: int) -> dict[str, pl.DataFrame]:
     )
     checks = pl.DataFrame(
         {
-            "check_name": ["cases__case_id__unique", "cases__specialty__in_set", "opinions__opinion_date__not_future",
-                           "text_model__macro_f1_floor"],
+            "check_name": [
+                "cases__case_id__unique",
+                "cases__specialty__in_set",
+                "opinions__opinion_date__not_future",
+                "text_model__macro_f1_floor",
+            ],
             "asset": ["staging_cases", "staging_cases", "staging_opinions", "opinion_text_model"],
             "passed": [True, True, False, True],
             "severity": ["ERROR", "ERROR", "WARN", "ERROR"],
-            "description": ["case_id is unique", "specialty is one of the contract values",
-                            "opinion_date is not in the future", "held-out macro-F1 >= 0.75"],
+            "description": [
+                "case_id is unique",
+                "specialty is one of the contract values",
+                "opinion_date is not in the future",
+                "held-out macro-F1 >= 0.75",
+            ],
         }
     )
     return {"data_quality_files": files, "data_quality_rules": rules, "data_quality_checks": checks}
@@ -391,8 +584,12 @@ def run_summary(cases: pl.DataFrame, pending: int) -> pl.DataFrame:
         {
             "metric": ["run_id", "finished_at", "data_freshness", "pending", "unclassified", "settings"],
             "value": [
-                "run-20260105-0001", "2026-01-05T06:12:00", str(cases["opinion_date"].max()), str(pending),
-                str(cases.filter(pl.col("outcome") == "unclassified").height), json.dumps(SETTINGS),
+                "run-20260105-0001",
+                "2026-01-05T06:12:00",
+                str(cases["opinion_date"].max()),
+                str(pending),
+                str(cases.filter(pl.col("outcome") == "unclassified").height),
+                json.dumps(SETTINGS),
             ],
         }
     )
@@ -407,7 +604,9 @@ def make_marts(
     pending: int = 6,
 ) -> dict[str, pl.DataFrame]:
     """Every mart the site reads, keyed by table name, from one synthetic population."""
-    cases = make_cases(sizes or SMALL_SIZES, seed=seed, reviewers_per_specialty=reviewers_per_specialty, n_plans=n_plans)
+    cases = make_cases(
+        sizes or SMALL_SIZES, seed=seed, reviewers_per_specialty=reviewers_per_specialty, n_plans=n_plans
+    )
     marts = {
         "outcome_rates": outcome_rates(cases),
         "outcome_rates_monthly": outcome_rates_monthly(cases),
@@ -426,7 +625,9 @@ def make_marts(
     return marts
 
 
-def large_marts(n_cases: int = 1_000_000, *, seed: int = 1, reviewers: int = 5000, n_plans: int = 2000) -> dict[str, pl.DataFrame]:
+def large_marts(
+    n_cases: int = 1_000_000, *, seed: int = 1, reviewers: int = 5000, n_plans: int = 2000
+) -> dict[str, pl.DataFrame]:
     """Marts of a million-case programme: seven specialties, thousands of reviewers and plans."""
     share = np.array([0.3, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05])
     sizes = dict(zip(SPECIALTY_PLAN, (share * n_cases).astype(int).tolist(), strict=True))
@@ -438,18 +639,32 @@ def price_sources() -> pl.DataFrame:
     return pl.DataFrame(
         {
             "procedure_code": ["22630", "27447", "33533", "97110", "62323"],
-            "description": ["Lumbar fusion, posterior interbody", "Total knee replacement", "Coronary artery bypass",
-                            "Physical therapy, therapeutic exercise", "Lumbar epidural injection"],
+            "description": [
+                "Lumbar fusion, posterior interbody",
+                "Total knee replacement",
+                "Coronary artery bypass",
+                "Physical therapy, therapeutic exercise",
+                "Lumbar epidural injection",
+            ],
             "specialty": ["spine", "orthopedics", "cardiology", "spine", "spine"],
             "family": ["spinal_fusion", "knee_arthroplasty", "cabg", "physical_therapy", "spinal_injection"],
             "tier": [4, 4, 4, 0, 1],
             "cost_usd": [29231.0, 14275.0, 45487.0, 625.0, 1200.0],
-            "cost_basis": ["medicare_payment", "medicare_payment", "medicare_payment", "medicare_payment", "estimate"],
+            "cost_basis": [
+                "medicare_payment",
+                "medicare_payment",
+                "medicare_payment",
+                "medicare_payment",
+                "estimate",
+            ],
             "cost_year": [2026, 2026, 2015, 2016, 2026],
-            "cost_source": ["CMS Procedure Price Lookup via Becker's ASC Review 2026-03-03",
-                            "CMS Procedure Price Lookup via Becker's ASC Review 2026-03-03",
-                            "Guduguntla V et al. JAMA Surg 2018;153(1):14-19",
-                            "Moran Company for APTQI via nationalpainreport.com", "MPFS/OPPS estimates (mymedicost.com)"],
+            "cost_source": [
+                "CMS Procedure Price Lookup via Becker's ASC Review 2026-03-03",
+                "CMS Procedure Price Lookup via Becker's ASC Review 2026-03-03",
+                "Guduguntla V et al. JAMA Surg 2018;153(1):14-19",
+                "Moran Company for APTQI via nationalpainreport.com",
+                "MPFS/OPPS estimates (mymedicost.com)",
+            ],
             "cost_is_estimate": [False, False, False, False, True],
         }
     )

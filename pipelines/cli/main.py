@@ -36,15 +36,24 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--out", type=Path, required=True, help="landing folder to write")
     gen.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="csv")
-    gen.add_argument("--dirty-fraction", type=_fraction, default=0.0,
-                     help="share of injected bad rows exercising every quarantine rule")
+    gen.add_argument(
+        "--dirty-fraction",
+        type=_fraction,
+        default=0.0,
+        help="share of injected bad rows exercising every quarantine rule",
+    )
     run = sub.add_parser("run", help="ingest the landing folder and rebuild every table and the site")
     run.add_argument("--landing", type=Path, default=Path(DEFAULT_LANDING))
     run.add_argument("--warehouse", type=Path, default=Path(DEFAULT_WAREHOUSE))
     run.add_argument("--site", type=Path, default=Path(DEFAULT_SITE))
     run.add_argument("--costs", type=Path, default=None, help="a payer's procedure_costs file")
-    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                     help="wait this long for another run holding the warehouse (default: exit at once)")
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run holding the warehouse (default: exit at once)",
+    )
     return parser
 
 
@@ -70,7 +79,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.site_index is not None:
         print(f"Dashboards: {outcome.site_index.resolve()}")
     if outcome.failed_steps:
-        print(f"secondlook: run incomplete: step(s) failed: {', '.join(outcome.failed_steps)}", file=sys.stderr)
+        print(
+            f"secondlook: run incomplete: step(s) failed: {', '.join(outcome.failed_steps)}", file=sys.stderr
+        )
         return 1
     return 0
 

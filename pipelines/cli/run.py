@@ -35,7 +35,9 @@ def preflight(landing: Path, warehouse: Path, costs: Path | None) -> None:
     if costs is not None and not costs.is_file():
         raise RunError(f"costs file {costs} does not exist")
     if warehouse.exists() and warehouse.is_dir():
-        raise RunError(f"warehouse path {warehouse} is a folder; give a file path such as data/warehouse.duckdb")
+        raise RunError(
+            f"warehouse path {warehouse} is a folder; give a file path such as data/warehouse.duckdb"
+        )
     parent = warehouse.parent if str(warehouse.parent) else Path(".")
     probe = parent
     while not probe.exists():
@@ -52,20 +54,35 @@ def _root_cause(error: object) -> str:
     return message.splitlines()[0] if message else "unknown error"
 
 
-def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None = None, *,
-                 wait_seconds: float = 0.0, progress: bool = True) -> RunOutcome:
+def run_pipeline(
+    landing: Path,
+    warehouse: Path,
+    site: Path,
+    costs: Path | None = None,
+    *,
+    wait_seconds: float = 0.0,
+    progress: bool = True,
+) -> RunOutcome:
     """Materialise every asset (with its checks) and return the summary read from the warehouse."""
     preflight(landing, warehouse, costs)
     settings = load_settings()
     started = time.monotonic()
-    resource = SecondLook(landing=str(landing), warehouse=str(warehouse), site=str(site),
-                          costs=str(costs) if costs else "", lock_held=True, progress=progress)
+    resource = SecondLook(
+        landing=str(landing),
+        warehouse=str(warehouse),
+        site=str(site),
+        costs=str(costs) if costs else "",
+        lock_held=True,
+        progress=progress,
+    )
     with writer_lock(warehouse, wait_seconds=wait_seconds):
         connect(warehouse).close()  # fail early, in one line, on a file that is not a DuckDB warehouse
         from pipelines.definitions import defs  # heavy imports only once the run can start
 
         result = dg.materialize(
-            list(defs().assets or []), resources={"secondlook": resource}, raise_on_error=False,
+            list(defs().assets or []),
+            resources={"secondlook": resource},
+            raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
         # Read the summary before releasing the lock: a run waiting for it opens the file read-write
@@ -79,17 +96,29 @@ def run_pipeline(landing: Path, warehouse: Path, site: Path, costs: Path | None 
         finally:
             conn.close()
     failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
-    errors = [f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
-              for e in result.all_events if e.is_step_failure and e.step_failure_data]
-    blocked = [f"{'.'.join(e.asset_check_evaluation_data.asset_key.path)}:{e.asset_check_evaluation_data.check_name}"
-               for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-               and not e.asset_check_evaluation_data.passed
-               and e.asset_check_evaluation_data.severity == dg.AssetCheckSeverity.ERROR]
+    errors = [
+        f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data
+    ]
+    blocked = [
+        f"{'.'.join(e.asset_check_evaluation_data.asset_key.path)}:{e.asset_check_evaluation_data.check_name}"
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and not e.asset_check_evaluation_data.passed
+        and e.asset_check_evaluation_data.severity == dg.AssetCheckSeverity.ERROR
+    ]
     if blocked:
-        summary += "\n" + "\n".join(f"  ! blocking check failed (nothing downstream was published): {b}"
-                                     for b in blocked)
+        summary += "\n" + "\n".join(
+            f"  ! blocking check failed (nothing downstream was published): {b}" for b in blocked
+        )
     if errors:
         summary += "\n" + "\n".join(f"  ! step failed: {e}" for e in errors)
     index = site / "index.html"
-    return RunOutcome(result.run_id, time.monotonic() - started, summary,
-                      index if index.exists() else None, failed + [f"check {b}" for b in blocked])
+    return RunOutcome(
+        result.run_id,
+        time.monotonic() - started,
+        summary,
+        index if index.exists() else None,
+        failed + [f"check {b}" for b in blocked],
+    )

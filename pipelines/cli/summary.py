@@ -24,24 +24,34 @@ def _money(x: float | None) -> str:
 
 
 def files_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         SELECT status, count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate)
-        FROM audit.ingest_files WHERE run_id = ? GROUP BY 1 ORDER BY 1""", [run_id]).fetchall()
+        FROM audit.ingest_files WHERE run_id = ? GROUP BY 1 ORDER BY 1""",
+        [run_id],
+    ).fetchall()
     if not rows:
         return ["Files: none in the landing folder this run"]
     out = ["Files: " + ", ".join(f"{n} {status}" for status, n, *_ in rows)]
     read, loaded, quar, dup = (sum(int(r[i] or 0) for r in rows) for i in (2, 3, 4, 5))
     identity = "holds" if read == loaded + quar + dup else "BROKEN"
-    out.append(f"Rows: {read:,} read = {loaded:,} loaded + {quar:,} quarantined + {dup:,} duplicate "
-               f"(identity {identity})")
+    out.append(
+        f"Rows: {read:,} read = {loaded:,} loaded + {quar:,} quarantined + {dup:,} duplicate "
+        f"(identity {identity})"
+    )
     for name, status, err in conn.execute(
-            "SELECT file_name, status, error FROM audit.ingest_files WHERE run_id = ? AND error IS NOT NULL "
-            "ORDER BY file_name", [run_id]).fetchall():
+        "SELECT file_name, status, error FROM audit.ingest_files WHERE run_id = ? AND error IS NOT NULL "
+        "ORDER BY file_name",
+        [run_id],
+    ).fetchall():
         out.append(f"  ! {name}: {status}: {err}")
-    reasons = conn.execute("""
+    reasons = conn.execute(
+        """
         SELECT reason, count(*) AS n, arg_min(file_name || ' row ' || row_number, row_number) AS first
         FROM (SELECT file_name, row_number, unnest(reasons) AS reason FROM quarantine.rows WHERE run_id = ?)
-        GROUP BY 1 ORDER BY n DESC, reason LIMIT 12""", [run_id]).fetchall()
+        GROUP BY 1 ORDER BY n DESC, reason LIMIT 12""",
+        [run_id],
+    ).fetchall()
     if reasons:
         out.append("Quarantined rows by rule (first example):")
         out += [f"  {reason:<34} {n:>8,}  e.g. {first}" for reason, n, first in reasons]
@@ -58,15 +68,22 @@ def outcomes_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
         table[spec]["total"] = int(total)
     heads = ["specialty", *[o.replace("_", " ") for o in OUTCOMES], "total"]
     widths = [16] + [max(9, len(h)) for h in heads[1:]]
-    lines = ["Cases by outcome:", "  " + " ".join(h.rjust(w) if i else h.ljust(w)
-                                                for i, (h, w) in enumerate(zip(heads, widths, strict=True)))]
+    lines = [
+        "Cases by outcome:",
+        "  "
+        + " ".join(
+            h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(heads, widths, strict=True))
+        ),
+    ]
     for spec in sorted(table, key=lambda s: (s == "all", s)):
         vals = [table[spec].get(o, 0) for o in OUTCOMES] + [table[spec].get("total", 0)]
         cells = [spec.ljust(widths[0])] + [f"{v:,}".rjust(w) for v, w in zip(vals, widths[1:], strict=True)]
         lines.append("  " + " ".join(cells))
     pending = conn.execute("SELECT count(*) FROM core.pending_cases").fetchall()[0][0]
-    unclassified = conn.execute("SELECT reason, count(*) FROM core.case_outcomes WHERE outcome = 'unclassified' "
-                                "GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    unclassified = conn.execute(
+        "SELECT reason, count(*) FROM core.case_outcomes WHERE outcome = 'unclassified' "
+        "GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
     detail = ", ".join(f"{r}: {n:,}" for r, n in unclassified) or "none"
     lines.append(f"Pending (no opinion yet, not in rates): {pending:,}; unclassified by reason: {detail}")
     return lines
@@ -82,15 +99,17 @@ def money_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
     n, gross, fee, net, lo, hi, roi, n_ver, realized = row[0]
     return [
         f"Net cost avoided (projected): {_money(net)} (95% CI {_money(lo)} to {_money(hi)}) over {n:,} reviewed cases",
-        f"  gross {_money(gross)} - program cost {_money(fee)}; ROI {roi:.2f}" if roi is not None
+        f"  gross {_money(gross)} - program cost {_money(fee)}; ROI {roi:.2f}"
+        if roi is not None
         else f"  gross {_money(gross)} - program cost {_money(fee)}",
         f"Verified against follow-up claims: {_money(realized)} over {n_ver or 0:,} cases whose horizon has closed",
     ]
 
 
 def checks_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
-    rows = conn.execute("SELECT check_name, asset, passed FROM audit.check_results WHERE run_id = ?",
-                        [run_id]).fetchall()
+    rows = conn.execute(
+        "SELECT check_name, asset, passed FROM audit.check_results WHERE run_id = ?", [run_id]
+    ).fetchall()
     if not rows:
         return []
     failed = [f"{asset}:{name}" for name, asset, passed in rows if not passed]
@@ -107,21 +126,32 @@ def models_section(artifacts: Path | None) -> list[str]:
     if text.exists():
         m = json.loads(text.read_text())
         at = m.get("at_threshold", {})
-        lines.append(f"Text model: held-out macro-F1 {m['macro_f1']:.3f}; at threshold {at.get('threshold')}: "
-                     f"{at.get('coverage', 0):.0%} classified, accuracy {at.get('accuracy_classified', 0):.3f}")
+        lines.append(
+            f"Text model: held-out macro-F1 {m['macro_f1']:.3f}; at threshold {at.get('threshold')}: "
+            f"{at.get('coverage', 0):.0%} classified, accuracy {at.get('accuracy_classified', 0):.3f}"
+        )
         lines.append(f"  trained on {m['training_source']}")
     prop = artifacts / "change_propensity.metrics.json"
     if not prop.exists():
         lines.append("Change-propensity model: not trained (too few classified cases yet)")
     else:
         m = json.loads(prop.read_text())
-        lines.append(f"Change-propensity model: out-of-fold ROC AUC {m['roc_auc']:.3f}, "
-                     f"top-decile lift {m['top_decile_lift']:.2f} ({m['n']:,} classified cases)")
+        lines.append(
+            f"Change-propensity model: out-of-fold ROC AUC {m['roc_auc']:.3f}, "
+            f"top-decile lift {m['top_decile_lift']:.2f} ({m['n']:,} classified cases)"
+        )
     return lines
 
 
-def render(conn: duckdb.DuckDBPyConnection, run_id: str, settings: Settings, artifacts: Path | None = None) -> str:
-    lines = (files_section(conn, run_id) + outcomes_section(conn) + money_section(conn)
-             + models_section(artifacts) + checks_section(conn, run_id))
+def render(
+    conn: duckdb.DuckDBPyConnection, run_id: str, settings: Settings, artifacts: Path | None = None
+) -> str:
+    lines = (
+        files_section(conn, run_id)
+        + outcomes_section(conn)
+        + money_section(conn)
+        + models_section(artifacts)
+        + checks_section(conn, run_id)
+    )
     lines.append("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.as_dict().items()))
     return "\n".join(lines)

@@ -1,7 +1,6 @@
 """Automation: the job that refreshes everything, and a sensor that starts it when landing files
 appear or change."""
 
-
 import hashlib
 import json
 from pathlib import Path
@@ -12,7 +11,8 @@ from pipelines.defs.resources import SecondLook
 from pipelines.lib.landing.files import discover
 
 refresh_job = dg.define_asset_job(
-    "refresh_all", selection=dg.AssetSelection.all(),
+    "refresh_all",
+    selection=dg.AssetSelection.all(),
     description="Ingest the landing folder and rebuild everything downstream of it.",
 )
 
@@ -28,8 +28,12 @@ def new_files(previous: dict[str, list[int]], current: dict[str, list[int]]) -> 
     return sorted(name for name, sig in current.items() if previous.get(name) != sig)
 
 
-@dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Runs refresh_all when a landing file is added or changed.")
+@dg.sensor(
+    job=refresh_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Runs refresh_all when a landing file is added or changed.",
+)
 def landing_sensor(context: dg.SensorEvaluationContext, secondlook: SecondLook):
     current = landing_listing(Path(secondlook.landing))
     previous = json.loads(context.cursor) if context.cursor else {}

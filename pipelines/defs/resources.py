@@ -6,7 +6,6 @@ read when the code location loads (never at import), so `dg dev` can be pointed 
 Every field is run configuration: the Launchpad can set `as_of` for any subset of assets.
 """
 
-
 import datetime as dt
 import os
 import sys

@@ -1,7 +1,6 @@
 """Warehouse tables as Dagster asset specs: one key per table (`schema/table`), its owner, tags,
 kind and column schema, so the asset graph reads like docs/warehouse.md."""
 
-
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
@@ -40,20 +39,42 @@ def keys(tables: Iterable[str]) -> list[dg.AssetKey]:
 
 def contract_schema(contract: Contract) -> dg.TableSchema:
     """The staged table's columns as the contract defines them, plus the lineage columns."""
-    columns = [dg.TableColumn(p.name, sql_type(p), description=p.description or None,
-                              constraints=dg.TableColumnConstraints(nullable=not p.required, unique=p.unique))
-               for p in contract.properties]
+    columns = [
+        dg.TableColumn(
+            p.name,
+            sql_type(p),
+            description=p.description or None,
+            constraints=dg.TableColumnConstraints(nullable=not p.required, unique=p.unique),
+        )
+        for p in contract.properties
+    ]
     columns += [dg.TableColumn(name, kind, description=text) for name, kind, text in LINEAGE_COLUMNS]
     return dg.TableSchema(columns=columns)
 
 
-def spec(table: str, description: str, *, group: str, deps: Sequence[str] = (), pii: bool = False,
-         published: bool = False, kinds: Iterable[str] = ("duckdb",),
-         schema: dg.TableSchema | None = None) -> dg.AssetSpec:
+def spec(
+    table: str,
+    description: str,
+    *,
+    group: str,
+    deps: Sequence[str] = (),
+    pii: bool = False,
+    published: bool = False,
+    kinds: Iterable[str] = ("duckdb",),
+    schema: dg.TableSchema | None = None,
+) -> dg.AssetSpec:
     """The AssetSpec of one warehouse table (or other output) with its real dependencies."""
     tags = {"pii": "pseudonymous"} if pii else {}
     if published:
         tags["published"] = "site"
     metadata = {"dagster/column_schema": schema} if schema is not None else {}
-    return dg.AssetSpec(key(table), description=description, group_name=group, deps=keys(deps),
-                        owners=OWNERS[group], tags=tags, kinds=set(kinds), metadata=metadata)
+    return dg.AssetSpec(
+        key(table),
+        description=description,
+        group_name=group,
+        deps=keys(deps),
+        owners=OWNERS[group],
+        tags=tags,
+        kinds=set(kinds),
+        metadata=metadata,
+    )

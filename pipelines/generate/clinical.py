@@ -217,8 +217,14 @@ ZIP3_SHARE = 0.25  # sources that report a ZIP prefix instead of a state (assump
 # tier decides whether that is less invasive, more invasive or an alternative). The initial
 # family itself is always related (open -> laparoscopic within a family is less invasive).
 RELATED: dict[str, tuple[str, ...]] = {
-    "spinal_fusion": ("spinal_decompression", "discectomy", "spinal_injection", "nerve_ablation",
-                      "neurostimulation", "physical_therapy"),
+    "spinal_fusion": (
+        "spinal_decompression",
+        "discectomy",
+        "spinal_injection",
+        "nerve_ablation",
+        "neurostimulation",
+        "physical_therapy",
+    ),
     "spinal_decompression": ("discectomy", "spinal_injection", "spinal_fusion", "physical_therapy"),
     "discectomy": ("spinal_injection", "spinal_decompression", "spinal_fusion", "physical_therapy"),
     "vertebral_augmentation": ("spinal_injection", "spinal_fusion", "physical_therapy"),
@@ -230,8 +236,12 @@ RELATED: dict[str, tuple[str, ...]] = {
     "shoulder_arthroplasty": ("shoulder_arthroscopy", "joint_injection", "physical_therapy"),
     "knee_arthroscopy": ("joint_injection", "knee_arthroplasty", "physical_therapy", "bracing"),
     "ligament_reconstruction": ("knee_arthroscopy", "physical_therapy", "bracing"),
-    "shoulder_arthroscopy": ("joint_injection", "soft_tissue_injection", "shoulder_arthroplasty",
-                             "physical_therapy"),
+    "shoulder_arthroscopy": (
+        "joint_injection",
+        "soft_tissue_injection",
+        "shoulder_arthroplasty",
+        "physical_therapy",
+    ),
     "bunion_correction": ("soft_tissue_injection", "bracing", "physical_therapy"),
     "carpal_tunnel_release": ("soft_tissue_injection", "bracing", "physical_therapy"),
     "joint_injection": ("knee_arthroscopy", "soft_tissue_injection", "physical_therapy", "bracing"),
@@ -243,8 +253,20 @@ RELATED: dict[str, tuple[str, ...]] = {
     "cardiac_cath": ("pci", "office_management", "noninvasive_testing"),
     "catheter_ablation": ("cardiac_device", "office_management", "noninvasive_testing"),
     "cardiac_device": ("catheter_ablation", "office_management", "noninvasive_testing"),
-    "mastectomy": ("partial_mastectomy", "biopsy", "systemic_therapy", "radiation_therapy", "office_management"),
-    "partial_mastectomy": ("mastectomy", "biopsy", "systemic_therapy", "radiation_therapy", "office_management"),
+    "mastectomy": (
+        "partial_mastectomy",
+        "biopsy",
+        "systemic_therapy",
+        "radiation_therapy",
+        "office_management",
+    ),
+    "partial_mastectomy": (
+        "mastectomy",
+        "biopsy",
+        "systemic_therapy",
+        "radiation_therapy",
+        "office_management",
+    ),
     "lymph_node_excision": ("biopsy", "systemic_therapy", "radiation_therapy", "office_management"),
     "biopsy": ("partial_mastectomy", "mastectomy", "office_management"),
     "lung_resection": ("bronchoscopy", "systemic_therapy", "radiation_therapy", "office_management"),
@@ -256,8 +278,15 @@ RELATED: dict[str, tuple[str, ...]] = {
     "appendectomy": ("office_management", "diagnostic_imaging"),
     "bariatric_surgery": ("endoscopy", "office_management"),
     "endoscopy": ("office_management", "diagnostic_imaging"),
-    "hysterectomy": ("myomectomy", "uterine_embolization", "endometrial_ablation", "hysteroscopy",
-                     "hormonal_therapy", "diagnostic_imaging", "office_management"),
+    "hysterectomy": (
+        "myomectomy",
+        "uterine_embolization",
+        "endometrial_ablation",
+        "hysteroscopy",
+        "hormonal_therapy",
+        "diagnostic_imaging",
+        "office_management",
+    ),
     "myomectomy": ("hysterectomy", "uterine_embolization", "hormonal_therapy", "diagnostic_imaging"),
     "uterine_embolization": ("myomectomy", "hysterectomy", "hormonal_therapy"),
     "adnexal_surgery": ("diagnostic_imaging", "office_management", "hormonal_therapy"),
@@ -278,23 +307,50 @@ RELATED: dict[str, tuple[str, ...]] = {
 }
 
 # Tier-0 families that are care rather than a test: what "non-surgical" recommends.
-THERAPY_FAMILIES: frozenset[str] = frozenset({
-    "physical_therapy", "bracing", "office_management", "cardiac_rehabilitation", "systemic_therapy",
-    "radiation_therapy", "hormonal_therapy", "monitoring",
-})
+THERAPY_FAMILIES: frozenset[str] = frozenset(
+    {
+        "physical_therapy",
+        "bracing",
+        "office_management",
+        "cardiac_rehabilitation",
+        "systemic_therapy",
+        "radiation_therapy",
+        "hormonal_therapy",
+        "monitoring",
+    }
+)
 # Families that are a work-up: what "further testing" points at when it names a code.
-DIAGNOSTIC_FAMILIES: frozenset[str] = frozenset({
-    "diagnostic_imaging", "noninvasive_testing", "biopsy", "bronchoscopy", "prostate_biopsy", "cystoscopy",
-    "hysteroscopy", "colposcopy", "endoscopy", "cardiac_cath", "monitoring",
-})
+DIAGNOSTIC_FAMILIES: frozenset[str] = frozenset(
+    {
+        "diagnostic_imaging",
+        "noninvasive_testing",
+        "biopsy",
+        "bronchoscopy",
+        "prostate_biopsy",
+        "cystoscopy",
+        "hysteroscopy",
+        "colposcopy",
+        "endoscopy",
+        "cardiac_cath",
+        "monitoring",
+    }
+)
 
 
 def scenario_frame(catalogue: pl.DataFrame) -> pl.DataFrame:
     """SCENARIOS as a frame, restricted to codes the catalogue holds, with family and tier."""
     frame = pl.DataFrame(
         SCENARIOS,
-        schema=["specialty", "diagnosis_code", "initial_procedure_code", "weight", "effect", "urgency_profile",
-                "p_female", "age_profile"],
+        schema=[
+            "specialty",
+            "diagnosis_code",
+            "initial_procedure_code",
+            "weight",
+            "effect",
+            "urgency_profile",
+            "p_female",
+            "age_profile",
+        ],
         orient="row",
     )
     frame = frame.join(

@@ -113,6 +113,7 @@ def _required(field: str, key: str | None) -> Builder:
         if key and key != field:
             df = _with_fresh_id(df, ctx, key)
         return df.with_columns(_blank(df.height).alias(field))
+
     return build
 
 
@@ -121,6 +122,7 @@ def _set(field: str, values: tuple[str, ...], key: str | None) -> Builder:
         if key:
             df = _with_fresh_id(df, ctx, key)
         return df.with_columns(_pick(values, df.height, rng).alias(field))
+
     return build
 
 
@@ -131,22 +133,28 @@ def _bad_date(field: str, key: str | None) -> Builder:
         year = pl.col(field).str.slice(0, 4)
         variant = pl.Series(rng.integers(0, 4, df.height))
         bad = (
-            pl.when(pl.lit(variant) == 0).then(year + "-02-30")
-            .when(pl.lit(variant) == 1).then(year + "-13-05")
-            .when(pl.lit(variant) == 2).then(pl.lit("next week"))
+            pl.when(pl.lit(variant) == 0)
+            .then(year + "-02-30")
+            .when(pl.lit(variant) == 1)
+            .then(year + "-13-05")
+            .when(pl.lit(variant) == 2)
+            .then(pl.lit("next week"))
             .otherwise(year + "/31/12")
         )
         return df.with_columns(bad.alias(field))
+
     return build
 
 
 def _future(field: str, key: str | None) -> Builder:
     """A year typed a century late (2025 -> 2125): always in the future, deterministic."""
+
     def build(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -> pl.DataFrame:
         if key:
             df = _with_fresh_id(df, ctx, key)
         year = (pl.col(field).str.slice(0, 4).cast(pl.Int64) + 100).cast(pl.String)
         return df.with_columns((year + pl.col(field).str.slice(4)).alias(field))
+
     return build
 
 
@@ -164,16 +172,21 @@ def _before_referral(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -
         df.with_columns(shift, pl.int_range(pl.len()).alias("_i"))
         .join(ctx.referral, on="case_id", how="left")
         .sort("_i")
-        .with_columns((pl.col("referral_date") - pl.duration(days=pl.col("_shift"))).dt.to_string("%Y-%m-%d")
-                      .alias("opinion_date"))
+        .with_columns(
+            (pl.col("referral_date") - pl.duration(days=pl.col("_shift")))
+            .dt.to_string("%Y-%m-%d")
+            .alias("opinion_date")
+        )
         .select(df.columns)
     )
 
 
 def _no_signal(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -> pl.DataFrame:
     df = _with_fresh_id(df, ctx, "opinion_id")
-    return df.with_columns(pl.lit(None, dtype=pl.String).alias(c)
-                           for c in ("recommendation", "recommended_procedure_code", "summary_text"))
+    return df.with_columns(
+        pl.lit(None, dtype=pl.String).alias(c)
+        for c in ("recommendation", "recommended_procedure_code", "summary_text")
+    )
 
 
 def _identifier(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -> pl.DataFrame:
@@ -218,7 +231,9 @@ RULES: dict[str, dict[str, Builder]] = {
         "updated_at:invalid_type": _set("updated_at", BAD_VALUES["timestamp"], "opinion_id"),
         "opinion_date:future_date": _future("opinion_date", "opinion_id"),
         "opinion_date:before_referral": _before_referral,
-        "recommended_procedure_code:pattern": _set("recommended_procedure_code", BAD_VALUES["code"], "opinion_id"),
+        "recommended_procedure_code:pattern": _set(
+            "recommended_procedure_code", BAD_VALUES["code"], "opinion_id"
+        ),
         "record:no_signal": _no_signal,
         "summary_text:identifier": _identifier,
     },
@@ -243,24 +258,35 @@ def _messy(rtype: str, df: pl.DataFrame, rng: np.random.Generator) -> pl.DataFra
     def variants(col: str) -> pl.Expr:
         c = pl.col(col)
         return (
-            pl.when(v == 0).then(c.str.to_uppercase())
-            .when(v == 1).then(" " + c.str.slice(0, 1).str.to_uppercase() + c.str.slice(1) + " ")
-            .when(v == 2).then("  " + c + "  ")
+            pl.when(v == 0)
+            .then(c.str.to_uppercase())
+            .when(v == 1)
+            .then(" " + c.str.slice(0, 1).str.to_uppercase() + c.str.slice(1) + " ")
+            .when(v == 2)
+            .then("  " + c + "  ")
             .otherwise(c.str.to_uppercase() + " ")
             .alias(col)
         )
 
     if rtype == "cases":
         return df.with_columns(
-            variants("specialty"), variants("payer_type"), variants("urgency"), variants("age_band"),
-            pl.col("sex").str.to_lowercase(), pl.col("region").str.to_lowercase(),
+            variants("specialty"),
+            variants("payer_type"),
+            variants("urgency"),
+            variants("age_band"),
+            pl.col("sex").str.to_lowercase(),
+            pl.col("region").str.to_lowercase(),
         )
     if rtype == "opinions":
         flag = pl.col("diagnosis_changed")
         return df.with_columns(
             variants("recommendation"),
-            pl.when(flag == "true").then(pl.lit("TRUE")).when(flag == "false").then(pl.lit("False"))
-            .otherwise(flag).alias("diagnosis_changed"),
+            pl.when(flag == "true")
+            .then(pl.lit("TRUE"))
+            .when(flag == "false")
+            .then(pl.lit("False"))
+            .otherwise(flag)
+            .alias("diagnosis_changed"),
         )
     return df.with_columns((" " + pl.col("procedure_code") + " ").alias("procedure_code"))
 
@@ -305,8 +331,13 @@ def inject(
         donors = np.setdiff1d(np.arange(n), messy_idx)
         keyed = clean.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.Float64).alias("_key"))
         messy = _messy(rtype, clean.select(pl.all().gather(messy_idx)), rng)
-        parts = [keyed.update(messy.with_columns(pl.Series("_key", messy_idx.astype(np.float64))), on="_key",
-                              include_nulls=True)]
+        parts = [
+            keyed.update(
+                messy.with_columns(pl.Series("_key", messy_idx.astype(np.float64))),
+                on="_key",
+                include_nulls=True,
+            )
+        ]
         for reason, k in counts.items():
             donor = donors[rng.integers(0, donors.size, k)]
             rows = clean.select(pl.all().gather(donor))

@@ -40,14 +40,37 @@ from pipelines.generate.narratives import compose_narratives
 from pipelines.generate.sampling import draw, draw_grouped, lognormal_days, pseudonyms, stream
 
 DEFAULT_START = dt.date(2024, 11, 1)
-RECOMMENDATIONS: tuple[str, ...] = ("proceed", "alternative_procedure", "conservative", "defer", "further_testing")
+RECOMMENDATIONS: tuple[str, ...] = (
+    "proceed",
+    "alternative_procedure",
+    "conservative",
+    "defer",
+    "further_testing",
+)
 CASE_COLUMNS: tuple[str, ...] = (
-    "case_id", "patient_key", "specialty", "referral_date", "age_band", "sex", "region", "payer_type",
-    "plan_id", "diagnosis_code", "initial_procedure_code", "urgency",
+    "case_id",
+    "patient_key",
+    "specialty",
+    "referral_date",
+    "age_band",
+    "sex",
+    "region",
+    "payer_type",
+    "plan_id",
+    "diagnosis_code",
+    "initial_procedure_code",
+    "urgency",
 )
 OPINION_COLUMNS: tuple[str, ...] = (
-    "opinion_id", "case_id", "reviewer_id", "opinion_date", "recommendation", "recommended_procedure_code",
-    "diagnosis_changed", "summary_text", "updated_at",
+    "opinion_id",
+    "case_id",
+    "reviewer_id",
+    "opinion_date",
+    "recommendation",
+    "recommended_procedure_code",
+    "diagnosis_changed",
+    "summary_text",
+    "updated_at",
 )
 FOLLOW_UP_COLUMNS: tuple[str, ...] = ("case_id", "procedure_code", "service_date", "allowed_amount")
 CONFIRMED, LESS, NON_SURGICAL, DEFERRED, MORE, ALTERNATIVE = range(6)
@@ -110,7 +133,9 @@ def _plan_weights(spec: np.ndarray, fam: np.ndarray, tier: np.ndarray) -> np.nda
         w[i, CONFIRMED] = np.where(same_family_tier, 0.1, 0.0)
         w[i, CONFIRMED, i] = 0.9 if same_family_tier.sum() > 1 else 1.0
         # Same family lower tier (open -> laparoscopic) is the commonest de-escalation.
-        w[i, LESS] = np.where(related & (tier >= 1) & (tier < tier[i]), np.where(fam == fam[i], 2.0, 1.0), 0.0)
+        w[i, LESS] = np.where(
+            related & (tier >= 1) & (tier < tier[i]), np.where(fam == fam[i], 2.0, 1.0), 0.0
+        )
         w[i, MORE] = np.where(related & (tier > tier[i]), 1.0, 0.0)
         w[i, ALTERNATIVE] = np.where(related & (tier == tier[i]) & (fam != fam[i]) & (tier >= 1), 1.0, 0.0)
         care = same_spec & (tier == 0) & therapy
@@ -162,7 +187,11 @@ def _nulled(series: pl.Series, mask: np.ndarray) -> pl.Series:
     """`series` with nulls where `mask` is set."""
     if not mask.any():
         return series
-    return pl.select(pl.when(pl.lit(pl.Series(mask))).then(None).otherwise(series)).to_series().alias(series.name)
+    return (
+        pl.select(pl.when(pl.lit(pl.Series(mask))).then(None).otherwise(series))
+        .to_series()
+        .alias(series.name)
+    )
 
 
 def _dates(days: np.ndarray) -> pl.Series:
@@ -324,8 +353,21 @@ def _draw_cases(n: int, seed: int, first: int, last: int, w: World) -> Cases:
     scen_urgency = np.array([urgency_profiles.index(p) for p in w.scen["urgency_profile"]])
     urgency = draw_grouped(scen_urgency[sc], np.array([URGENCY_PROFILES[p] for p in urgency_profiles]), rng)
     missing = {f: rng.random(n) < p for f, p in P.MISSING.items()}
-    return Cases(ref_day, root, sc, w.scen_spec[sc], w.scen_code[sc], age, sex, payer, plan, state, region,
-                 urgency, missing)
+    return Cases(
+        ref_day,
+        root,
+        sc,
+        w.scen_spec[sc],
+        w.scen_code[sc],
+        age,
+        sex,
+        payer,
+        plan,
+        state,
+        region,
+        urgency,
+        missing,
+    )
 
 
 @dataclass(frozen=True)
@@ -426,8 +468,16 @@ class Opinions:
     unlisted: np.ndarray
 
 
-def _opinions(seed: int, last: int, w: World, c: Cases, o: Outcomes, op_day: np.ndarray, has_op: np.ndarray,
-              case_ids: np.ndarray) -> Opinions:
+def _opinions(
+    seed: int,
+    last: int,
+    w: World,
+    c: Cases,
+    o: Outcomes,
+    op_day: np.ndarray,
+    has_op: np.ndarray,
+    case_ids: np.ndarray,
+) -> Opinions:
     """One opinion per answered case, plus the earlier versions of corrected opinions."""
     rng = stream(seed, "opinions")
     cat = w.cat
@@ -467,17 +517,19 @@ def _opinions(seed: int, last: int, w: World, c: Cases, o: Outcomes, op_day: np.
     delay = rng.integers(1, 15, m).astype("timedelta64[D]")
     final_updated = np.where(correct, updated + delay, updated)
 
-    frame = pl.DataFrame({
-        "opinion_id": pseudonyms(oi, "OP", seed * 7 + 3),
-        "case_id": case_ids[oi],
-        "reviewer_id": w.reviewer_ids[o.reviewer[oi]],
-        "opinion_date": _dates(op_day[oi]),
-        "recommendation": _labels(RECOMMENDATIONS, rec),
-        "recommended_procedure_code": pl.Series(code_text).replace("", None),
-        "diagnosis_changed": _nulled(pl.Series(diag), diag_missing),
-        "summary_text": pl.Series(text.tolist(), dtype=pl.String),
-        "updated_at": _nulled(pl.Series(final_updated.astype("datetime64[us]")), updated_missing),
-    })
+    frame = pl.DataFrame(
+        {
+            "opinion_id": pseudonyms(oi, "OP", seed * 7 + 3),
+            "case_id": case_ids[oi],
+            "reviewer_id": w.reviewer_ids[o.reviewer[oi]],
+            "opinion_date": _dates(op_day[oi]),
+            "recommendation": _labels(RECOMMENDATIONS, rec),
+            "recommended_procedure_code": pl.Series(code_text).replace("", None),
+            "diagnosis_changed": _nulled(pl.Series(diag), diag_missing),
+            "summary_text": pl.Series(text.tolist(), dtype=pl.String),
+            "updated_at": _nulled(pl.Series(final_updated.astype("datetime64[us]")), updated_missing),
+        }
+    )
     # Corrections: the earlier version said something else; the later updated_at carries the truth.
     ci = np.flatnonzero(correct)
     earlier_rec = np.where(out[ci] == CONFIRMED, np.where(rng.random(ci.size) < 0.5, 4, 2), 0)
@@ -489,7 +541,9 @@ def _opinions(seed: int, last: int, w: World, c: Cases, o: Outcomes, op_day: np.
     )
     frame = (
         pl.concat([frame, earlier])
-        .with_columns(pl.coalesce(pl.col("updated_at"), pl.col("opinion_date").cast(pl.Datetime("us"))).alias("_k"))
+        .with_columns(
+            pl.coalesce(pl.col("updated_at"), pl.col("opinion_date").cast(pl.Datetime("us"))).alias("_k")
+        )
         .sort("_k", "opinion_id", maintain_order=True)
         .select(OPINION_COLUMNS)
     )
@@ -497,23 +551,29 @@ def _opinions(seed: int, last: int, w: World, c: Cases, o: Outcomes, op_day: np.
 
 
 def _cases_frame(seed: int, w: World, c: Cases, case_ids: np.ndarray) -> pl.DataFrame:
-    return pl.DataFrame({
-        "case_id": case_ids,
-        "patient_key": pseudonyms(c.root, "P", seed * 7 + 2),
-        "specialty": _labels(P.SPECIALTIES, c.spec),
-        "referral_date": _dates(c.ref_day),
-        "age_band": _labels(P.AGE_BANDS, c.age, c.missing["age_band"]),
-        "sex": _labels(["F", "M", "X", "U"], c.sex, c.missing["sex"]),
-        "region": _labels(w.region_names, c.region, c.missing["region"]),
-        "payer_type": _labels(P.PAYERS, c.payer, c.missing["payer_type"]),
-        "plan_id": _labels(w.plan_ids, c.plan, c.missing["plan_id"]),
-        "diagnosis_code": _labels(w.scen["diagnosis_code"].to_list(), c.scenario, c.missing["diagnosis_code"]),
-        "initial_procedure_code": _labels(w.cat.code, c.code),
-        "urgency": _labels(P.URGENCY, c.urgency, c.missing["urgency"]),
-    })
+    return pl.DataFrame(
+        {
+            "case_id": case_ids,
+            "patient_key": pseudonyms(c.root, "P", seed * 7 + 2),
+            "specialty": _labels(P.SPECIALTIES, c.spec),
+            "referral_date": _dates(c.ref_day),
+            "age_band": _labels(P.AGE_BANDS, c.age, c.missing["age_band"]),
+            "sex": _labels(["F", "M", "X", "U"], c.sex, c.missing["sex"]),
+            "region": _labels(w.region_names, c.region, c.missing["region"]),
+            "payer_type": _labels(P.PAYERS, c.payer, c.missing["payer_type"]),
+            "plan_id": _labels(w.plan_ids, c.plan, c.missing["plan_id"]),
+            "diagnosis_code": _labels(
+                w.scen["diagnosis_code"].to_list(), c.scenario, c.missing["diagnosis_code"]
+            ),
+            "initial_procedure_code": _labels(w.cat.code, c.code),
+            "urgency": _labels(P.URGENCY, c.urgency, c.missing["urgency"]),
+        }
+    )
 
 
-def _truth_frame(w: World, o: Outcomes, ops: Opinions, case_ids: np.ndarray, leaked: np.ndarray) -> pl.DataFrame:
+def _truth_frame(
+    w: World, o: Outcomes, ops: Opinions, case_ids: np.ndarray, leaked: np.ndarray
+) -> pl.DataFrame:
     """What the data was drawn from: for tests and model evaluation, never written to landing."""
     n = case_ids.size
     names = np.array(P.OUTCOMES, dtype=object)
@@ -524,17 +584,19 @@ def _truth_frame(w: World, o: Outcomes, ops: Opinions, case_ids: np.ndarray, lea
     expected[ops.index] = np.where(ops.unlisted, "unclassified", rule_outcome)
     signal = np.full(n, "none", dtype=object)
     signal[ops.index] = np.array(["structured", "both", "narrative"], dtype=object)[ops.signal]
-    return pl.DataFrame({
-        "case_id": case_ids,
-        "outcome": pl.Series(outcome.tolist(), dtype=pl.String),
-        "expected_outcome": pl.Series(expected.tolist(), dtype=pl.String),
-        "signal": pl.Series(signal.tolist(), dtype=pl.String),
-        "change_probability": o.p_change,
-        "reviewer_id": w.reviewer_ids[o.reviewer],
-        "reviewer_shift": w.reviewer_shift[o.reviewer],
-        "plan_code": _labels(w.cat.code, o.plan_code),
-        "leaked_12m": leaked,
-    })
+    return pl.DataFrame(
+        {
+            "case_id": case_ids,
+            "outcome": pl.Series(outcome.tolist(), dtype=pl.String),
+            "expected_outcome": pl.Series(expected.tolist(), dtype=pl.String),
+            "signal": pl.Series(signal.tolist(), dtype=pl.String),
+            "change_probability": o.p_change,
+            "reviewer_id": w.reviewer_ids[o.reviewer],
+            "reviewer_shift": w.reviewer_shift[o.reviewer],
+            "plan_code": _labels(w.cat.code, o.plan_code),
+            "leaked_12m": leaked,
+        }
+    )
 
 
 def generate_frames(
@@ -567,14 +629,24 @@ def generate_frames(
     case_ids = pseudonyms(np.arange(n_cases), "C", seed * 7 + 1)
     ops = _opinions(seed, last, world, cases, outcomes, op_day, has_op, case_ids)
     follow_ups, leaked = _follow_ups(seed, last, world.cat, cases, outcomes, ops.index, op_day, case_ids)
-    frames = {"cases": _cases_frame(seed, world, cases, case_ids), "opinions": ops.frame, "follow_ups": follow_ups}
+    frames = {
+        "cases": _cases_frame(seed, world, cases, case_ids),
+        "opinions": ops.frame,
+        "follow_ups": follow_ups,
+    }
     if with_truth:
         frames["truth"] = _truth_frame(world, outcomes, ops, case_ids, leaked)
     return frames
 
 
 def _follow_ups(
-    seed: int, last: int, cat: Catalogue, c: Cases, o: Outcomes, oi: np.ndarray, op_day: np.ndarray,
+    seed: int,
+    last: int,
+    cat: Catalogue,
+    c: Cases,
+    o: Outcomes,
+    oi: np.ndarray,
+    op_day: np.ndarray,
     case_ids: np.ndarray,
 ) -> tuple[pl.DataFrame, np.ndarray]:
     """Claims after the opinion: the recommended plan, leaked surgery, unrelated care.
@@ -610,10 +682,16 @@ def _follow_ups(
     other_day = day0 + rng.integers(0, 366, oi.size)
 
     case_idx = np.concatenate([oi[take_plan], oi[take_leak], oi[take_other]])
-    codes = np.concatenate([cat.code[plan[take_plan]], cat.code[initial[take_leak]],
-                            other_codes[other_pick[take_other]]])
-    base = np.concatenate([cat.cost[plan[take_plan]], cat.cost[initial[take_leak]],
-                           np.array(list(P.UNRELATED_CODES.values()))[other_pick[take_other]]])
+    codes = np.concatenate(
+        [cat.code[plan[take_plan]], cat.code[initial[take_leak]], other_codes[other_pick[take_other]]]
+    )
+    base = np.concatenate(
+        [
+            cat.cost[plan[take_plan]],
+            cat.cost[initial[take_leak]],
+            np.array(list(P.UNRELATED_CODES.values()))[other_pick[take_other]],
+        ]
+    )
     days = np.concatenate([plan_day[take_plan], leak_day[take_leak], other_day[take_other]])
     keep = days <= last
     case_idx, codes, base, days = case_idx[keep], codes[keep], base[keep], days[keep]
@@ -621,13 +699,15 @@ def _follow_ups(
     amount = np.round(base * factor * np.exp(rng.normal(0.0, P.ALLOWED_NOISE_SD, case_idx.size)), 2)
     amount_missing = rng.random(case_idx.size) < P.ALLOWED_MISSING
     frame = (
-        pl.DataFrame({
-            "case_id": case_ids[case_idx],
-            "procedure_code": codes,
-            "service_date": _dates(days),
-            "allowed_amount": _nulled(pl.Series(amount), amount_missing),
-            "_order": np.arange(case_idx.size),
-        })
+        pl.DataFrame(
+            {
+                "case_id": case_ids[case_idx],
+                "procedure_code": codes,
+                "service_date": _dates(days),
+                "allowed_amount": _nulled(pl.Series(amount), amount_missing),
+                "_order": np.arange(case_idx.size),
+            }
+        )
         .sort("service_date", "_order")
         .drop("_order")
     )

@@ -36,100 +36,180 @@ SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_con
 # --- procedure vocabulary by family (noun phrases, no leading article) -----------------------
 FAMILY_TERMS: dict[str, list[str]] = {
     "spinal_fusion": [
-        "lumbar fusion", "spinal fusion", "instrumented fusion", "L4-L5 fusion",
-        "posterior lumbar interbody fusion", "TLIF", "multilevel fusion", "fusion surgery",
-        "anterior cervical discectomy and fusion", "pedicle screw fixation",
+        "lumbar fusion",
+        "spinal fusion",
+        "instrumented fusion",
+        "L4-L5 fusion",
+        "posterior lumbar interbody fusion",
+        "TLIF",
+        "multilevel fusion",
+        "fusion surgery",
+        "anterior cervical discectomy and fusion",
+        "pedicle screw fixation",
     ],
     "spinal_decompression": [
-        "laminectomy", "lumbar decompression", "open decompression", "decompressive laminectomy",
-        "multilevel laminectomy", "posterior decompression",
+        "laminectomy",
+        "lumbar decompression",
+        "open decompression",
+        "decompressive laminectomy",
+        "multilevel laminectomy",
+        "posterior decompression",
     ],
     "discectomy": [
-        "microdiscectomy", "discectomy", "lumbar microdiscectomy", "endoscopic discectomy",
+        "microdiscectomy",
+        "discectomy",
+        "lumbar microdiscectomy",
+        "endoscopic discectomy",
         "disc excision",
     ],
     "spinal_injection": [
-        "epidural steroid injection", "an epidural injection", "transforaminal epidural injection",
-        "selective nerve root block", "facet injection", "medial branch block",
+        "epidural steroid injection",
+        "an epidural injection",
+        "transforaminal epidural injection",
+        "selective nerve root block",
+        "facet injection",
+        "medial branch block",
     ],
     "cabg": [
-        "coronary artery bypass grafting", "CABG", "bypass surgery", "surgical revascularization",
-        "coronary bypass", "three-vessel bypass",
+        "coronary artery bypass grafting",
+        "CABG",
+        "bypass surgery",
+        "surgical revascularization",
+        "coronary bypass",
+        "three-vessel bypass",
     ],
     "valve_replacement": [
-        "surgical aortic valve replacement", "open valve replacement", "SAVR",
-        "valve replacement surgery", "mitral valve replacement",
+        "surgical aortic valve replacement",
+        "open valve replacement",
+        "SAVR",
+        "valve replacement surgery",
+        "mitral valve replacement",
     ],
     "tavr": [
-        "TAVR", "transcatheter aortic valve replacement", "TAVI", "transcatheter valve implantation",
+        "TAVR",
+        "transcatheter aortic valve replacement",
+        "TAVI",
+        "transcatheter valve implantation",
     ],
     "pci": [
-        "PCI", "stenting", "coronary stenting", "percutaneous coronary intervention", "angioplasty",
+        "PCI",
+        "stenting",
+        "coronary stenting",
+        "percutaneous coronary intervention",
+        "angioplasty",
         "stent placement",
     ],
     "cardiac_cath": [
-        "cardiac catheterization", "coronary angiography", "diagnostic cath", "left heart cath",
+        "cardiac catheterization",
+        "coronary angiography",
+        "diagnostic cath",
+        "left heart cath",
         "invasive angiography",
     ],
     "cholecystectomy": [
-        "cholecystectomy", "gallbladder removal", "laparoscopic cholecystectomy",
-        "open cholecystectomy", "gallbladder surgery",
+        "cholecystectomy",
+        "gallbladder removal",
+        "laparoscopic cholecystectomy",
+        "open cholecystectomy",
+        "gallbladder surgery",
     ],
     "hernia_repair": [
-        "hernia repair", "inguinal hernia repair", "laparoscopic hernia repair", "open mesh repair",
-        "herniorrhaphy", "ventral hernia repair",
+        "hernia repair",
+        "inguinal hernia repair",
+        "laparoscopic hernia repair",
+        "open mesh repair",
+        "herniorrhaphy",
+        "ventral hernia repair",
     ],
     "knee_arthroplasty": [
-        "total knee replacement", "knee arthroplasty", "TKA", "total knee arthroplasty",
+        "total knee replacement",
+        "knee arthroplasty",
+        "TKA",
+        "total knee arthroplasty",
         "knee replacement",
     ],
     "hip_arthroplasty": [
-        "total hip replacement", "hip arthroplasty", "THA", "hip replacement",
+        "total hip replacement",
+        "hip arthroplasty",
+        "THA",
+        "hip replacement",
         "total hip arthroplasty",
     ],
     "knee_arthroscopy": [
-        "knee arthroscopy", "arthroscopic meniscectomy", "arthroscopic debridement",
-        "partial meniscectomy", "knee scope",
+        "knee arthroscopy",
+        "arthroscopic meniscectomy",
+        "arthroscopic debridement",
+        "partial meniscectomy",
+        "knee scope",
     ],
     "joint_injection": [
-        "joint injection", "intra-articular steroid injection", "corticosteroid injection",
-        "hyaluronic acid injection", "a cortisone shot",
+        "joint injection",
+        "intra-articular steroid injection",
+        "corticosteroid injection",
+        "hyaluronic acid injection",
+        "a cortisone shot",
     ],
     "mastectomy": [
-        "mastectomy", "total mastectomy", "simple mastectomy", "modified radical mastectomy",
+        "mastectomy",
+        "total mastectomy",
+        "simple mastectomy",
+        "modified radical mastectomy",
         "removal of the breast",
     ],
     "partial_mastectomy": [
-        "lumpectomy", "partial mastectomy", "breast-conserving surgery", "wide local excision",
+        "lumpectomy",
+        "partial mastectomy",
+        "breast-conserving surgery",
+        "wide local excision",
         "segmental mastectomy",
     ],
     "prostatectomy": [
-        "radical prostatectomy", "prostatectomy", "robotic prostatectomy",
-        "robot-assisted radical prostatectomy", "removal of the prostate",
+        "radical prostatectomy",
+        "prostatectomy",
+        "robotic prostatectomy",
+        "robot-assisted radical prostatectomy",
+        "removal of the prostate",
     ],
     "prostate_resection": [
-        "TURP", "transurethral resection of the prostate", "prostate resection",
-        "HoLEP", "laser enucleation of the prostate",
+        "TURP",
+        "transurethral resection of the prostate",
+        "prostate resection",
+        "HoLEP",
+        "laser enucleation of the prostate",
     ],
     "prostate_biopsy": [
-        "prostate biopsy", "repeat biopsy", "MRI-targeted biopsy", "transperineal biopsy",
+        "prostate biopsy",
+        "repeat biopsy",
+        "MRI-targeted biopsy",
+        "transperineal biopsy",
         "saturation biopsy",
     ],
     "hysterectomy": [
-        "hysterectomy", "total abdominal hysterectomy", "laparoscopic hysterectomy",
-        "removal of the uterus", "total laparoscopic hysterectomy",
+        "hysterectomy",
+        "total abdominal hysterectomy",
+        "laparoscopic hysterectomy",
+        "removal of the uterus",
+        "total laparoscopic hysterectomy",
     ],
     "endometrial_ablation": [
-        "endometrial ablation", "ablation of the endometrium", "hysteroscopic ablation",
+        "endometrial ablation",
+        "ablation of the endometrium",
+        "hysteroscopic ablation",
         "global endometrial ablation",
     ],
     "physical_therapy": [
-        "physical therapy", "a supervised exercise program", "physiotherapy",
-        "a course of rehabilitation", "structured rehab",
+        "physical therapy",
+        "a supervised exercise program",
+        "physiotherapy",
+        "a course of rehabilitation",
+        "structured rehab",
     ],
     "office_management": [
-        "medical management", "office follow-up", "medication and monitoring",
-        "observation with regular review", "clinic-based management",
+        "medical management",
+        "office follow-up",
+        "medication and monitoring",
+        "observation with regular review",
+        "clinic-based management",
     ],
     # Families a richer catalogue may add; unknown families fall back to their own name.
     "shoulder_arthroscopy": ["shoulder arthroscopy", "arthroscopic subacromial decompression"],
@@ -147,81 +227,149 @@ FAMILY_TERMS: dict[str, list[str]] = {
 # tier 3, 47562 laparoscopic tier 2, and likewise hernia repair and hysterectomy): when the tier
 # is known the phrase names the approach, so "open -> laparoscopic" reads as a step down.
 FAMILY_TERMS_BY_TIER: dict[str, list[str]] = {
-    "cholecystectomy@3": ["open cholecystectomy", "open gallbladder removal", "cholecystectomy through an open incision"],
+    "cholecystectomy@3": [
+        "open cholecystectomy",
+        "open gallbladder removal",
+        "cholecystectomy through an open incision",
+    ],
     "cholecystectomy@2": ["laparoscopic cholecystectomy", "keyhole gallbladder removal", "lap chole"],
     "hernia_repair@3": ["open hernia repair", "open mesh repair", "open inguinal repair"],
     "hernia_repair@2": ["laparoscopic hernia repair", "TEP repair", "keyhole hernia repair"],
     "hysterectomy@3": ["abdominal hysterectomy", "open hysterectomy", "total abdominal hysterectomy"],
-    "hysterectomy@2": ["laparoscopic hysterectomy", "vaginal hysterectomy", "minimally invasive hysterectomy"],
+    "hysterectomy@2": [
+        "laparoscopic hysterectomy",
+        "vaginal hysterectomy",
+        "minimally invasive hysterectomy",
+    ],
 }
 # --- specialty vocabulary ---------------------------------------------------------------------
 CONSERVATIVE: dict[str, list[str]] = {
     "spine": [
-        "physical therapy and core strengthening", "a structured exercise program",
-        "NSAIDs and a home exercise program", "activity modification with physiotherapy",
-        "a multidisciplinary pain program", "McKenzie-based therapy", "weight loss and walking",
+        "physical therapy and core strengthening",
+        "a structured exercise program",
+        "NSAIDs and a home exercise program",
+        "activity modification with physiotherapy",
+        "a multidisciplinary pain program",
+        "McKenzie-based therapy",
+        "weight loss and walking",
     ],
     "cardiology": [
-        "optimal medical therapy", "intensified anti-anginal medication",
-        "risk-factor control with a statin and beta blocker", "cardiac rehabilitation",
-        "guideline-directed medical therapy", "long-acting nitrates and lifestyle change",
+        "optimal medical therapy",
+        "intensified anti-anginal medication",
+        "risk-factor control with a statin and beta blocker",
+        "cardiac rehabilitation",
+        "guideline-directed medical therapy",
+        "long-acting nitrates and lifestyle change",
     ],
     "orthopedics": [
-        "weight loss and quadriceps strengthening", "physical therapy and an unloader brace",
-        "NSAIDs and activity modification", "a supervised exercise program",
-        "bracing and physiotherapy", "analgesia and a walking aid",
+        "weight loss and quadriceps strengthening",
+        "physical therapy and an unloader brace",
+        "NSAIDs and activity modification",
+        "a supervised exercise program",
+        "bracing and physiotherapy",
+        "analgesia and a walking aid",
     ],
     "oncology": [
-        "endocrine therapy", "systemic therapy with close surveillance", "definitive radiotherapy",
-        "surveillance imaging", "medical oncology management", "hormonal treatment",
+        "endocrine therapy",
+        "systemic therapy with close surveillance",
+        "definitive radiotherapy",
+        "surveillance imaging",
+        "medical oncology management",
+        "hormonal treatment",
     ],
     "general_surgery": [
-        "dietary modification and analgesia", "a low-fat diet", "weight loss and a supportive garment",
-        "symptom control with medication", "observation and dietary advice",
+        "dietary modification and analgesia",
+        "a low-fat diet",
+        "weight loss and a supportive garment",
+        "symptom control with medication",
+        "observation and dietary advice",
     ],
     "gynecology": [
-        "hormonal therapy", "a levonorgestrel IUD", "tranexamic acid",
-        "pelvic floor physiotherapy", "oral progestins", "medical management of the bleeding",
+        "hormonal therapy",
+        "a levonorgestrel IUD",
+        "tranexamic acid",
+        "pelvic floor physiotherapy",
+        "oral progestins",
+        "medical management of the bleeding",
     ],
     "urology": [
-        "an alpha blocker", "combination medical therapy", "active surveillance with PSA checks",
-        "lifestyle measures and bladder training", "a 5-alpha reductase inhibitor",
+        "an alpha blocker",
+        "combination medical therapy",
+        "active surveillance with PSA checks",
+        "lifestyle measures and bladder training",
+        "a 5-alpha reductase inhibitor",
         "tamsulosin",
     ],
 }
 TESTS: dict[str, list[str]] = {
     "spine": [
-        "flexion-extension radiographs", "an updated MRI", "EMG and nerve conduction studies",
-        "a diagnostic nerve block", "a CT myelogram", "standing scoliosis films",
+        "flexion-extension radiographs",
+        "an updated MRI",
+        "EMG and nerve conduction studies",
+        "a diagnostic nerve block",
+        "a CT myelogram",
+        "standing scoliosis films",
     ],
     "cardiology": [
-        "a stress test", "a stress echocardiogram", "coronary CT angiography", "FFR measurement",
-        "a cardiac MRI", "a repeat echocardiogram", "a nuclear perfusion scan",
+        "a stress test",
+        "a stress echocardiogram",
+        "coronary CT angiography",
+        "FFR measurement",
+        "a cardiac MRI",
+        "a repeat echocardiogram",
+        "a nuclear perfusion scan",
     ],
     "orthopedics": [
-        "weight-bearing radiographs", "an MRI of the joint", "a diagnostic injection",
-        "standing long-leg films", "a CT scan", "inflammatory markers",
+        "weight-bearing radiographs",
+        "an MRI of the joint",
+        "a diagnostic injection",
+        "standing long-leg films",
+        "a CT scan",
+        "inflammatory markers",
     ],
     "oncology": [
-        "a pathology re-review", "staging PET-CT", "a breast MRI", "genetic testing",
-        "a repeat core biopsy", "tumor board review",
+        "a pathology re-review",
+        "staging PET-CT",
+        "a breast MRI",
+        "genetic testing",
+        "a repeat core biopsy",
+        "tumor board review",
     ],
     "general_surgery": [
-        "an abdominal ultrasound", "a HIDA scan", "a CT of the abdomen", "upper endoscopy",
-        "liver function tests", "a dynamic ultrasound of the groin",
+        "an abdominal ultrasound",
+        "a HIDA scan",
+        "a CT of the abdomen",
+        "upper endoscopy",
+        "liver function tests",
+        "a dynamic ultrasound of the groin",
     ],
     "gynecology": [
-        "a pelvic ultrasound", "endometrial sampling", "hysteroscopy", "a pelvic MRI",
-        "a saline sonogram", "iron studies and a hormone panel",
+        "a pelvic ultrasound",
+        "endometrial sampling",
+        "hysteroscopy",
+        "a pelvic MRI",
+        "a saline sonogram",
+        "iron studies and a hormone panel",
     ],
     "urology": [
-        "a repeat PSA", "a prostate MRI", "urodynamic studies", "cystoscopy",
-        "a pathology re-review of the biopsy", "a bladder diary and flow study",
+        "a repeat PSA",
+        "a prostate MRI",
+        "urodynamic studies",
+        "cystoscopy",
+        "a pathology re-review of the biopsy",
+        "a bladder diary and flow study",
     ],
 }
 INTERVALS: list[str] = [
-    "three months", "six weeks", "6 months", "two to three months", "eight weeks", "a few months",
-    "12 weeks", "four months", "one year",
+    "three months",
+    "six weeks",
+    "6 months",
+    "two to three months",
+    "eight weeks",
+    "a few months",
+    "12 weeks",
+    "four months",
+    "one year",
 ]
 
 # --- decision sentences: the label-bearing wording; template index = phrasing group ------------
@@ -767,10 +915,12 @@ def compose_with_groups(
             "prior": _pick(PRIOR_CARE, n, rng, _P_PRIOR),
             "pref": _pick(PREFERENCES, n, rng, _P_PREF),
             "close": _pick(CLOSINGS, n, rng, _P_CLOSE),
-            "init": _family_phrases(np.asarray(initial_family, dtype=object), rng, "the proposed surgery",
-                                    initial_tier),
-            "rec": _family_phrases(np.asarray(recommended_family, dtype=object), rng, "a different procedure",
-                                   recommended_tier),
+            "init": _family_phrases(
+                np.asarray(initial_family, dtype=object), rng, "the proposed surgery", initial_tier
+            ),
+            "rec": _family_phrases(
+                np.asarray(recommended_family, dtype=object), rng, "a different procedure", recommended_tier
+            ),
             "cons": cons,
             "test": test,
             "interval": _pick(INTERVALS, n, rng),
@@ -779,16 +929,27 @@ def compose_with_groups(
             "style": rng.integers(0, 4, n),
         },
         schema_overrides={
-            c: pl.String for c in ("opener", "hist1", "hist2", "prior", "decision", "support", "pref", "close")
+            c: pl.String
+            for c in ("opener", "hist1", "hist2", "prior", "decision", "support", "pref", "close")
         },
     )
+
     def fill(col: str) -> pl.Expr:
         # Placeholders only live in the opener, decision and support slots: filling those short
         # strings, not the assembled narrative, keeps the per-row regex work small.
         expr = pl.col(col)
-        for token, source in (("{Init}", "Init"), ("{init}", "init"), ("{Rec}", "Rec"), ("{rec}", "rec"),
-                              ("{Cons}", "Cons"), ("{cons}", "cons"), ("{test}", "test"),
-                              ("{Test}", "Test"), ("{interval}", "interval"), ("{Age}", "age")):
+        for token, source in (
+            ("{Init}", "Init"),
+            ("{init}", "init"),
+            ("{Rec}", "Rec"),
+            ("{rec}", "rec"),
+            ("{Cons}", "Cons"),
+            ("{cons}", "cons"),
+            ("{test}", "test"),
+            ("{Test}", "Test"),
+            ("{interval}", "interval"),
+            ("{Age}", "age"),
+        ):
             expr = expr.str.replace_all(token, pl.col(source), literal=True)
         return expr.alias(col)
 
@@ -796,8 +957,12 @@ def compose_with_groups(
     order_b = ["opener", "decision", "support", "hist1", "hist2", "prior", "pref", "close"]
     text = (
         frame.lazy()
-        .with_columns(_capitalised("init").alias("Init"), _capitalised("rec").alias("Rec"),
-                      _capitalised("cons").alias("Cons"), _capitalised("test").alias("Test"))
+        .with_columns(
+            _capitalised("init").alias("Init"),
+            _capitalised("rec").alias("Rec"),
+            _capitalised("cons").alias("Cons"),
+            _capitalised("test").alias("Test"),
+        )
         .with_columns(fill("opener"), fill("prior"), fill("decision"), fill("support"))
         # Where the history sits relative to the decision varies, as it does in real letters.
         .select(
@@ -814,7 +979,11 @@ def compose_with_groups(
             pl.when(pl.col("style") == 1)
             .then(pl.col("text").str.to_lowercase())
             .when(pl.col("style") == 2)
-            .then(pl.col("text").str.replace_all(r"\b[Tt]he patient\b", "pt").str.replace_all(r"\bpatient\b", "pt"))
+            .then(
+                pl.col("text")
+                .str.replace_all(r"\b[Tt]he patient\b", "pt")
+                .str.replace_all(r"\bpatient\b", "pt")
+            )
             .otherwise(pl.col("text"))
         )
         .collect()
@@ -840,8 +1009,9 @@ def compose_narratives(
     The optional tiers (catalogue invasiveness of the initial / recommended code) let families
     whose tier depends on the approach name it ("open" vs "laparoscopic" cholecystectomy).
     """
-    text, _ = compose_with_groups(outcome, specialty, initial_family, recommended_family, rng,
-                                  initial_tier, recommended_tier)
+    text, _ = compose_with_groups(
+        outcome, specialty, initial_family, recommended_family, rng, initial_tier, recommended_tier
+    )
     return text
 
 
@@ -849,27 +1019,45 @@ def compose_narratives(
 _PAIRS: dict[str, dict[str, list[tuple[str, str | None]]]] = {
     "spine": {
         "confirmed": [("spinal_fusion", None), ("discectomy", None), ("spinal_decompression", None)],
-        "less_invasive": [("spinal_fusion", "spinal_decompression"), ("spinal_fusion", "discectomy"),
-                          ("spinal_decompression", "spinal_injection"), ("discectomy", "spinal_injection"),
-                          ("spinal_fusion", "spinal_injection")],
-        "more_invasive": [("discectomy", "spinal_fusion"), ("spinal_decompression", "spinal_fusion"),
-                          ("spinal_injection", "discectomy")],
+        "less_invasive": [
+            ("spinal_fusion", "spinal_decompression"),
+            ("spinal_fusion", "discectomy"),
+            ("spinal_decompression", "spinal_injection"),
+            ("discectomy", "spinal_injection"),
+            ("spinal_fusion", "spinal_injection"),
+        ],
+        "more_invasive": [
+            ("discectomy", "spinal_fusion"),
+            ("spinal_decompression", "spinal_fusion"),
+            ("spinal_injection", "discectomy"),
+        ],
         "alternative": [("spinal_decompression", "discectomy"), ("discectomy", "spinal_decompression")],
         "other": [("spinal_fusion", None), ("spinal_decompression", None), ("discectomy", None)],
     },
     "cardiology": {
         "confirmed": [("cabg", None), ("pci", None), ("valve_replacement", None), ("tavr", None)],
-        "less_invasive": [("cabg", "pci"), ("valve_replacement", "tavr"), ("pci", "cardiac_cath"),
-                          ("cabg", "cardiac_cath")],
+        "less_invasive": [
+            ("cabg", "pci"),
+            ("valve_replacement", "tavr"),
+            ("pci", "cardiac_cath"),
+            ("cabg", "cardiac_cath"),
+        ],
         "more_invasive": [("pci", "cabg"), ("tavr", "valve_replacement"), ("cardiac_cath", "pci")],
         "alternative": [("pci", "tavr"), ("cabg", "valve_replacement"), ("tavr", "pci")],
         "other": [("cabg", None), ("pci", None), ("cardiac_cath", None), ("valve_replacement", None)],
     },
     "orthopedics": {
         "confirmed": [("knee_arthroplasty", None), ("hip_arthroplasty", None), ("knee_arthroscopy", None)],
-        "less_invasive": [("knee_arthroplasty", "knee_arthroscopy"), ("knee_arthroplasty", "joint_injection"),
-                          ("knee_arthroscopy", "joint_injection"), ("hip_arthroplasty", "joint_injection")],
-        "more_invasive": [("knee_arthroscopy", "knee_arthroplasty"), ("joint_injection", "knee_arthroplasty")],
+        "less_invasive": [
+            ("knee_arthroplasty", "knee_arthroscopy"),
+            ("knee_arthroplasty", "joint_injection"),
+            ("knee_arthroscopy", "joint_injection"),
+            ("hip_arthroplasty", "joint_injection"),
+        ],
+        "more_invasive": [
+            ("knee_arthroscopy", "knee_arthroplasty"),
+            ("joint_injection", "knee_arthroplasty"),
+        ],
         "alternative": [("knee_arthroplasty", "hip_arthroplasty"), ("hip_arthroplasty", "knee_arthroplasty")],
         "other": [("knee_arthroplasty", None), ("knee_arthroscopy", None), ("hip_arthroplasty", None)],
     },
@@ -881,28 +1069,51 @@ _PAIRS: dict[str, dict[str, list[tuple[str, str | None]]]] = {
         "other": [("mastectomy", None), ("partial_mastectomy", None)],
     },
     "general_surgery": {
-        "confirmed": [("cholecystectomy@2", None), ("cholecystectomy@3", None), ("hernia_repair@2", None),
-                      ("hernia_repair@3", None)],
+        "confirmed": [
+            ("cholecystectomy@2", None),
+            ("cholecystectomy@3", None),
+            ("hernia_repair@2", None),
+            ("hernia_repair@3", None),
+        ],
         "less_invasive": [("cholecystectomy@3", "cholecystectomy@2"), ("hernia_repair@3", "hernia_repair@2")],
-        "more_invasive": [("hernia_repair@2", "cholecystectomy@3"), ("cholecystectomy@2", "cholecystectomy@3"),
-                          ("hernia_repair@2", "hernia_repair@3")],
+        "more_invasive": [
+            ("hernia_repair@2", "cholecystectomy@3"),
+            ("cholecystectomy@2", "cholecystectomy@3"),
+            ("hernia_repair@2", "hernia_repair@3"),
+        ],
         "alternative": [("cholecystectomy@2", "hernia_repair@2"), ("hernia_repair@3", "cholecystectomy@3")],
-        "other": [("cholecystectomy@2", None), ("cholecystectomy@3", None), ("hernia_repair@2", None),
-                  ("hernia_repair@3", None)],
+        "other": [
+            ("cholecystectomy@2", None),
+            ("cholecystectomy@3", None),
+            ("hernia_repair@2", None),
+            ("hernia_repair@3", None),
+        ],
     },
     "gynecology": {
         "confirmed": [("hysterectomy@3", None), ("hysterectomy@2", None)],
-        "less_invasive": [("hysterectomy@3", "endometrial_ablation"), ("hysterectomy@3", "hysterectomy@2"),
-                          ("hysterectomy@2", "endometrial_ablation")],
-        "more_invasive": [("endometrial_ablation", "hysterectomy@3"), ("hysterectomy@2", "hysterectomy@3"),
-                          ("endometrial_ablation", "hysterectomy@2")],
-        "alternative": [("hysterectomy@2", "partial_mastectomy"), ("endometrial_ablation", "prostate_biopsy")],
+        "less_invasive": [
+            ("hysterectomy@3", "endometrial_ablation"),
+            ("hysterectomy@3", "hysterectomy@2"),
+            ("hysterectomy@2", "endometrial_ablation"),
+        ],
+        "more_invasive": [
+            ("endometrial_ablation", "hysterectomy@3"),
+            ("hysterectomy@2", "hysterectomy@3"),
+            ("endometrial_ablation", "hysterectomy@2"),
+        ],
+        "alternative": [
+            ("hysterectomy@2", "partial_mastectomy"),
+            ("endometrial_ablation", "prostate_biopsy"),
+        ],
         "other": [("hysterectomy@3", None), ("hysterectomy@2", None), ("endometrial_ablation", None)],
     },
     "urology": {
         "confirmed": [("prostatectomy", None), ("prostate_resection", None)],
-        "less_invasive": [("prostatectomy", "prostate_resection"), ("prostatectomy", "prostate_biopsy"),
-                          ("prostate_resection", "prostate_biopsy")],
+        "less_invasive": [
+            ("prostatectomy", "prostate_resection"),
+            ("prostatectomy", "prostate_biopsy"),
+            ("prostate_resection", "prostate_biopsy"),
+        ],
         "more_invasive": [("prostate_resection", "prostatectomy"), ("prostate_biopsy", "prostate_resection")],
         "alternative": [("prostate_resection", "hysterectomy")],
         "other": [("prostatectomy", None), ("prostate_resection", None)],

@@ -51,7 +51,9 @@ def pseudonyms(index: np.ndarray, prefix: str, salt: int, width: int = 10) -> np
     """
     bits = 5 * width
     mask = np.uint64((1 << bits) - 1)
-    keys = np.random.default_rng(salt).integers(1, 1 << min(bits, 62), size=4, dtype=np.int64).astype(np.uint64)
+    keys = (
+        np.random.default_rng(salt).integers(1, 1 << min(bits, 62), size=4, dtype=np.int64).astype(np.uint64)
+    )
     a, b = keys[0] | np.uint64(1), keys[1] | np.uint64(1)
     half = np.uint64(bits // 2)
     x = np.asarray(index, dtype=np.uint64) & mask

@@ -41,24 +41,50 @@ def record_check_results(conn: duckdb.DuckDBPyConnection, run_id: str, rows: Ite
     """Replace this run's rows of audit.check_results; returns how many were written."""
     ensure_audit_tables(conn)
     values = [
-        (r.check_name, r.asset, r.passed, r.severity, r.description, r.rows_checked, r.rows_violating,
-         r.share_violating, r.threshold, json.dumps(dict(r.metadata), default=str), run_id)
+        (
+            r.check_name,
+            r.asset,
+            r.passed,
+            r.severity,
+            r.description,
+            r.rows_checked,
+            r.rows_violating,
+            r.share_violating,
+            r.threshold,
+            json.dumps(dict(r.metadata), default=str),
+            run_id,
+        )
         for r in rows
     ]
     conn.execute("DELETE FROM audit.check_results WHERE run_id = ?", [run_id])
     if values:
         conn.executemany(
-            "INSERT INTO audit.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)", values
+            "INSERT INTO audit.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+            values,
         )
     return len(values)
 
 
-def record_run(conn: duckdb.DuckDBPyConnection, run_id: str, started_at: dt.datetime | None, landing: str,
-               warehouse: str, settings: Mapping[str, object], as_of: dt.date) -> None:
+def record_run(
+    conn: duckdb.DuckDBPyConnection,
+    run_id: str,
+    started_at: dt.datetime | None,
+    landing: str,
+    warehouse: str,
+    settings: Mapping[str, object],
+    as_of: dt.date,
+) -> None:
     """Write (or rewrite) the run's row of audit.runs, finished now."""
     ensure_audit_tables(conn)
     conn.execute("DELETE FROM audit.runs WHERE run_id = ?", [run_id])
     conn.execute(
         "INSERT INTO audit.runs VALUES (?, coalesce(?, now()::TIMESTAMP), now()::TIMESTAMP, ?, ?, ?, ?)",
-        [run_id, started_at, landing, warehouse, json.dumps(dict(settings), sort_keys=True, default=str), as_of],
+        [
+            run_id,
+            started_at,
+            landing,
+            warehouse,
+            json.dumps(dict(settings), sort_keys=True, default=str),
+            as_of,
+        ],
     )

@@ -31,20 +31,30 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     program_fee_usd: float = Field(ge=0, le=100_000, description="fee per completed review, USD")
-    horizon_months: int = Field(ge=1, le=60, description="months after the opinion in which leakage is sought")
-    min_cases_observed_leakage: int = Field(
-        ge=0, le=100_000, description="closed-horizon cases a specialty needs before its observed rates replace defaults"
+    horizon_months: int = Field(
+        ge=1, le=60, description="months after the opinion in which leakage is sought"
     )
-    bootstrap_resamples: int = Field(ge=1, le=100_000, description="bootstrap replicates of the cost intervals")
+    min_cases_observed_leakage: int = Field(
+        ge=0,
+        le=100_000,
+        description="closed-horizon cases a specialty needs before its observed rates replace defaults",
+    )
+    bootstrap_resamples: int = Field(
+        ge=1, le=100_000, description="bootstrap replicates of the cost intervals"
+    )
     seed: int = Field(ge=0, description="seed of every random draw (bootstrap, model splits)")
     text_model_threshold: float = Field(
         ge=0.0, le=1.0, description="probability the text model needs before its label is used"
     )
-    text_model_f1_floor: float = Field(ge=0.0, le=1.0, description="held-out macro-F1 the text model must reach")
+    text_model_f1_floor: float = Field(
+        ge=0.0, le=1.0, description="held-out macro-F1 the text model must reach"
+    )
     min_labelled_narratives: int = Field(
         ge=0, description="rule-labelled narratives below which the text model trains on the generated corpus"
     )
-    text_model_corpus_size: int = Field(ge=0, le=1_000_000, description="generated narratives added to training")
+    text_model_corpus_size: int = Field(
+        ge=0, le=1_000_000, description="generated narratives added to training"
+    )
     suppression_threshold: int = Field(
         ge=11, le=1_000, description="published counts from 1 to this minus one are suppressed (CMS: 11)"
     )
@@ -72,11 +82,17 @@ def _problem(error: Mapping[str, Any], sources: Mapping[str, str], values: Mappi
         return f"setting {key!r} is missing from {sources.get('__file__', 'the settings file')}"
     field = Settings.model_fields[key]
     kind = {int: "a whole number", float: "a number"}.get(field.annotation, "a value")  # type: ignore[call-overload]
-    bounds = [f"{name} {value:g}" for m in field.metadata for name, value in
-              (("at least", getattr(m, "ge", None)), ("at most", getattr(m, "le", None))) if value is not None]
+    bounds = [
+        f"{name} {value:g}"
+        for m in field.metadata
+        for name, value in (("at least", getattr(m, "ge", None)), ("at most", getattr(m, "le", None)))
+        if value is not None
+    ]
     value = values.get(key)
     shown = value if isinstance(value, str) else repr(value)
-    return f"{where}={shown} is not allowed: {key} must be {kind}{' ' + ' and '.join(bounds) if bounds else ''}"
+    return (
+        f"{where}={shown} is not allowed: {key} must be {kind}{' ' + ' and '.join(bounds) if bounds else ''}"
+    )
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

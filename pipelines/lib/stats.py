@@ -53,9 +53,7 @@ def p_chart_limits(
     return lcl, ucl
 
 
-def funnel_limits(
-    target: ArrayLike, trials: ArrayLike, coverage: float
-) -> tuple[FloatArray, FloatArray]:
+def funnel_limits(target: ArrayLike, trials: ArrayLike, coverage: float) -> tuple[FloatArray, FloatArray]:
     """Exact binomial funnel-plot limits around `target` for units of size `trials`.
 
     Spiegelhalter (Stat Med 2005, appendix): r_p is the binomial p-quantile, and the limit is

@@ -61,7 +61,20 @@ TIER_MEANINGS: dict[int, str] = {
 
 #: Words that stay in capitals when a code-like value is turned into words.
 ACRONYMS: tuple[str, ...] = (
-    "ACL", "CABG", "CT", "ESI", "HIFU", "ICD", "IUD", "MRI", "PCI", "PT", "TAVR", "TEER", "TURP", "UAE",
+    "ACL",
+    "CABG",
+    "CT",
+    "ESI",
+    "HIFU",
+    "ICD",
+    "IUD",
+    "MRI",
+    "PCI",
+    "PT",
+    "TAVR",
+    "TEER",
+    "TURP",
+    "UAE",
 )
 
 

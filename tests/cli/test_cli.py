@@ -20,14 +20,18 @@ def test_missing_landing_folder_is_one_clear_line(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_warehouse_path_that_is_a_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_warehouse_path_that_is_a_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "landing").mkdir()
     code = main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path)])
     assert code == 2
     assert "is a folder" in capsys.readouterr().err
 
 
-def test_a_file_that_is_not_a_warehouse_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_that_is_not_a_warehouse_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "landing").mkdir()
     bogus = tmp_path / "w.duckdb"
     bogus.write_text("this is not a database")
@@ -49,7 +53,10 @@ def test_second_writer_exits_with_a_clear_message(tmp_path: Path, capsys: pytest
     holder.start()
     try:
         time.sleep(0.5)
-        with pytest.raises(WarehouseBusy, match="is being written by pid"), writer_lock(warehouse, wait_seconds=0.2):
+        with (
+            pytest.raises(WarehouseBusy, match="is being written by pid"),
+            writer_lock(warehouse, wait_seconds=0.2),
+        ):
             pass
         code = main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse)])
         assert code == 2
@@ -67,8 +74,9 @@ def test_generate_rejects_a_bad_dirty_fraction(capsys: pytest.CaptureFixture[str
     assert "must be between 0 and 0.5" in capsys.readouterr().err
 
 
-def test_the_summary_is_read_before_the_writer_lock_is_released(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_summary_is_read_before_the_writer_lock_is_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A second run waiting on the lock opens the warehouse read-write the moment it is released;
     reading the summary after that would fail one run or the other."""
     import pipelines.cli.run as run_module

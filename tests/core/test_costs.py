@@ -33,8 +33,13 @@ FUSION, CONSERVATIVE, WORKUP, LEAK = 29231.0, 625.0, 1200.0, 0.18
 
 def outcomes_frame(rows: list[dict]) -> pl.DataFrame:
     schema = {
-        "case_id": pl.Utf8, "specialty": pl.Utf8, "payer_type": pl.Utf8, "plan_id": pl.Utf8,
-        "outcome": pl.Utf8, "opinion_date": pl.Date, "initial_procedure_code": pl.Utf8,
+        "case_id": pl.Utf8,
+        "specialty": pl.Utf8,
+        "payer_type": pl.Utf8,
+        "plan_id": pl.Utf8,
+        "outcome": pl.Utf8,
+        "opinion_date": pl.Date,
+        "initial_procedure_code": pl.Utf8,
         "recommended_procedure_code": pl.Utf8,
     }
     defaults = {"specialty": "spine", "opinion_date": CLOSED, "initial_procedure_code": "22630"}
@@ -56,16 +61,29 @@ def test_formula_for_every_outcome_with_the_default_leakage():
                 [
                     {"case_id": "conf", "outcome": "confirmed"},
                     {"case_id": "less", "outcome": "less_invasive", "recommended_procedure_code": "63030"},
-                    {"case_id": "more", "outcome": "more_invasive", "initial_procedure_code": "63030",
-                     "recommended_procedure_code": "22630"},
-                    {"case_id": "alt", "specialty": "orthopedics", "outcome": "alternative",
-                     "initial_procedure_code": "29881", "recommended_procedure_code": "29888"},
+                    {
+                        "case_id": "more",
+                        "outcome": "more_invasive",
+                        "initial_procedure_code": "63030",
+                        "recommended_procedure_code": "22630",
+                    },
+                    {
+                        "case_id": "alt",
+                        "specialty": "orthopedics",
+                        "outcome": "alternative",
+                        "initial_procedure_code": "29881",
+                        "recommended_procedure_code": "29888",
+                    },
                     {"case_id": "ns", "outcome": "non_surgical"},
                     {"case_id": "def", "outcome": "deferred"},
                     {"case_id": "unc", "outcome": "unclassified", "initial_procedure_code": "12345"},
                 ]
             ),
-            PRICES, PATHWAYS, None, CostAssumptions(), AS_OF,
+            PRICES,
+            PATHWAYS,
+            None,
+            CostAssumptions(),
+            AS_OF,
         )
     )
     assert out["conf"]["projected_avoided"] == 0.0
@@ -91,8 +109,14 @@ def test_payer_prices_override_the_catalogue_per_code():
     extra = prices.filter(pl.col("procedure_code") == "0999T").row(0, named=True)
     assert (extra["price"], extra["family"], extra["tier"]) == (500.0, None, None)
     out = case_costs(
-        outcomes_frame([{"case_id": "less", "outcome": "less_invasive", "recommended_procedure_code": "63030"}]),
-        prices, PATHWAYS, None, CostAssumptions(), AS_OF,
+        outcomes_frame(
+            [{"case_id": "less", "outcome": "less_invasive", "recommended_procedure_code": "63030"}]
+        ),
+        prices,
+        PATHWAYS,
+        None,
+        CostAssumptions(),
+        AS_OF,
     ).row(0, named=True)
     assert (out["cost_initial"], out["price_source"], out["projected_avoided"]) == (31000.0, "payer", 22000.0)
 
@@ -100,23 +124,44 @@ def test_payer_prices_override_the_catalogue_per_code():
 def _leakage_cohort(n: int, n_leaked: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """n closed-horizon spine non_surgical cases, all with claims; n_leaked had a fusion (22612, same family)."""
     outcomes = outcomes_frame([{"case_id": f"s{i}", "outcome": "non_surgical"} for i in range(n)])
-    rows = [{"case_id": f"s{i}", "procedure_code": "99213", "service_date": date(2024, 3, 1), "allowed_amount": 90.0}
-            for i in range(n)]
-    rows += [{"case_id": f"s{i}", "procedure_code": "22612", "service_date": date(2024, 9, 1), "allowed_amount": 25000.0}
-             for i in range(n_leaked)]
+    rows = [
+        {
+            "case_id": f"s{i}",
+            "procedure_code": "99213",
+            "service_date": date(2024, 3, 1),
+            "allowed_amount": 90.0,
+        }
+        for i in range(n)
+    ]
+    rows += [
+        {
+            "case_id": f"s{i}",
+            "procedure_code": "22612",
+            "service_date": date(2024, 9, 1),
+            "allowed_amount": 25000.0,
+        }
+        for i in range(n_leaked)
+    ]
     return outcomes, claims(rows)
 
 
 def test_observed_leakage_replaces_the_default_once_it_rests_on_enough_cases():
     outcomes, follow_ups = _leakage_cohort(30, 6)
     # cases without any claim count as not leaked: drop the office visits of ten of them
-    follow_ups = follow_ups.filter(~((pl.col("procedure_code") == "99213") & pl.col("case_id").is_in(
-        [f"s{i}" for i in range(20, 30)])))
-    used = case_costs(outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(min_cases_observed_leakage=30), AS_OF)
+    follow_ups = follow_ups.filter(
+        ~((pl.col("procedure_code") == "99213") & pl.col("case_id").is_in([f"s{i}" for i in range(20, 30)]))
+    )
+    used = case_costs(
+        outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(min_cases_observed_leakage=30), AS_OF
+    )
     assert used["leakage_used"].unique().to_list() == [pytest.approx(0.2)]
-    too_few = case_costs(outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(min_cases_observed_leakage=31), AS_OF)
+    too_few = case_costs(
+        outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(min_cases_observed_leakage=31), AS_OF
+    )
     assert too_few["leakage_used"].unique().to_list() == [LEAK]
-    forced = case_costs(outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(leakage_override={"spine": 0.5}), AS_OF)
+    forced = case_costs(
+        outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(leakage_override={"spine": 0.5}), AS_OF
+    )
     assert forced["leakage_used"].unique().to_list() == [0.5]
 
 
@@ -124,7 +169,15 @@ def test_observed_leakage_table_says_which_rate_is_in_force():
     evidence = pl.DataFrame(
         {
             "specialty": ["spine"] * 5 + ["urology"] * 2,
-            "outcome": ["non_surgical", "deferred", "deferred", "confirmed", "non_surgical", "non_surgical", "deferred"],
+            "outcome": [
+                "non_surgical",
+                "deferred",
+                "deferred",
+                "confirmed",
+                "non_surgical",
+                "non_surgical",
+                "deferred",
+            ],
             "horizon_closed": [True, True, True, True, False, True, False],
             "leaked": [True, False, False, True, True, False, True],
         }
@@ -132,12 +185,18 @@ def test_observed_leakage_table_says_which_rate_is_in_force():
     rates = by_case(observed_leakage(evidence, PATHWAYS, min_cases=3).rename({"specialty": "case_id"}))
     # spine: three closed non_surgical/deferred cases, one leaked (confirmed and open cases don't count)
     assert (rates["spine"]["n_observed"], rates["spine"]["n_leaked"]) == (3, 1)
-    assert (rates["spine"]["leakage_used"], rates["spine"]["leakage_basis"]) == (pytest.approx(1 / 3), "observed")
+    assert (rates["spine"]["leakage_used"], rates["spine"]["leakage_basis"]) == (
+        pytest.approx(1 / 3),
+        "observed",
+    )
     assert (rates["urology"]["n_observed"], rates["urology"]["leakage_basis"]) == (1, "default")
     assert rates["urology"]["leakage_used"] == 0.38
     assert rates["cardiology"]["observed_leakage"] is None and rates["cardiology"]["leakage_used"] == 0.30
-    no_feed = by_case(observed_leakage(evidence, PATHWAYS, min_cases=1, claims_available=False).rename(
-        {"specialty": "case_id"}))
+    no_feed = by_case(
+        observed_leakage(evidence, PATHWAYS, min_cases=1, claims_available=False).rename(
+            {"specialty": "case_id"}
+        )
+    )
     assert (no_feed["spine"]["n_observed"], no_feed["spine"]["leakage_basis"]) == (0, "default")
 
 
@@ -162,19 +221,49 @@ def test_claims_verify_or_refute_the_avoided_surgery():
     )
     follow_ups = claims(
         [
-            {"case_id": "leak_paid", "procedure_code": "22630", "service_date": date(2024, 5, 1), "allowed_amount": 25000.0},
+            {
+                "case_id": "leak_paid",
+                "procedure_code": "22630",
+                "service_date": date(2024, 5, 1),
+                "allowed_amount": 25000.0,
+            },
             {"case_id": "leak_unpriced", "procedure_code": "22612", "service_date": date(2024, 5, 1)},
-            {"case_id": "late", "procedure_code": "22630", "service_date": date(2025, 2, 1), "allowed_amount": 25000.0},
-            {"case_id": "before", "procedure_code": "22630", "service_date": date(2024, 1, 2), "allowed_amount": 25000.0},
-            {"case_id": "visit", "procedure_code": "99213", "service_date": date(2024, 2, 1), "allowed_amount": 90.0},
-            {"case_id": "open", "procedure_code": "22630", "service_date": date(2025, 8, 1), "allowed_amount": 25000.0},
+            {
+                "case_id": "late",
+                "procedure_code": "22630",
+                "service_date": date(2025, 2, 1),
+                "allowed_amount": 25000.0,
+            },
+            {
+                "case_id": "before",
+                "procedure_code": "22630",
+                "service_date": date(2024, 1, 2),
+                "allowed_amount": 25000.0,
+            },
+            {
+                "case_id": "visit",
+                "procedure_code": "99213",
+                "service_date": date(2024, 2, 1),
+                "allowed_amount": 90.0,
+            },
+            {
+                "case_id": "open",
+                "procedure_code": "22630",
+                "service_date": date(2025, 8, 1),
+                "allowed_amount": 25000.0,
+            },
         ]
     )
     out = by_case(case_costs(outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(), AS_OF))
     status = {k: v["realized_status"] for k, v in out.items()}
     assert status == {
-        "leak_paid": "leaked", "leak_unpriced": "leaked", "late": "verified_avoided",
-        "before": "no_follow_up", "visit": "verified_avoided", "silent": "no_follow_up", "open": "window_open",
+        "leak_paid": "leaked",
+        "leak_unpriced": "leaked",
+        "late": "verified_avoided",
+        "before": "no_follow_up",
+        "visit": "verified_avoided",
+        "silent": "no_follow_up",
+        "open": "window_open",
     }
     # leaked: the initial cost minus the surgery's allowed amount and the conservative care already given
     assert out["leak_paid"]["realized_avoided"] == pytest.approx(FUSION - 25000.0 - CONSERVATIVE)
@@ -189,15 +278,30 @@ def test_the_recommended_plan_itself_is_not_leakage():
     outcomes = outcomes_frame(
         [
             # open -> laparoscopic hysterectomy stays in the family 'hysterectomy'
-            {"case_id": "lap", "specialty": "gynecology", "outcome": "less_invasive",
-             "initial_procedure_code": "58150", "recommended_procedure_code": "58571"},
+            {
+                "case_id": "lap",
+                "specialty": "gynecology",
+                "outcome": "less_invasive",
+                "initial_procedure_code": "58150",
+                "recommended_procedure_code": "58571",
+            },
             {"case_id": "conf", "outcome": "confirmed", "recommended_procedure_code": None},
         ]
     )
     follow_ups = claims(
         [
-            {"case_id": "lap", "procedure_code": "58571", "service_date": date(2024, 3, 1), "allowed_amount": 9000.0},
-            {"case_id": "conf", "procedure_code": "22630", "service_date": date(2024, 3, 1), "allowed_amount": 30000.0},
+            {
+                "case_id": "lap",
+                "procedure_code": "58571",
+                "service_date": date(2024, 3, 1),
+                "allowed_amount": 9000.0,
+            },
+            {
+                "case_id": "conf",
+                "procedure_code": "22630",
+                "service_date": date(2024, 3, 1),
+                "allowed_amount": 30000.0,
+            },
         ]
     )
     out = by_case(case_costs(outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(), AS_OF))
@@ -213,8 +317,12 @@ def test_price_multiplier_scales_every_projected_saving_exactly():
             {"case_id": "less", "outcome": "less_invasive", "recommended_procedure_code": "63030"},
             {"case_id": "ns", "outcome": "non_surgical"},
             {"case_id": "def", "outcome": "deferred"},
-            {"case_id": "more", "outcome": "more_invasive", "initial_procedure_code": "63030",
-             "recommended_procedure_code": "22630"},
+            {
+                "case_id": "more",
+                "outcome": "more_invasive",
+                "initial_procedure_code": "63030",
+                "recommended_procedure_code": "22630",
+            },
         ]
     )
     base = case_costs(outcomes, PRICES, PATHWAYS, None, CostAssumptions(), AS_OF)
@@ -227,7 +335,12 @@ def test_build_case_costs_writes_the_documented_tables(tmp_path):
     load_reference(conn)
     cases = cases_frame(
         [
-            {"case_id": "a", "specialty": "spine", "initial_procedure_code": "22630", "payer_type": "medicare"},
+            {
+                "case_id": "a",
+                "specialty": "spine",
+                "initial_procedure_code": "22630",
+                "payer_type": "medicare",
+            },
             {"case_id": "b", "specialty": "spine", "initial_procedure_code": "22630", "plan_id": "p1"},
         ]
     )
@@ -243,33 +356,67 @@ def test_build_case_costs_writes_the_documented_tables(tmp_path):
     build_case_costs(conn, load_settings(env={}), AS_OF)
     columns = [r[0] for r in conn.sql("DESCRIBE core.case_costs").fetchall()]
     assert columns[:14] == [
-        "case_id", "specialty", "payer_type", "plan_id", "outcome", "opinion_date", "cost_initial",
-        "cost_recommended", "projected_avoided", "leakage_used", "price_source", "horizon_closed",
-        "realized_status", "realized_avoided",
+        "case_id",
+        "specialty",
+        "payer_type",
+        "plan_id",
+        "outcome",
+        "opinion_date",
+        "cost_initial",
+        "cost_recommended",
+        "projected_avoided",
+        "leakage_used",
+        "price_source",
+        "horizon_closed",
+        "realized_status",
+        "realized_avoided",
     ]
-    rows = conn.sql("SELECT case_id, payer_type, plan_id, projected_avoided FROM core.case_costs ORDER BY 1").fetchall()
+    rows = conn.sql(
+        "SELECT case_id, payer_type, plan_id, projected_avoided FROM core.case_costs ORDER BY 1"
+    ).fetchall()
     assert rows == [
         ("a", "medicare", None, pytest.approx(FUSION - CONSERVATIVE - LEAK * FUSION)),
         ("b", None, "p1", pytest.approx(FUSION - 8000.0)),
     ]
-    leak = conn.sql("SELECT leakage_used, leakage_basis FROM core.leakage_rates WHERE specialty = 'spine'").fetchall()
+    leak = conn.sql(
+        "SELECT leakage_used, leakage_basis FROM core.leakage_rates WHERE specialty = 'spine'"
+    ).fetchall()
     assert leak == [(LEAK, "default")]
-    assert conn.sql("SELECT price_source FROM core.prices WHERE procedure_code = '63030'").fetchall() == [("payer",)]
+    assert conn.sql("SELECT price_source FROM core.prices WHERE procedure_code = '63030'").fetchall() == [
+        ("payer",)
+    ]
 
 
 def test_with_no_minimum_an_unobserved_specialty_keeps_its_default_leakage():
     # min_cases 0 means "use whatever is observed"; with nothing observed the default must stay,
     # not a NULL that silently zeroes every non_surgical/deferred saving
-    rates = by_case(observed_leakage(
-        pl.DataFrame(schema={"specialty": pl.Utf8, "outcome": pl.Utf8, "horizon_closed": pl.Boolean,
-                             "leaked": pl.Boolean}),
-        PATHWAYS, min_cases=0,
-    ).rename({"specialty": "case_id"}))
+    rates = by_case(
+        observed_leakage(
+            pl.DataFrame(
+                schema={
+                    "specialty": pl.Utf8,
+                    "outcome": pl.Utf8,
+                    "horizon_closed": pl.Boolean,
+                    "leaked": pl.Boolean,
+                }
+            ),
+            PATHWAYS,
+            min_cases=0,
+        ).rename({"specialty": "case_id"})
+    )
     assert (rates["spine"]["leakage_used"], rates["spine"]["leakage_basis"]) == (LEAK, "default")
-    out = by_case(case_costs(
-        outcomes_frame([{"case_id": "ns", "outcome": "non_surgical"}, {"case_id": "def", "outcome": "deferred"}]),
-        PRICES, PATHWAYS, None, CostAssumptions(min_cases_observed_leakage=0), AS_OF,
-    ))
+    out = by_case(
+        case_costs(
+            outcomes_frame(
+                [{"case_id": "ns", "outcome": "non_surgical"}, {"case_id": "def", "outcome": "deferred"}]
+            ),
+            PRICES,
+            PATHWAYS,
+            None,
+            CostAssumptions(min_cases_observed_leakage=0),
+            AS_OF,
+        )
+    )
     assert out["ns"]["projected_avoided"] == pytest.approx(FUSION - CONSERVATIVE - LEAK * FUSION)
     assert out["def"]["cost_recommended"] == pytest.approx(WORKUP + LEAK * FUSION)
 
@@ -287,13 +434,26 @@ def test_a_change_without_a_priced_recommended_code_claims_nothing():
     )
     follow_ups = claims(
         [
-            {"case_id": "verified", "procedure_code": "99213", "service_date": date(2024, 3, 1), "allowed_amount": 90.0},
-            {"case_id": "leaked", "procedure_code": "22630", "service_date": date(2024, 5, 1), "allowed_amount": 25000.0},
+            {
+                "case_id": "verified",
+                "procedure_code": "99213",
+                "service_date": date(2024, 3, 1),
+                "allowed_amount": 90.0,
+            },
+            {
+                "case_id": "leaked",
+                "procedure_code": "22630",
+                "service_date": date(2024, 5, 1),
+                "allowed_amount": 25000.0,
+            },
         ]
     )
     out = by_case(case_costs(outcomes, PRICES, PATHWAYS, follow_ups, CostAssumptions(), AS_OF))
     for case in ("verified", "leaked", "open"):
         assert out[case]["cost_recommended"] == FUSION, case
         assert out[case]["projected_avoided"] == 0.0, case
-    assert (out["verified"]["realized_status"], out["verified"]["realized_avoided"]) == ("verified_avoided", 0.0)
+    assert (out["verified"]["realized_status"], out["verified"]["realized_avoided"]) == (
+        "verified_avoided",
+        0.0,
+    )
     assert (out["leaked"]["realized_status"], out["leaked"]["realized_avoided"]) == ("leaked", 0.0)

@@ -43,7 +43,9 @@ def _shared_warehouse() -> duckdb.DuckDBPyConnection:
     return _WAREHOUSE[0]
 
 
-def classify(specs: list[dict], predictions: pl.DataFrame | None = None, threshold: float = 0.6) -> pl.DataFrame:
+def classify(
+    specs: list[dict], predictions: pl.DataFrame | None = None, threshold: float = 0.6
+) -> pl.DataFrame:
     """Stage one case + one opinion per spec, run the classifier, return core.case_outcomes in spec order.
 
     One in-memory warehouse serves every example: each call replaces the staging tables.
@@ -51,7 +53,10 @@ def classify(specs: list[dict], predictions: pl.DataFrame | None = None, thresho
     conn = _shared_warehouse()
     ids = [f"c{i:04d}" for i in range(len(specs))]
     cases = cases_frame(
-        [{"case_id": i, "specialty": "spine", "initial_procedure_code": s["initial"]} for i, s in zip(ids, specs, strict=True)]
+        [
+            {"case_id": i, "specialty": "spine", "initial_procedure_code": s["initial"]}
+            for i, s in zip(ids, specs, strict=True)
+        ]
     )
     opinions = opinions_frame(
         [
@@ -150,8 +155,12 @@ def test_same_tier_is_confirmed_in_the_family_and_alternative_outside_it(pairs):
 
 
 @FAST
-@given(st.lists(st.tuples(known_code, st.one_of(st.none(), known_code, st.just("0999T"))), min_size=1, max_size=10),
-       st.sampled_from(["defer", "further_testing", "conservative"]))
+@given(
+    st.lists(
+        st.tuples(known_code, st.one_of(st.none(), known_code, st.just("0999T"))), min_size=1, max_size=10
+    ),
+    st.sampled_from(["defer", "further_testing", "conservative"]),
+)
 def test_defer_and_conservative_win_over_any_code(pairs, recommendation):
     out = classify([{"initial": a, "recommendation": recommendation, "code": b} for a, b in pairs])
     expected = "non_surgical" if recommendation == "conservative" else "deferred"
@@ -188,7 +197,13 @@ def test_narrative_only_opinions_use_the_text_model_above_the_threshold():
         }
     )
     out = classify(specs, predictions, threshold=0.6)
-    assert out["outcome"].to_list() == ["non_surgical", "unclassified", "unclassified", "unclassified", "non_surgical"]
+    assert out["outcome"].to_list() == [
+        "non_surgical",
+        "unclassified",
+        "unclassified",
+        "unclassified",
+        "non_surgical",
+    ]
     assert out["outcome_source"].to_list() == ["text_model", "none", "none", "none", "recommendation"]
     assert out["reason"].to_list()[:4] == ["text_model", "low_confidence", "narrative_only", "no_signal"]
     assert out["confidence"].to_list()[:3] == [0.9, 0.4, None]
@@ -212,24 +227,61 @@ def _staged(cases: pl.DataFrame, opinions: pl.DataFrame) -> duckdb.DuckDBPyConne
 def test_the_latest_opinion_decides_by_date_then_update_time_and_pending_cases_stay_out():
     cases = cases_frame(
         [
-            {"case_id": "a", "specialty": "spine", "initial_procedure_code": "22630", "referral_date": date(2024, 1, 1)},
-            {"case_id": "b", "specialty": "spine", "initial_procedure_code": "22630", "referral_date": date(2024, 1, 1)},
-            {"case_id": "p", "specialty": "urology", "initial_procedure_code": "55866", "referral_date": date(2024, 2, 1)},
+            {
+                "case_id": "a",
+                "specialty": "spine",
+                "initial_procedure_code": "22630",
+                "referral_date": date(2024, 1, 1),
+            },
+            {
+                "case_id": "b",
+                "specialty": "spine",
+                "initial_procedure_code": "22630",
+                "referral_date": date(2024, 1, 1),
+            },
+            {
+                "case_id": "p",
+                "specialty": "urology",
+                "initial_procedure_code": "55866",
+                "referral_date": date(2024, 2, 1),
+            },
         ]
     )
     opinions = opinions_frame(
         [
-            {"opinion_id": "a1", "case_id": "a", "opinion_date": date(2024, 1, 20), "recommendation": "proceed"},
-            {"opinion_id": "a2", "case_id": "a", "opinion_date": date(2024, 2, 5), "recommendation": "conservative"},
-            {"opinion_id": "b1", "case_id": "b", "opinion_date": date(2024, 1, 20), "recommendation": "defer",
-             "updated_at": datetime(2024, 1, 21, 9)},
-            {"opinion_id": "b2", "case_id": "b", "opinion_date": date(2024, 1, 20), "recommendation": "proceed",
-             "updated_at": datetime(2024, 1, 22, 9)},
+            {
+                "opinion_id": "a1",
+                "case_id": "a",
+                "opinion_date": date(2024, 1, 20),
+                "recommendation": "proceed",
+            },
+            {
+                "opinion_id": "a2",
+                "case_id": "a",
+                "opinion_date": date(2024, 2, 5),
+                "recommendation": "conservative",
+            },
+            {
+                "opinion_id": "b1",
+                "case_id": "b",
+                "opinion_date": date(2024, 1, 20),
+                "recommendation": "defer",
+                "updated_at": datetime(2024, 1, 21, 9),
+            },
+            {
+                "opinion_id": "b2",
+                "case_id": "b",
+                "opinion_date": date(2024, 1, 20),
+                "recommendation": "proceed",
+                "updated_at": datetime(2024, 1, 22, 9),
+            },
         ]
     )
     conn = _staged(cases, opinions)
     build_case_outcomes(conn, None, 0.6)
-    out = conn.sql("SELECT case_id, opinion_id, outcome, turnaround_days FROM core.case_outcomes ORDER BY 1").fetchall()
+    out = conn.sql(
+        "SELECT case_id, opinion_id, outcome, turnaround_days FROM core.case_outcomes ORDER BY 1"
+    ).fetchall()
     assert out == [("a", "a2", "non_surgical", 35), ("b", "b2", "confirmed", 19)]
     assert conn.sql("SELECT case_id, specialty FROM core.pending_cases").fetchall() == [("p", "urology")]
 
@@ -239,7 +291,12 @@ def test_opinion_rule_outcomes_labels_every_opinion_from_structured_fields_only(
     opinions = opinions_frame(
         [
             {"opinion_id": "a1", "case_id": "a", "recommendation": "defer", "summary_text": "wait and see"},
-            {"opinion_id": "a2", "case_id": "a", "recommended_procedure_code": "63030", "summary_text": "smaller op"},
+            {
+                "opinion_id": "a2",
+                "case_id": "a",
+                "recommended_procedure_code": "63030",
+                "summary_text": "smaller op",
+            },
             {"opinion_id": "a3", "case_id": "a", "summary_text": "only words"},
         ]
     )
@@ -264,9 +321,16 @@ def test_review_queue_holds_unclassified_and_text_model_cases_only():
         ]
     )
     conn = _staged(cases, opinions)
-    predictions = pl.DataFrame({"opinion_id": ["o-a", "o-b"], "predicted_outcome": ["deferred", "deferred"],
-                                "probability": [0.95, 0.3]})
+    predictions = pl.DataFrame(
+        {
+            "opinion_id": ["o-a", "o-b"],
+            "predicted_outcome": ["deferred", "deferred"],
+            "probability": [0.95, 0.3],
+        }
+    )
     build_case_outcomes(conn, predictions, 0.6)
     build_review_queue(conn)
-    rows = conn.sql("SELECT case_id, predicted_outcome, confidence, reason FROM marts.review_queue").fetchall()
+    rows = conn.sql(
+        "SELECT case_id, predicted_outcome, confidence, reason FROM marts.review_queue"
+    ).fetchall()
     assert rows == [("b", "deferred", 0.3, "low_confidence"), ("a", "deferred", 0.95, "text_model")]

@@ -13,9 +13,19 @@ from pipelines.definitions import defs
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGN_TABLES = [
-    "audit.ingest_files", "quarantine.rows", "staging.cases", "staging.opinions", "staging.follow_ups",
-    "reference.procedures", "reference.pathways", "core.case_outcomes", "core.case_costs",
-    "marts.outcome_rates", "marts.outcome_rates_monthly", "marts.cost_impact", "marts.reviewer_variation",
+    "audit.ingest_files",
+    "quarantine.rows",
+    "staging.cases",
+    "staging.opinions",
+    "staging.follow_ups",
+    "reference.procedures",
+    "reference.pathways",
+    "core.case_outcomes",
+    "core.case_costs",
+    "marts.outcome_rates",
+    "marts.outcome_rates_monthly",
+    "marts.cost_impact",
+    "marts.reviewer_variation",
 ]
 
 
@@ -44,14 +54,21 @@ def test_dg_check_defs_passes() -> None:
     dg_bin = Path(sys.executable).with_name("dg")
     env = {**os.environ, "DAGSTER_HOME": str(ROOT / ".dagster_home_test")}
     Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
-    proc = subprocess.run([str(dg_bin), "check", "defs"], cwd=ROOT, capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        [str(dg_bin), "check", "defs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_the_sensor_asks_for_a_run_only_when_files_change(tmp_path: Path) -> None:
-    from pipelines.defs.resources import SecondLook
     from pipelines.defs.automation import landing_sensor
+    from pipelines.defs.resources import SecondLook
 
     (tmp_path / "cases.csv").write_text("case_id\n")
     res = SecondLook(landing=str(tmp_path))

@@ -25,9 +25,12 @@ def test_every_step_succeeded(built_run: BuiltRun) -> None:
 
 
 def test_no_row_is_lost(built_run: BuiltRun, db: duckdb.DuckDBPyConnection) -> None:
-    files = {r[0]: r[1:] for r in db.execute(
-        "SELECT file_name, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM audit.ingest_files"
-    ).fetchall()}
+    files = {
+        r[0]: r[1:]
+        for r in db.execute(
+            "SELECT file_name, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM audit.ingest_files"
+        ).fetchall()
+    }
     for name, (_, read, loaded, quarantined, duplicate) in files.items():
         assert read == loaded + quarantined + duplicate, name
     for name, written in built_run.generated["files"].items():
@@ -39,11 +42,16 @@ def test_no_row_is_lost(built_run: BuiltRun, db: duckdb.DuckDBPyConnection) -> N
     assert quarantined == sum(f[3] for f in files.values())
 
 
-def test_every_injected_rule_is_quarantined_under_its_name(built_run: BuiltRun,
-                                                          db: duckdb.DuckDBPyConnection) -> None:
+def test_every_injected_rule_is_quarantined_under_its_name(
+    built_run: BuiltRun, db: duckdb.DuckDBPyConnection
+) -> None:
     seen = {r[0] for r in db.execute("SELECT DISTINCT unnest(reasons) FROM quarantine.rows").fetchall()}
-    injected = {reason for per_type in built_run.generated["injected"].values() for reason, n in per_type.items()
-                if n and ":" in reason}
+    injected = {
+        reason
+        for per_type in built_run.generated["injected"].values()
+        for reason, n in per_type.items()
+        if n and ":" in reason
+    }
     assert injected, "the generator injected no bad rows"
     assert injected <= seen, f"injected but never quarantined: {sorted(injected - seen)}"
 
@@ -61,28 +69,43 @@ def test_each_case_with_an_opinion_has_one_outcome(db: duckdb.DuckDBPyConnection
 
 
 def test_narrative_only_opinions_are_classified_by_the_text_model(db: duckdb.DuckDBPyConnection) -> None:
-    by_source = dict(db.execute("SELECT outcome_source, count(*) FROM core.case_outcomes GROUP BY 1").fetchall())
+    by_source = dict(
+        db.execute("SELECT outcome_source, count(*) FROM core.case_outcomes GROUP BY 1").fetchall()
+    )
     assert by_source.get("text_model", 0) > 0
     assert by_source.get("recommendation", 0) > 0 and by_source.get("procedure_code", 0) > 0
-    low = db.execute("SELECT count(*) FROM core.case_outcomes WHERE reason = 'low_confidence'").fetchall()[0][0]
+    low = db.execute("SELECT count(*) FROM core.case_outcomes WHERE reason = 'low_confidence'").fetchall()[0][
+        0
+    ]
     queued = db.execute("SELECT count(*) FROM marts.review_queue").fetchall()[0][0]
     assert queued >= low
 
 
 def test_rates_cover_every_specialty_and_sum_to_one(db: duckdb.DuckDBPyConnection) -> None:
     sums = db.execute("SELECT specialty, sum(rate), count(*) FROM marts.outcome_rates GROUP BY 1").fetchall()
-    assert {s for s, _, _ in sums} == {"all", "cardiology", "spine", "orthopedics", "oncology",
-                                       "general_surgery", "gynecology", "urology"}
+    assert {s for s, _, _ in sums} == {
+        "all",
+        "cardiology",
+        "spine",
+        "orthopedics",
+        "oncology",
+        "general_surgery",
+        "gynecology",
+        "urology",
+    }
     for specialty, total, _ in sums:
         assert total == pytest.approx(1.0), specialty
-    bad = db.execute("SELECT count(*) FROM marts.outcome_rates WHERE NOT (ci_low <= rate AND rate <= ci_high)"
-                     ).fetchall()[0][0]
+    bad = db.execute(
+        "SELECT count(*) FROM marts.outcome_rates WHERE NOT (ci_low <= rate AND rate <= ci_high)"
+    ).fetchall()[0][0]
     assert bad == 0
 
 
 def test_cost_impact_has_intervals_around_the_net(db: duckdb.DuckDBPyConnection) -> None:
-    rows = db.execute("SELECT specialty, net_avoided, net_ci_low, net_ci_high, program_cost, gross_avoided "
-                      "FROM marts.cost_impact").fetchall()
+    rows = db.execute(
+        "SELECT specialty, net_avoided, net_ci_low, net_ci_high, program_cost, gross_avoided "
+        "FROM marts.cost_impact"
+    ).fetchall()
     assert any(r[0] == "all" for r in rows)
     for spec, net, lo, hi, fee, gross in rows:
         assert lo <= net <= hi, spec
@@ -118,16 +141,19 @@ def test_rerun_on_the_same_folder_loads_nothing_new(built_run: BuiltRun, tmp_pat
     shutil.copy(built_run.warehouse, warehouse)
     shutil.copytree(built_run.warehouse.parent / "artifacts", tmp_path / "artifacts")
     before = duckdb.connect(str(warehouse), read_only=True)
-    counts = before.execute("SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
-                            ).fetchall()
+    counts = before.execute(
+        "SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
+    ).fetchall()
     before.close()
     outcome = run_pipeline(built_run.landing, warehouse, tmp_path / "site", progress=False)
     assert outcome.failed_steps == []
     conn = duckdb.connect(str(warehouse), read_only=True)
-    statuses = conn.execute("SELECT DISTINCT status FROM audit.ingest_files WHERE run_id = ?",
-                            [outcome.run_id]).fetchall()
-    after = conn.execute("SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
-                         ).fetchall()
+    statuses = conn.execute(
+        "SELECT DISTINCT status FROM audit.ingest_files WHERE run_id = ?", [outcome.run_id]
+    ).fetchall()
+    after = conn.execute(
+        "SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
+    ).fetchall()
     conn.close()
     assert after == counts
     assert {s for (s,) in statuses} <= {"duplicate_file", "rejected", "unparseable"}
@@ -146,10 +172,12 @@ def test_the_pipelines_text_model_meets_the_target_on_independent_narratives(bui
 
     folder = artifacts_dir(built_run.warehouse)
     assert json.loads((folder / TEXT_METRICS_FILE).read_text())["training_source"].startswith("warehouse")
-    narratives = pl.read_csv(Path(__file__).parents[1] / "fixtures" / "handwritten_narratives.csv").with_columns(
-        opinion_id=pl.col("narrative_id").cast(pl.String))
+    narratives = pl.read_csv(
+        Path(__file__).parents[1] / "fixtures" / "handwritten_narratives.csv"
+    ).with_columns(opinion_id=pl.col("narrative_id").cast(pl.String))
     pred = predict_text(load_model(folder / TEXT_MODEL_FILE), narratives).join(
-        narratives.select("opinion_id", "expected_outcome"), on="opinion_id")
+        narratives.select("opinion_id", "expected_outcome"), on="opinion_id"
+    )
     classified = pred.filter(pl.col("probability") >= 0.6)
     coverage = classified.height / pred.height
     accuracy = (classified["predicted_outcome"] == classified["expected_outcome"]).mean()
@@ -161,9 +189,14 @@ def test_model_cards_are_written_from_their_own_metrics(built_run: BuiltRun) -> 
     from pipelines.lib.warehouse import artifacts_dir
 
     card = (artifacts_dir(built_run.warehouse) / "text_classifier.md").read_text()
-    assert "Augmented with a generated corpus" in card and "narratives labelled by the structured rules" in card
-    assert (artifacts_dir(built_run.warehouse) / "change_propensity.md").read_text().startswith(
-        "# Model card: Change-propensity model")
+    assert (
+        "Augmented with a generated corpus" in card and "narratives labelled by the structured rules" in card
+    )
+    assert (
+        (artifacts_dir(built_run.warehouse) / "change_propensity.md")
+        .read_text()
+        .startswith("# Model card: Change-propensity model")
+    )
 
 
 def test_no_count_from_1_to_10_can_be_read_or_derived_from_the_built_site(built_run: BuiltRun) -> None:

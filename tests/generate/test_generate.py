@@ -11,9 +11,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.lib.landing import ingest
-from pipelines.lib import warehouse
-from pipelines.lib.landing.contracts import load_contracts
 from pipelines.generate import generate, generate_frames, write_landing
 from pipelines.generate import parameters as P
 from pipelines.generate.clinical import AGE_PROFILES, PAYER_BY_AGE, SCENARIOS, load_catalogue
@@ -25,6 +22,9 @@ from pipelines.generate.generator import (
     OPINION_COLUMNS,
     window,
 )
+from pipelines.lib import warehouse
+from pipelines.lib.landing import ingest
+from pipelines.lib.landing.contracts import load_contracts
 
 SEED = 11
 CATALOGUE = load_catalogue()
@@ -50,7 +50,8 @@ def big() -> dict[str, pl.DataFrame]:
 def decided(big: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Cases with an opinion, with their true outcome and a `changed` flag."""
     return (
-        big["cases"].join(big["truth"], on="case_id")
+        big["cases"]
+        .join(big["truth"], on="case_id")
         .filter(pl.col("outcome") != "pending")
         .with_columns(changed=pl.col("outcome") != "confirmed")
     )
@@ -110,8 +111,11 @@ def test_scenarios_use_catalogue_codes_and_profiles_are_distributions() -> None:
 
 def test_every_specialty_appears_with_its_own_catalogue_procedures(small: dict[str, pl.DataFrame]) -> None:
     cases = small["cases"].join(
-        CATALOGUE.select(pl.col("procedure_code").alias("initial_procedure_code"), pl.col("specialty").alias("cat")),
-        on="initial_procedure_code", how="left",
+        CATALOGUE.select(
+            pl.col("procedure_code").alias("initial_procedure_code"), pl.col("specialty").alias("cat")
+        ),
+        on="initial_procedure_code",
+        how="left",
     )
     assert set(cases["specialty"].unique()) == set(P.SPECIALTIES)
     assert (cases["cat"] == cases["specialty"]).all()
@@ -119,13 +123,19 @@ def test_every_specialty_appears_with_its_own_catalogue_procedures(small: dict[s
 
 
 def test_outcome_mix_per_specialty_is_near_the_literature_parameters(decided: pl.DataFrame) -> None:
-    shares = decided.group_by("specialty", "outcome").len().with_columns(
-        share=pl.col("len") / pl.col("len").sum().over("specialty")
+    shares = (
+        decided.group_by("specialty", "outcome")
+        .len()
+        .with_columns(share=pl.col("len") / pl.col("len").sum().over("specialty"))
     )
     got = {(s, o): v for s, o, v in shares.select("specialty", "outcome", "share").iter_rows()}
     for spec, mix in P.OUTCOME_MIX.items():
         for outcome, target in mix.items():
-            assert abs(got.get((spec, outcome), 0.0) - target) < 0.04, (spec, outcome, got.get((spec, outcome)))
+            assert abs(got.get((spec, outcome), 0.0) - target) < 0.04, (
+                spec,
+                outcome,
+                got.get((spec, outcome)),
+            )
     # The literature's extremes survive: spine mostly non-surgical, knee/hip often deferred.
     assert got[("spine", "non_surgical")] > 0.45 and got[("orthopedics", "deferred")] > 0.2
 
@@ -137,25 +147,41 @@ def test_structured_opinions_classify_to_their_drawn_outcome_under_the_design_ru
     ops = (
         _latest(big["opinions"])
         .join(big["cases"].select("case_id", "initial_procedure_code"), on="case_id")
-        .join(cat.rename({"procedure_code": "initial_procedure_code", "family": "f0", "tier": "t0"}),
-              on="initial_procedure_code")
-        .join(cat.rename({"procedure_code": "recommended_procedure_code", "family": "f1", "tier": "t1"}),
-              on="recommended_procedure_code", how="left")
+        .join(
+            cat.rename({"procedure_code": "initial_procedure_code", "family": "f0", "tier": "t0"}),
+            on="initial_procedure_code",
+        )
+        .join(
+            cat.rename({"procedure_code": "recommended_procedure_code", "family": "f1", "tier": "t1"}),
+            on="recommended_procedure_code",
+            how="left",
+        )
         .join(big["truth"].select("case_id", "expected_outcome"), on="case_id")
     )
     rec, code = pl.col("recommendation"), pl.col("recommended_procedure_code")
     rule = (
-        pl.when(rec.is_in(["defer", "further_testing"])).then(pl.lit("deferred"))
-        .when(rec == "conservative").then(pl.lit("non_surgical"))
-        .when(pl.col("t1").is_not_null()).then(
-            pl.when(code == pl.col("initial_procedure_code")).then(pl.lit("confirmed"))
-            .when(pl.col("t1") == 0).then(pl.lit("non_surgical"))
-            .when(pl.col("t1") < pl.col("t0")).then(pl.lit("less_invasive"))
-            .when(pl.col("t1") > pl.col("t0")).then(pl.lit("more_invasive"))
-            .when(pl.col("f1") == pl.col("f0")).then(pl.lit("confirmed"))
-            .otherwise(pl.lit("alternative")))
-        .when((rec == "proceed") & code.is_null()).then(pl.lit("confirmed"))
-        .when(rec.is_not_null() | code.is_not_null()).then(pl.lit("unclassified"))
+        pl.when(rec.is_in(["defer", "further_testing"]))
+        .then(pl.lit("deferred"))
+        .when(rec == "conservative")
+        .then(pl.lit("non_surgical"))
+        .when(pl.col("t1").is_not_null())
+        .then(
+            pl.when(code == pl.col("initial_procedure_code"))
+            .then(pl.lit("confirmed"))
+            .when(pl.col("t1") == 0)
+            .then(pl.lit("non_surgical"))
+            .when(pl.col("t1") < pl.col("t0"))
+            .then(pl.lit("less_invasive"))
+            .when(pl.col("t1") > pl.col("t0"))
+            .then(pl.lit("more_invasive"))
+            .when(pl.col("f1") == pl.col("f0"))
+            .then(pl.lit("confirmed"))
+            .otherwise(pl.lit("alternative"))
+        )
+        .when((rec == "proceed") & code.is_null())
+        .then(pl.lit("confirmed"))
+        .when(rec.is_not_null() | code.is_not_null())
+        .then(pl.lit("unclassified"))
     )
     judged = ops.with_columns(rule=rule)
     structured = judged.filter(pl.col("expected_outcome").is_not_null())
@@ -185,7 +211,9 @@ def test_reviewers_differ_by_more_than_chance(decided: pl.DataFrame) -> None:
     )
     counts = per.group_by("specialty").len()
     assert counts["len"].min() >= 15 and counts["len"].max() <= 40
-    per = per.with_columns(p0=pl.col("k").sum().over("specialty") / pl.col("n").sum().over("specialty")).with_columns(
+    per = per.with_columns(
+        p0=pl.col("k").sum().over("specialty") / pl.col("n").sum().over("specialty")
+    ).with_columns(
         z2=(pl.col("k") / pl.col("n") - pl.col("p0")) ** 2 / (pl.col("p0") * (1 - pl.col("p0")) / pl.col("n"))
     )
     # Chi-square per reviewer averages 1 without reviewer effects; real variation inflates it.
@@ -209,7 +237,9 @@ def test_case_features_move_the_chance_of_a_changed_plan(decided: pl.DataFrame) 
     assert oa > tear + 0.2
 
 
-def test_opinions_follow_referrals_with_a_specialty_dependent_turnaround(big: dict[str, pl.DataFrame]) -> None:
+def test_opinions_follow_referrals_with_a_specialty_dependent_turnaround(
+    big: dict[str, pl.DataFrame],
+) -> None:
     ops = big["opinions"].join(big["cases"].select("case_id", "referral_date", "specialty"), on="case_id")
     days = ops.with_columns(t=(pl.col("opinion_date") - pl.col("referral_date")).dt.total_days())
     assert days["t"].min() >= 0
@@ -235,62 +265,91 @@ def test_referrals_span_two_years_with_a_january_peak(big: dict[str, pl.DataFram
 
 
 def test_some_patients_have_several_cases_with_the_same_demographics(big: dict[str, pl.DataFrame]) -> None:
-    per = big["cases"].group_by("patient_key").agg(
-        pl.len(), pl.col("sex").drop_nulls().n_unique().alias("sexes"),
-        pl.col("age_band").drop_nulls().n_unique().alias("ages"),
-        pl.col("specialty").n_unique().alias("specs"),
+    per = (
+        big["cases"]
+        .group_by("patient_key")
+        .agg(
+            pl.len(),
+            pl.col("sex").drop_nulls().n_unique().alias("sexes"),
+            pl.col("age_band").drop_nulls().n_unique().alias("ages"),
+            pl.col("specialty").n_unique().alias("specs"),
+        )
     )
     repeat = per.filter(pl.col("len") > 1)
     assert 0.05 * per.height < repeat.height < 0.2 * per.height
     assert repeat["sexes"].max() <= 1 and repeat["ages"].max() <= 1 and repeat["specs"].max() == 1
     cases = big["cases"]
     assert cases["plan_id"].n_unique() > 25 and cases["region"].n_unique() > 60
-    assert cases.filter(pl.col("payer_type") == "self_pay")["plan_id"].null_count() == cases.filter(
-        pl.col("payer_type") == "self_pay").height
+    assert (
+        cases.filter(pl.col("payer_type") == "self_pay")["plan_id"].null_count()
+        == cases.filter(pl.col("payer_type") == "self_pay").height
+    )
 
 
-def test_corrections_repeat_the_opinion_id_later_with_another_recommendation(big: dict[str, pl.DataFrame]) -> None:
+def test_corrections_repeat_the_opinion_id_later_with_another_recommendation(
+    big: dict[str, pl.DataFrame],
+) -> None:
     ops = big["opinions"]
     repeated = ops.filter(pl.col("opinion_id").is_duplicated()).sort("opinion_id", "updated_at")
     assert 0 < repeated["opinion_id"].n_unique() < 0.03 * ops.height
     pairs = repeated.group_by("opinion_id", maintain_order=True).agg(
-        pl.col("updated_at").first().alias("t0"), pl.col("updated_at").last().alias("t1"),
-        pl.col("recommendation").first().alias("r0"), pl.col("recommendation").last().alias("r1"),
+        pl.col("updated_at").first().alias("t0"),
+        pl.col("updated_at").last().alias("t1"),
+        pl.col("recommendation").first().alias("r0"),
+        pl.col("recommendation").last().alias("r1"),
         pl.col("recommended_procedure_code").first().alias("c0"),
-        pl.col("recommended_procedure_code").last().alias("c1"), pl.len(),
+        pl.col("recommended_procedure_code").last().alias("c1"),
+        pl.len(),
     )
     assert (pairs["len"] == 2).all() and (pairs["t1"] > pairs["t0"]).all()
     differs = (pairs["r0"].ne_missing(pairs["r1"])) | (pairs["c0"].ne_missing(pairs["c1"]))
     assert differs.all()
     # The file lists the earlier version first, as a re-issued opinion arrives later.
-    first_seen = ops.with_row_index().filter(pl.col("opinion_id").is_duplicated()).group_by("opinion_id").agg(
-        pl.col("updated_at").sort_by("index").first().alias("first"), pl.col("updated_at").min().alias("min"))
+    first_seen = (
+        ops.with_row_index()
+        .filter(pl.col("opinion_id").is_duplicated())
+        .group_by("opinion_id")
+        .agg(
+            pl.col("updated_at").sort_by("index").first().alias("first"),
+            pl.col("updated_at").min().alias("min"),
+        )
+    )
     assert (first_seen["first"] == first_seen["min"]).all()
 
 
 def test_follow_up_claims_show_leakage_at_the_parameterised_rates(big: dict[str, pl.DataFrame]) -> None:
     latest = _latest(big["opinions"]).select("case_id", "opinion_date")
     closed = (
-        big["cases"].join(big["truth"], on="case_id").join(latest, on="case_id")
+        big["cases"]
+        .join(big["truth"], on="case_id")
+        .join(latest, on="case_id")
         .filter(pl.col("opinion_date") <= AS_OF - dt.timedelta(days=365))
     )
     claims = big["follow_ups"].join(latest, on="case_id")
     assert (claims["service_date"] >= claims["opinion_date"]).all() and claims["service_date"].max() <= AS_OF
-    initial = claims.join(closed.select("case_id", "initial_procedure_code"), on="case_id").filter(
-        (pl.col("procedure_code") == pl.col("initial_procedure_code"))
-        & ((pl.col("service_date") - pl.col("opinion_date")).dt.total_days() <= 365)
-    ).select("case_id").unique()
+    initial = (
+        claims.join(closed.select("case_id", "initial_procedure_code"), on="case_id")
+        .filter(
+            (pl.col("procedure_code") == pl.col("initial_procedure_code"))
+            & ((pl.col("service_date") - pl.col("opinion_date")).dt.total_days() <= 365)
+        )
+        .select("case_id")
+        .unique()
+    )
     flagged = closed.with_columns(leak=pl.col("case_id").is_in(initial["case_id"].implode()))
     for outcome in ("non_surgical", "deferred"):
         sub = flagged.filter(pl.col("outcome") == outcome)
         expected = np.mean([P.LEAKAGE_12M[s][outcome] for s in sub["specialty"]])
         assert abs(sub["leak"].mean() - expected) < 0.04, outcome
-    assert flagged.filter(pl.col("outcome") == "deferred")["leak"].mean() > flagged.filter(
-        pl.col("outcome") == "non_surgical")["leak"].mean() + 0.05
+    assert (
+        flagged.filter(pl.col("outcome") == "deferred")["leak"].mean()
+        > flagged.filter(pl.col("outcome") == "non_surgical")["leak"].mean() + 0.05
+    )
     # Confirmed surgery gets billed (the plan code: the same code or a sibling in its family).
     confirmed = flagged.filter(pl.col("outcome") == "confirmed")
-    billed = confirmed.join(claims, left_on=["case_id", "plan_code"], right_on=["case_id", "procedure_code"],
-                            how="semi")
+    billed = confirmed.join(
+        claims, left_on=["case_id", "plan_code"], right_on=["case_id", "procedure_code"], how="semi"
+    )
     assert billed.height > 0.8 * confirmed.height
     # Unrelated codes are there too, and prices sit near the catalogue's.
     assert claims.filter(pl.col("procedure_code") == "85025").height > 0
@@ -335,7 +394,8 @@ def test_ingest_quarantines_exactly_the_injected_rows_with_their_reasons(tmp_pat
     got = {
         (rtype, reasons[0]): n
         for rtype, reasons, n in conn.execute(
-            "SELECT record_type, reasons, count(*) FROM quarantine.rows GROUP BY ALL").fetchall()
+            "SELECT record_type, reasons, count(*) FROM quarantine.rows GROUP BY ALL"
+        ).fetchall()
     }
     expected = {
         (rtype, reason): n
@@ -344,8 +404,12 @@ def test_ingest_quarantines_exactly_the_injected_rows_with_their_reasons(tmp_pat
         if reason not in ("duplicate", "messy")
     }
     assert got == expected
-    files = {r[0]: r[1:] for r in conn.execute(
-        "SELECT record_type, rows_loaded, rows_duplicate FROM audit.ingest_files").fetchall()}
+    files = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT record_type, rows_loaded, rows_duplicate FROM audit.ingest_files"
+        ).fetchall()
+    }
     for rtype, (loaded, duplicate) in files.items():
         assert loaded == summary["clean_rows"][rtype]  # messy rows are accepted
         assert duplicate == summary["injected"][rtype]["duplicate"]
@@ -357,8 +421,11 @@ def test_each_format_writes_files_that_read_back_whole(tmp_path: Path, fmt: str)
     written = write_landing(frames, tmp_path, fmt=fmt)
     ext = {"csv": "csv", "parquet": "parquet", "jsonl": "jsonl"}[fmt]
     assert written == {f"{k}.{ext}": frames[k].height for k in ("cases", "opinions", "follow_ups")}
-    reader = {"csv": lambda p: pl.read_csv(p, infer_schema=False), "parquet": pl.read_parquet,
-              "jsonl": pl.read_ndjson}[fmt]
+    reader = {
+        "csv": lambda p: pl.read_csv(p, infer_schema=False),
+        "parquet": pl.read_parquet,
+        "jsonl": pl.read_ndjson,
+    }[fmt]
     for rtype in ("cases", "opinions", "follow_ups"):
         back = reader(tmp_path / f"{rtype}.{ext}")
         assert back.columns == frames[rtype].columns and back.height == frames[rtype].height

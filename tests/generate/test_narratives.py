@@ -27,9 +27,13 @@ def _inputs(n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     outcome = np.array(OUTCOMES, dtype=object)[rng.integers(0, len(OUTCOMES), n)]
     specialty = np.array(SPECIALTIES, dtype=object)[rng.integers(0, len(SPECIALTIES), n)]
-    initial = np.array(["spinal_fusion", "cabg", "knee_arthroplasty", "hysterectomy"], dtype=object)[rng.integers(0, 4, n)]
+    initial = np.array(["spinal_fusion", "cabg", "knee_arthroplasty", "hysterectomy"], dtype=object)[
+        rng.integers(0, 4, n)
+    ]
     changed = np.isin(outcome, ["less_invasive", "more_invasive", "alternative"])
-    recommended = np.where(changed, np.array(["pci", "discectomy", "joint_injection"], dtype=object)[rng.integers(0, 3, n)], None)
+    recommended = np.where(
+        changed, np.array(["pci", "discectomy", "joint_injection"], dtype=object)[rng.integers(0, 3, n)], None
+    )
     return outcome, specialty, initial, recommended
 
 
@@ -58,14 +62,20 @@ def test_changed_plans_name_the_recommended_procedure() -> None:
     """less/more invasive and alternative narratives say what the reviewer proposes instead."""
     n = 3000
     outcome = np.array(["less_invasive"] * n, dtype=object)
-    text = compose_narratives(outcome, np.array(["cardiology"] * n, dtype=object),
-                              np.array(["cabg"] * n, dtype=object), np.array(["pci"] * n, dtype=object),
-                              np.random.default_rng(3))
+    text = compose_narratives(
+        outcome,
+        np.array(["cardiology"] * n, dtype=object),
+        np.array(["cabg"] * n, dtype=object),
+        np.array(["pci"] * n, dtype=object),
+        np.random.default_rng(3),
+    )
     terms = "|".join(re.escape(t.lower()) for t in FAMILY_TERMS["pci"])
     mentions = pl.Series(text.tolist()).str.to_lowercase().str.contains(terms)
     # Every decision template of a changed plan but one ("I recommend stepping down ..." style
     # templates all carry {rec}); allow for the templates that state the change without naming it.
-    without_rec = sum("{rec}" not in t.lower() for t in DECISIONS["less_invasive"]) / len(DECISIONS["less_invasive"])
+    without_rec = sum("{rec}" not in t.lower() for t in DECISIONS["less_invasive"]) / len(
+        DECISIONS["less_invasive"]
+    )
     assert mentions.mean() >= 1 - without_rec - 0.03
 
 
@@ -86,9 +96,12 @@ def test_missing_and_unknown_families_and_specialties_still_read_naturally() -> 
 def test_known_tier_names_the_approach_of_an_approach_dependent_family() -> None:
     n = 400
     text = compose_narratives(
-        np.array(["confirmed"] * n, dtype=object), np.array(["general_surgery"] * n, dtype=object),
-        np.array(["cholecystectomy"] * n, dtype=object), np.array([None] * n, dtype=object),
-        np.random.default_rng(5), initial_tier=np.array([2] * n),
+        np.array(["confirmed"] * n, dtype=object),
+        np.array(["general_surgery"] * n, dtype=object),
+        np.array(["cholecystectomy"] * n, dtype=object),
+        np.array([None] * n, dtype=object),
+        np.random.default_rng(5),
+        initial_tier=np.array([2] * n),
     )
     open_terms = [t.lower() for t in FAMILY_TERMS_BY_TIER["cholecystectomy@3"]]
     lap_terms = [t.lower() for t in FAMILY_TERMS_BY_TIER["cholecystectomy@2"]]
@@ -113,7 +126,9 @@ def test_every_deferred_template_postpones_and_every_non_surgical_one_declines_s
     assert [t for t in DECISIONS["deferred"] if not DEFERRAL.search(t.lower())] == []
     assert [t for t in DECISIONS["non_surgical"] if not NOT_OPERATING.search(t.lower())] == []
     # and negation is common, not incidental, in declined surgery
-    negated = [t for t in DECISIONS["non_surgical"] if re.search(r"\b(not|no|nothing|neither|against)\b", t.lower())]
+    negated = [
+        t for t in DECISIONS["non_surgical"] if re.search(r"\b(not|no|nothing|neither|against)\b", t.lower())
+    ]
     assert len(negated) >= len(DECISIONS["non_surgical"]) // 2
 
 
@@ -131,8 +146,16 @@ def test_phrasing_groups_belong_to_one_outcome_and_are_numerous() -> None:
 def test_training_corpus_is_reproducible_and_tiers_follow_the_outcome() -> None:
     a, b = training_corpus(3000, 9), training_corpus(3000, 9)
     assert a.equals(b)
-    assert set(a.columns) >= {"summary_text", "outcome", "specialty", "initial_family", "initial_tier",
-                               "recommended_family", "recommended_tier", "phrase_group"}
+    assert set(a.columns) >= {
+        "summary_text",
+        "outcome",
+        "specialty",
+        "initial_family",
+        "initial_tier",
+        "recommended_family",
+        "recommended_tier",
+        "phrase_group",
+    }
     changed = a.filter(pl.col("recommended_tier").is_not_null())
     less = changed.filter(pl.col("outcome") == "less_invasive")
     more = changed.filter(pl.col("outcome") == "more_invasive")
@@ -145,8 +168,9 @@ def test_training_corpus_is_reproducible_and_tiers_follow_the_outcome() -> None:
 @pytest.mark.parametrize("n", [0, 1])
 def test_tiny_inputs(n: int) -> None:
     outcome, specialty, initial, recommended = _inputs(max(n, 1))
-    text, groups = compose_with_groups(outcome[:n], specialty[:n], initial[:n], recommended[:n],
-                                       np.random.default_rng(0))
+    text, groups = compose_with_groups(
+        outcome[:n], specialty[:n], initial[:n], recommended[:n], np.random.default_rng(0)
+    )
     assert len(text) == n and len(groups) == n
 
 

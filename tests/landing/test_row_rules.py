@@ -14,27 +14,58 @@ from pipelines.lib.landing.row_rules import validation_sql
 TODAY = dt.date(2026, 6, 30)
 GOOD: dict[str, dict[str, str]] = {
     "cases": {
-        "case_id": "c1", "patient_key": "p1", "specialty": "spine", "referral_date": "2026-01-05",
-        "age_band": "50-59", "sex": "F", "region": "CA", "payer_type": "commercial", "plan_id": "pl1",
-        "diagnosis_code": "M51.16", "initial_procedure_code": "22612", "urgency": "elective",
+        "case_id": "c1",
+        "patient_key": "p1",
+        "specialty": "spine",
+        "referral_date": "2026-01-05",
+        "age_band": "50-59",
+        "sex": "F",
+        "region": "CA",
+        "payer_type": "commercial",
+        "plan_id": "pl1",
+        "diagnosis_code": "M51.16",
+        "initial_procedure_code": "22612",
+        "urgency": "elective",
     },
     "opinions": {
-        "opinion_id": "o1", "case_id": "c1", "reviewer_id": "r1", "opinion_date": "2026-02-01",
-        "recommendation": "conservative", "recommended_procedure_code": "97110", "diagnosis_changed": "false",
-        "summary_text": "Physical therapy first; no operation for now.", "updated_at": "2026-02-01T09:30:00",
+        "opinion_id": "o1",
+        "case_id": "c1",
+        "reviewer_id": "r1",
+        "opinion_date": "2026-02-01",
+        "recommendation": "conservative",
+        "recommended_procedure_code": "97110",
+        "diagnosis_changed": "false",
+        "summary_text": "Physical therapy first; no operation for now.",
+        "updated_at": "2026-02-01T09:30:00",
     },
-    "follow_ups": {"case_id": "c1", "procedure_code": "22612", "service_date": "2026-05-01",
-                   "allowed_amount": "28000.50"},
+    "follow_ups": {
+        "case_id": "c1",
+        "procedure_code": "22612",
+        "service_date": "2026-05-01",
+        "allowed_amount": "28000.50",
+    },
     "procedure_costs": {"procedure_code": "22612", "cost_usd": "31000"},
     "reference_procedures": {
-        "procedure_code": "22612", "description": "Lumbar fusion, one level", "specialty": "spine",
-        "family": "spinal_fusion", "tier": "4", "cost_usd": "29231", "cost_basis": "estimate",
-        "cost_year": "2026", "cost_source": "estimate: illustration", "cost_is_estimate": "true",
+        "procedure_code": "22612",
+        "description": "Lumbar fusion, one level",
+        "specialty": "spine",
+        "family": "spinal_fusion",
+        "tier": "4",
+        "cost_usd": "29231",
+        "cost_basis": "estimate",
+        "cost_year": "2026",
+        "cost_source": "estimate: illustration",
+        "cost_is_estimate": "true",
     },
     "reference_pathways": {
-        "specialty": "spine", "conservative_cost_usd": "625", "conservative_source": "APTQI",
-        "workup_cost_usd": "900", "workup_source": "estimate", "default_leakage": "0.18",
-        "leakage_source": "Schmerz 2023", "source": "literature.md",
+        "specialty": "spine",
+        "conservative_cost_usd": "625",
+        "conservative_source": "APTQI",
+        "workup_cost_usd": "900",
+        "workup_source": "estimate",
+        "default_leakage": "0.18",
+        "leakage_source": "Schmerz 2023",
+        "source": "literature.md",
     },
 }
 CROSS_ROW = {"unique", "not_before_reference"}
@@ -47,8 +78,15 @@ def breaking_value(rule: Rule) -> dict[str, str]:
         case "required":
             return {rule.field: "   "}
         case "type":
-            return {rule.field: {"date": "2026-13-45", "timestamp": "yesterday", "number": "12,5 USD",
-                                 "integer": "4.5", "boolean": "maybe"}[rule.params["type"]]}
+            return {
+                rule.field: {
+                    "date": "2026-13-45",
+                    "timestamp": "yesterday",
+                    "number": "12,5 USD",
+                    "integer": "4.5",
+                    "boolean": "maybe",
+                }[rule.params["type"]]
+            }
         case "invalid_value":
             return {rule.field: "somewhere-else"}
         case "pattern":
@@ -70,15 +108,22 @@ def evaluate(contract: Contract, rows: list[dict[str, str]]) -> list[list[str]]:
     conn = duckdb.connect()
     cols = contract.columns
     conn.execute("CREATE TABLE raw (_row_number BIGINT, " + ", ".join(f'"{c}" VARCHAR' for c in cols) + ")")
-    conn.executemany(f"INSERT INTO raw VALUES ({', '.join(['?'] * (len(cols) + 1))})",
-                     [[i + 1, *[r.get(c) for c in cols]] for i, r in enumerate(rows)])
+    conn.executemany(
+        f"INSERT INTO raw VALUES ({', '.join(['?'] * (len(cols) + 1))})",
+        [[i + 1, *[r.get(c) for c in cols]] for i, r in enumerate(rows)],
+    )
     sql = validation_sql(contract, "raw", cols, TODAY) + " ORDER BY _row_number"
     return [r[-1] for r in conn.execute(sql).fetchall()]
 
 
 def row_rule_cases() -> list[tuple[str, Rule]]:
-    return [(rtype, rule) for rtype, c in load_contracts().items() if rtype in GOOD
-            for rule in c.rules if rule.params.get("rule", rule.kind) not in CROSS_ROW]
+    return [
+        (rtype, rule)
+        for rtype, c in load_contracts().items()
+        if rtype in GOOD
+        for rule in c.rules
+        if rule.params.get("rule", rule.kind) not in CROSS_ROW
+    ]
 
 
 @pytest.mark.parametrize("record_type", list(GOOD))
@@ -97,8 +142,11 @@ def test_enumerations_match_case_insensitively_after_trimming() -> None:
     row = {**GOOD["cases"], "specialty": "  General_Surgery ", "sex": "f", "payer_type": "MEDICARE"}
     conn = duckdb.connect()
     cols = contract.columns
-    conn.execute("CREATE TABLE raw AS SELECT 1::BIGINT AS _row_number, " +
-                 ", ".join(f"?::VARCHAR AS \"{c}\"" for c in cols), [row[c] for c in cols])
+    conn.execute(
+        "CREATE TABLE raw AS SELECT 1::BIGINT AS _row_number, "
+        + ", ".join(f'?::VARCHAR AS "{c}"' for c in cols),
+        [row[c] for c in cols],
+    )
     out = conn.execute(validation_sql(contract, "raw", cols, TODAY)).df()
     assert out.loc[0, "specialty"] == "general_surgery"
     assert out.loc[0, "sex"] == "F"
@@ -113,7 +161,10 @@ def test_each_identifier_pattern_quarantines_free_text(text: str) -> None:
 
 
 def test_clinical_numbers_are_not_mistaken_for_identifiers() -> None:
-    row = {**GOOD["opinions"], "summary_text": "L4-L5 stenosis, 3 months of PT, EF 55%, CPT 22612, 2026-01-05."}
+    row = {
+        **GOOD["opinions"],
+        "summary_text": "L4-L5 stenosis, 3 months of PT, EF 55%, CPT 22612, 2026-01-05.",
+    }
     assert evaluate(load_contracts()["opinions"], [row]) == [[]]
 
 

@@ -14,6 +14,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from pipelines.lib import stats
+from pipelines.lib.core import invariants as core_invariants
 from pipelines.lib.core.costs import (
     CostAssumptions,
     build_case_costs,
@@ -21,7 +22,6 @@ from pipelines.lib.core.costs import (
     load_cost_inputs,
     sensitivity_scenarios,
 )
-from pipelines.lib.core import invariants as core_invariants
 from pipelines.lib.core.outcomes import build_case_outcomes
 from pipelines.lib.marts import MARTS, MartContext
 from pipelines.lib.marts import invariants as mart_invariants
@@ -49,7 +49,9 @@ def build(conn: duckdb.DuckDBPyConnection) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
-    conn = staged_warehouse(tmp_path_factory.mktemp("marts") / "w.duckdb", synthetic_staging(4000, seed=3, as_of=AS_OF))
+    conn = staged_warehouse(
+        tmp_path_factory.mktemp("marts") / "w.duckdb", synthetic_staging(4000, seed=3, as_of=AS_OF)
+    )
     build(conn)
     return conn
 
@@ -102,15 +104,21 @@ def test_outcome_rates_cover_every_outcome_with_wilson_limits(warehouse):
     np.testing.assert_allclose(rates["ci_low"].to_numpy(), low)
     np.testing.assert_allclose(rates["ci_high"].to_numpy(), high)
     n_all = rates.filter(pl.col("specialty") == "all").select("outcome", "n").sort("outcome")
-    n_sum = rates.filter(pl.col("specialty") != "all").group_by("outcome").agg(pl.col("n").sum()).sort("outcome")
+    n_sum = (
+        rates.filter(pl.col("specialty") != "all").group_by("outcome").agg(pl.col("n").sum()).sort("outcome")
+    )
     assert n_all.equals(n_sum)
     expected = warehouse.sql("SELECT count(*) FROM core.case_outcomes").fetchall()[0][0]
     assert set(rates["total"].filter(rates["specialty"] == "all")) == {expected}
 
 
 def test_zero_count_outcomes_are_rows_not_gaps(tmp_path):
-    cases = cases_frame([{"case_id": c, "specialty": "urology", "initial_procedure_code": "55866"} for c in "ab"])
-    opinions = opinions_frame([{"case_id": "a", "recommendation": "defer"}, {"case_id": "b", "recommendation": "defer"}])
+    cases = cases_frame(
+        [{"case_id": c, "specialty": "urology", "initial_procedure_code": "55866"} for c in "ab"]
+    )
+    opinions = opinions_frame(
+        [{"case_id": "a", "recommendation": "defer"}, {"case_id": "b", "recommendation": "defer"}]
+    )
     conn = staged_warehouse(tmp_path / "w.duckdb", {"cases": cases, "opinions": opinions})
     build(conn)
     rates = mart(conn, "outcome_rates").filter(pl.col("specialty") == "urology")
@@ -171,7 +179,12 @@ def test_segments_partition_the_cases(warehouse):
         assert part["n_cases"].sum() == total["n_cases"]
         assert part["gross_avoided"].sum() == pytest.approx(total["gross_avoided"])
     assert set(segments.filter(pl.col("dimension") == "payer_type")["segment"]) == {
-        "commercial", "medicare", "medicaid", "self_pay", "other"}
+        "commercial",
+        "medicare",
+        "medicaid",
+        "self_pay",
+        "other",
+    }
 
 
 def test_sensitivity_equals_recomputing_case_costs_under_each_assumption(warehouse):
@@ -180,9 +193,8 @@ def test_sensitivity_equals_recomputing_case_costs_under_each_assumption(warehou
     base = CostAssumptions.from_settings(SETTINGS)
     for assumption, scenario, setting, moved in sensitivity_scenarios(base):
         recomputed = case_costs(outcomes, prices, pathways, follow_ups, moved, AS_OF)
-        net = (
-            recomputed.group_by("specialty")
-            .agg((pl.col("projected_avoided").sum() - moved.program_fee_usd * pl.len()).alias("net"))
+        net = recomputed.group_by("specialty").agg(
+            (pl.col("projected_avoided").sum() - moved.program_fee_usd * pl.len()).alias("net")
         )
         got = sens.filter((pl.col("assumption") == assumption) & (pl.col("scenario") == scenario))
         assert set(got["setting"]) == {setting}
@@ -202,8 +214,16 @@ def test_reviewer_far_above_the_specialty_rate_is_flagged(tmp_path):
         rows.append({"case_id": f"c{i}", "specialty": "spine", "initial_procedure_code": "22630"})
         reviewer = "outlier" if i < 40 else f"r{i % 9}"
         changed = i < 40 or i % 4 == 0  # the outlier changes every plan; the others about a quarter
-        ops.append({"case_id": f"c{i}", "reviewer_id": reviewer, "recommendation": "conservative" if changed else "proceed"})
-    conn = staged_warehouse(tmp_path / "w.duckdb", {"cases": cases_frame(rows), "opinions": opinions_frame(ops)})
+        ops.append(
+            {
+                "case_id": f"c{i}",
+                "reviewer_id": reviewer,
+                "recommendation": "conservative" if changed else "proceed",
+            }
+        )
+    conn = staged_warehouse(
+        tmp_path / "w.duckdb", {"cases": cases_frame(rows), "opinions": opinions_frame(ops)}
+    )
     build_case_outcomes(conn, None, 0.6)
     build_reviewer_variation(conn, CTX)
     rv = mart(conn, "reviewer_variation")
@@ -212,7 +232,10 @@ def test_reviewer_far_above_the_specialty_rate_is_flagged(tmp_path):
     assert outlier["specialty_rate"] == pytest.approx((40 + 90) / 400)
     assert outlier["flag"] == "high_998"
     lo, hi = stats.funnel_limits(outlier["specialty_rate"], 40, 0.998)
-    assert (outlier["lower_998"], outlier["upper_998"]) == (pytest.approx(float(lo)), pytest.approx(float(hi)))
+    assert (outlier["lower_998"], outlier["upper_998"]) == (
+        pytest.approx(float(lo)),
+        pytest.approx(float(hi)),
+    )
     others = rv.filter(pl.col("reviewer_id") != "outlier")
     assert set(others["flag"]) <= {"within", "low_95", "low_998"}
 
@@ -237,23 +260,34 @@ def test_concordance_kappa_matches_sklearn_on_the_documented_tier_mapping(wareho
 
 def test_turnaround_median_and_p90_per_month(warehouse):
     turn = mart(warehouse, "turnaround")
-    days = warehouse.sql(
-        """SELECT turnaround_days FROM core.case_outcomes
+    days = (
+        warehouse.sql(
+            """SELECT turnaround_days FROM core.case_outcomes
            WHERE specialty = 'oncology' AND date_trunc('month', opinion_date) = DATE '2025-03-01'"""
-    ).pl()["turnaround_days"].to_numpy()
-    row = turn.filter((pl.col("specialty") == "oncology") & (pl.col("month") == date(2025, 3, 1))).row(0, named=True)
+        )
+        .pl()["turnaround_days"]
+        .to_numpy()
+    )
+    row = turn.filter((pl.col("specialty") == "oncology") & (pl.col("month") == date(2025, 3, 1))).row(
+        0, named=True
+    )
     assert row["n"] == len(days)
     assert row["median_days"] == pytest.approx(np.quantile(days, 0.5))
     assert row["p90_days"] == pytest.approx(np.quantile(days, 0.9))
     dist = mart(warehouse, "turnaround_distribution")
-    assert dist.filter(pl.col("specialty") == "all")["n"].sum() == turn.filter(pl.col("specialty") == "all")["n"].sum()
+    assert (
+        dist.filter(pl.col("specialty") == "all")["n"].sum()
+        == turn.filter(pl.col("specialty") == "all")["n"].sum()
+    )
 
 
 def test_procedure_flows_add_up_to_the_outcome_counts(warehouse):
     flows = mart(warehouse, "procedure_flows").filter(pl.col("specialty") == "all")
     rates = mart(warehouse, "outcome_rates").filter(pl.col("specialty") == "all")
     by_outcome = flows.group_by("outcome").agg(pl.col("n").sum())
-    assert dict(by_outcome.iter_rows()) == {o: n for o, n in zip(rates["outcome"], rates["n"], strict=True) if n}
+    assert dict(by_outcome.iter_rows()) == {
+        o: n for o, n in zip(rates["outcome"], rates["n"], strict=True) if n
+    }
     changed = flows.filter(pl.col("outcome").is_in(["less_invasive", "more_invasive", "alternative"]))
     assert not set(changed["target"]) & set(OUTCOMES)  # coded changes point at a family
 
@@ -287,7 +321,9 @@ def test_data_quality_marts_summarise_audit_and_quarantine(tmp_path):
     build(conn)
     files = mart(conn, "data_quality_files").filter(pl.col("record_type") == "cases").sort("status")
     assert files.select("status", "n_files", "rows_read", "rows_quarantined", "rows_duplicate").rows() == [
-        ("loaded", 1, 10, 0, 0), ("partial", 1, 10, 2, 1)]
+        ("loaded", 1, 10, 0, 0),
+        ("partial", 1, 10, 2, 1),
+    ]
     rules = mart(conn, "data_quality_rules")
     assert rules.rows() == [
         ("cases", "specialty", "invalid_value", 2),
@@ -295,20 +331,30 @@ def test_data_quality_marts_summarise_audit_and_quarantine(tmp_path):
         ("opinions", None, "no_signal", 1),
     ]
     assert mart(conn, "data_quality_checks").rows() == [
-        ("rates_sum", "marts.outcome_rates", True, "ERROR", "new", 8, 0, 0.0, 0.0)]
+        ("rates_sum", "marts.outcome_rates", True, "ERROR", "new", 8, 0, 0.0, 0.0)
+    ]
 
 
 def test_run_summary_reports_pending_unclassified_net_and_settings(warehouse):
     summary = dict(mart(warehouse, "run_summary").iter_rows())
     pending = warehouse.sql("SELECT count(*) FROM core.pending_cases").fetchall()[0][0]
-    unclassified = warehouse.sql("SELECT count(*) FROM core.case_outcomes WHERE outcome = 'unclassified'").fetchall()[0][0]
+    unclassified = warehouse.sql(
+        "SELECT count(*) FROM core.case_outcomes WHERE outcome = 'unclassified'"
+    ).fetchall()[0][0]
     assert int(summary["pending"]) == pending > 0
     assert int(summary["unclassified"]) == unclassified > 0
     total = mart(warehouse, "cost_impact").filter(pl.col("specialty") == "all").row(0, named=True)
     assert float(summary["net_avoided"]) == pytest.approx(total["net_avoided"], abs=0.01)
     assert json.loads(summary["settings"])["program_fee_usd"] == SETTINGS.program_fee_usd
-    assert set(json.loads(summary["leakage"])) == {"cardiology", "general_surgery", "gynecology", "oncology",
-                                                   "orthopedics", "spine", "urology"}
+    assert set(json.loads(summary["leakage"])) == {
+        "cardiology",
+        "general_surgery",
+        "gynecology",
+        "oncology",
+        "orthopedics",
+        "spine",
+        "urology",
+    }
     assert datetime.fromisoformat(summary["built_at"])
     assert (summary["run_id"], summary["as_of"]) == ("test-run", AS_OF.isoformat())
 
@@ -324,8 +370,12 @@ def test_quality_checks_catch_broken_tables(tmp_path):
     conn = staged_warehouse(tmp_path / "w.duckdb", synthetic_staging(300, seed=1, as_of=AS_OF))
     build(conn)
     conn.execute("INSERT INTO core.case_outcomes SELECT * FROM core.case_outcomes LIMIT 1")
-    conn.execute("UPDATE core.case_outcomes SET outcome = 'confirmed' WHERE reason LIKE 'unknown_initial_code:%'")
-    conn.execute("UPDATE marts.outcome_rates SET rate = rate + 0.01 WHERE specialty = 'spine' AND outcome = 'deferred'")
+    conn.execute(
+        "UPDATE core.case_outcomes SET outcome = 'confirmed' WHERE reason LIKE 'unknown_initial_code:%'"
+    )
+    conn.execute(
+        "UPDATE marts.outcome_rates SET rate = rate + 0.01 WHERE specialty = 'spine' AND outcome = 'deferred'"
+    )
     conn.execute("UPDATE marts.cost_impact SET gross_avoided = gross_avoided + 5 WHERE specialty = 'urology'")
     conn.execute("UPDATE core.prices SET price = -1 WHERE procedure_code = '22630'")
     results = {c.name: c.run(conn) for c in CHECKS}

@@ -33,28 +33,35 @@ def synthetic_cases(n: int, seed: int = 0) -> pl.DataFrame:
     echoing the spine non-confirmation rates of Epstein 2013 / Lenza 2017, literature.md #5, #7)."""
     rng = np.random.default_rng(seed)
     spec = rng.choice(["spine", "cardiology", "orthopedics"], n)
-    code = np.where(spec == "spine", rng.choice(["22612", "63030"], n),
-                    np.where(spec == "cardiology", rng.choice(["33533", "92928"], n), "27447"))
+    code = np.where(
+        spec == "spine",
+        rng.choice(["22612", "63030"], n),
+        np.where(spec == "cardiology", rng.choice(["33533", "92928"], n), "27447"),
+    )
     urgency = rng.choice(["elective", "urgent", "emergent"], n, p=[0.7, 0.2, 0.1])
     p = np.where(spec == "spine", 0.75, 0.25) + np.where(urgency == "elective", 0.1, -0.2)
     changed = rng.random(n) < p
-    outcome = np.where(changed, rng.choice(["non_surgical", "less_invasive", "deferred"], n), "confirmed").astype(object)
+    outcome = np.where(
+        changed, rng.choice(["non_surgical", "less_invasive", "deferred"], n), "confirmed"
+    ).astype(object)
     outcome[rng.random(n) < 0.05] = "unclassified"
     outcome[rng.random(n) < 0.03] = None  # pending
-    return pl.DataFrame({
-        "case_id": [f"C{i}" for i in range(n)],
-        "patient_key": [f"P{i // 3}" for i in range(n)],  # three referrals per patient
-        "specialty": spec,
-        "initial_procedure_code": code,
-        "initial_tier": np.where(code == "63030", 2, 4),
-        "age_band": rng.choice(["40-49", "50-59", "60-69"], n),
-        "sex": rng.choice(["F", "M"], n),
-        "payer_type": rng.choice(["commercial", "medicare"], n),
-        "urgency": urgency,
-        "diagnosis_code": pl.Series(rng.choice(["M51.16", "I25.10", "m17.11", ""], n)).replace("", None),
-        "region": rng.choice(["CA", "NY", "941"], n),
-        "outcome": pl.Series(outcome.tolist(), dtype=pl.String),
-    })
+    return pl.DataFrame(
+        {
+            "case_id": [f"C{i}" for i in range(n)],
+            "patient_key": [f"P{i // 3}" for i in range(n)],  # three referrals per patient
+            "specialty": spec,
+            "initial_procedure_code": code,
+            "initial_tier": np.where(code == "63030", 2, 4),
+            "age_band": rng.choice(["40-49", "50-59", "60-69"], n),
+            "sex": rng.choice(["F", "M"], n),
+            "payer_type": rng.choice(["commercial", "medicare"], n),
+            "urgency": urgency,
+            "diagnosis_code": pl.Series(rng.choice(["M51.16", "I25.10", "m17.11", ""], n)).replace("", None),
+            "region": rng.choice(["CA", "NY", "941"], n),
+            "outcome": pl.Series(outcome.tolist(), dtype=pl.String),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +73,16 @@ def trained() -> tuple[object, dict, pl.DataFrame]:
 
 # --- features and labels --------------------------------------------------------------------------
 
+
 def test_features_take_the_diagnosis_chapter_and_tolerate_missing_columns() -> None:
-    cases = pl.DataFrame({"case_id": ["a", "b"], "specialty": ["Spine", "cardiology"],
-                          "diagnosis_code": [" m51.16", None], "urgency": ["ELECTIVE", None]})
+    cases = pl.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "specialty": ["Spine", "cardiology"],
+            "diagnosis_code": [" m51.16", None],
+            "urgency": ["ELECTIVE", None],
+        }
+    )
     f = propensity_features(cases)
     assert f.columns == list(FEATURES)
     assert f["diagnosis_chapter"].to_list() == ["M", None]
@@ -98,7 +112,10 @@ def test_only_classified_cases_are_labelled_and_change_means_not_confirmed() -> 
 
 # --- training -----------------------------------------------------------------------------------
 
-def test_grouped_cv_finds_the_signal_and_names_its_features(trained: tuple[object, dict, pl.DataFrame]) -> None:
+
+def test_grouped_cv_finds_the_signal_and_names_its_features(
+    trained: tuple[object, dict, pl.DataFrame],
+) -> None:
     _, m, cases = trained
     assert m["n"] == labelled_cases(cases).height
     assert m["n_patients"] == labelled_cases(cases)["patient_key"].n_unique()
@@ -126,20 +143,31 @@ def test_scores_every_case_including_unseen_categories(trained: tuple[object, di
 
 
 def test_too_few_labelled_cases_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="need at least 50 classified cases with both changed and confirmed plans"):
+    with pytest.raises(
+        ValueError, match="need at least 50 classified cases with both changed and confirmed plans"
+    ):
         train_propensity(synthetic_cases(30), seed=0)
 
 
-def test_propensity_model_round_trips_through_skops(trained: tuple[object, dict, pl.DataFrame], tmp_path: Path) -> None:
+def test_propensity_model_round_trips_through_skops(
+    trained: tuple[object, dict, pl.DataFrame], tmp_path: Path
+) -> None:
     model, m, cases = trained
     again = load_model(save_model(model, tmp_path / "p.skops"))
     assert score_propensity(again, cases).equals(score_propensity(model, cases))
-    card = write_model_card(tmp_path / "p.md", "Change-propensity model", m, ("2025-01-01", "2026-06-30"),
-                            "core.case_outcomes", ["Synthetic."]).read_text()
+    card = write_model_card(
+        tmp_path / "p.md",
+        "Change-propensity model",
+        m,
+        ("2025-01-01", "2026-06-30"),
+        "core.case_outcomes",
+        ["Synthetic."],
+    ).read_text()
     assert f"ROC AUC (out of fold): {m['roc_auc']:.3f}" in card and "### Lift by decile" in card
 
 
 # --- evaluation helpers -------------------------------------------------------------------------
+
 
 def test_group_folds_put_each_patient_in_exactly_one_test_fold() -> None:
     groups = np.repeat(np.arange(500).astype(str), 4)
@@ -188,11 +216,14 @@ def test_threshold_metrics_and_classification_metrics() -> None:
 
 # --- on the warehouse (pipelines/lib/training/propensity.py) -----------------------------------------------------
 
+
 def test_case_scores_use_out_of_fold_scores_and_targeting_is_their_lift(tmp_path: Path) -> None:
     import json
     from datetime import date
 
     from pipelines.lib.core.costs import build_case_costs
+    from pipelines.lib.core.outcomes import build_case_outcomes
+    from pipelines.lib.settings import load_settings
     from pipelines.lib.training.propensity import (
         PROPENSITY_METRICS_FILE,
         PROPENSITY_OOF_FILE,
@@ -200,8 +231,6 @@ def test_case_scores_use_out_of_fold_scores_and_targeting_is_their_lift(tmp_path
         build_targeting,
         train_propensity_model,
     )
-    from pipelines.lib.core.outcomes import build_case_outcomes
-    from pipelines.lib.settings import load_settings
     from pipelines.lib.warehouse import artifacts_dir
     from tests.builders import staged_warehouse, synthetic_staging
 
@@ -227,13 +256,16 @@ def test_case_scores_use_out_of_fold_scores_and_targeting_is_their_lift(tmp_path
 
     targeting = conn.sql("SELECT * FROM marts.targeting ORDER BY decile").pl()
     labels = labelled_cases(conn.sql("SELECT case_id, outcome FROM core.case_outcomes").pl())
-    expected = lift_by_decile(*oof.join(labels, on="case_id").select("changed", "oof_probability")
-                              .to_numpy().T)
+    expected = lift_by_decile(
+        *oof.join(labels, on="case_id").select("changed", "oof_probability").to_numpy().T
+    )
     np.testing.assert_allclose(targeting["lift"], expected["lift"])
 
     # The card's data window is that of the classified cases it learned from, not of every referral.
-    window = conn.execute("SELECT min(c.referral_date), max(c.referral_date) FROM staging.cases c "
-                      "JOIN core.case_outcomes o USING (case_id) "
-                      f"WHERE outcome IN {tuple(CLASSIFIED_OUTCOMES)}").fetchall()[0]
+    window = conn.execute(
+        "SELECT min(c.referral_date), max(c.referral_date) FROM staging.cases c "
+        "JOIN core.case_outcomes o USING (case_id) "
+        f"WHERE outcome IN {tuple(CLASSIFIED_OUTCOMES)}"
+    ).fetchall()[0]
     saved = json.loads((artifacts_dir(warehouse) / PROPENSITY_METRICS_FILE).read_text())
     assert saved["data_window"] == f"referrals dated {window[0]} to {window[1]}"

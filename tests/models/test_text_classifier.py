@@ -53,6 +53,7 @@ def corpus_model() -> tuple[object, dict]:
 
 # --- text preparation ---------------------------------------------------------------------------
 
+
 def test_negation_marks_the_words_in_scope_and_stops_at_punctuation() -> None:
     would_not, no_surgery, post, stop = _marked(
         "I would not operate on this knee",
@@ -72,13 +73,15 @@ def test_numbers_and_contractions_are_normalised() -> None:
 
 
 def test_text_groups_join_near_identical_wordings_and_separate_different_ones() -> None:
-    texts = pl.Series([
-        "I would not operate. Physical therapy for 6 weeks.",
-        "i would NOT operate; physical therapy for 12 weeks!",
-        "Proceed with the planned lumbar fusion as recommended.",
-        None,
-        "ok",
-    ])
+    texts = pl.Series(
+        [
+            "I would not operate. Physical therapy for 6 weeks.",
+            "i would NOT operate; physical therapy for 12 weeks!",
+            "Proceed with the planned lumbar fusion as recommended.",
+            None,
+            "ok",
+        ]
+    )
     groups = text_groups(texts)
     assert groups.len() == 5 and groups.null_count() == 0
     assert groups[0] == groups[1]
@@ -99,14 +102,19 @@ def test_holdout_split_shares_no_group_between_train_and_test() -> None:
 
 # --- features -----------------------------------------------------------------------------------
 
+
 def test_a_narrative_is_the_sum_of_its_sentences() -> None:
     """Sentence de-duplication must not change what a document is: doc(A. B.) = doc(A.) + doc(B.)."""
-    docs = pl.DataFrame({"summary_text": [
-        "I agree with the fusion. Imaging is clear.",
-        "I agree with the fusion.",
-        "Imaging is clear.",
-        "I agree with the fusion. Imaging is clear.",  # a repeat shares the sentences' rows
-    ]})
+    docs = pl.DataFrame(
+        {
+            "summary_text": [
+                "I agree with the fusion. Imaging is clear.",
+                "I agree with the fusion.",
+                "Imaging is clear.",
+                "I agree with the fusion. Imaging is clear.",  # a repeat shares the sentences' rows
+            ]
+        }
+    )
     vec = NarrativeVectorizer(use_procedures=False, categorical_columns=()).fit(docs)
     X = vec.transform(docs)
     assert sp.linalg.norm(X[0] - (X[1] + X[2])) < 1e-5
@@ -114,17 +122,19 @@ def test_a_narrative_is_the_sum_of_its_sentences() -> None:
 
 
 def test_procedure_features_compare_named_procedures_with_the_initial_tier() -> None:
-    frame = pl.DataFrame({
-        "summary_text": [
-            "I would recommend a stent rather than bypass.",
-            "I would not put in a stent. Bypass is the right operation.",
-            "She had a stent placed years ago.",
-            "The gallbladder should come out laparoscopically.",
-            "I recommend coronary bypass grafting, not PCI.",
-        ],
-        "initial_family": ["cabg", "cabg", "cabg", "cholecystectomy", "pci"],
-        "initial_tier": [4, 4, 4, 3, 2],
-    })
+    frame = pl.DataFrame(
+        {
+            "summary_text": [
+                "I would recommend a stent rather than bypass.",
+                "I would not put in a stent. Bypass is the right operation.",
+                "She had a stent placed years ago.",
+                "The gallbladder should come out laparoscopically.",
+                "I recommend coronary bypass grafting, not PCI.",
+            ],
+            "initial_family": ["cabg", "cabg", "cabg", "cholecystectomy", "pci"],
+            "initial_tier": [4, 4, 4, 3, 2],
+        }
+    )
     f = NarrativeVectorizer().procedure_frame(frame)
     assert f["decision_affirmed_lower"].to_list() == [1, 0, 0, 0, 0]
     assert f["decision_negated_lower"].to_list() == [0, 1, 0, 0, 0]
@@ -134,6 +144,7 @@ def test_procedure_features_compare_named_procedures_with_the_initial_tier() -> 
 
 
 # --- training, evaluation, prediction -----------------------------------------------------------
+
 
 def test_held_out_metrics_are_complete_and_consistent(corpus_model: tuple[object, dict]) -> None:
     _, m = corpus_model
@@ -149,15 +160,21 @@ def test_held_out_metrics_are_complete_and_consistent(corpus_model: tuple[object
     assert m["n_groups_train"] > 0 and m["n_groups_test"] > 0
 
 
-def test_handwritten_narratives_quality_gate(corpus_model: tuple[object, dict], handwritten: pl.DataFrame) -> None:
+def test_handwritten_narratives_quality_gate(
+    corpus_model: tuple[object, dict], handwritten: pl.DataFrame
+) -> None:
     """Issue 4 target on narratives written independently of the generator: accuracy >= 0.85
     among those classified, with >= 0.80 classified at the configured threshold."""
     model, _ = corpus_model
     assert handwritten.height >= 40
     threshold = load_settings(env={}).text_model_threshold
     pred = predict_text(model, handwritten.rename({"narrative_id": "opinion_id"}))
-    gate = threshold_metrics(handwritten["expected_outcome"].to_numpy(), pred["predicted_outcome"].to_numpy(),
-                             pred["probability"].to_numpy(), threshold)
+    gate = threshold_metrics(
+        handwritten["expected_outcome"].to_numpy(),
+        pred["predicted_outcome"].to_numpy(),
+        pred["probability"].to_numpy(),
+        threshold,
+    )
     assert gate["coverage"] >= 0.80, gate
     assert gate["accuracy_classified"] >= 0.85, gate
 
@@ -171,13 +188,18 @@ def test_every_outcome_is_represented_in_the_handwritten_set(handwritten: pl.Dat
 
 def test_predict_text_returns_one_labelled_probability_per_opinion(corpus_model: tuple[object, dict]) -> None:
     model, _ = corpus_model
-    frame = pl.DataFrame({
-        "opinion_id": ["a", "b", "c"],
-        "summary_text": ["Operating would be a mistake; she should keep up the exercises and tablets.",
-                         None, "I concur with the proposed knee replacement and would go ahead."],
-        "specialty": ["spine", "cardiology", "orthopedics"],
-        "initial_family": ["spinal_fusion", "cabg", "knee_arthroplasty"],
-    })
+    frame = pl.DataFrame(
+        {
+            "opinion_id": ["a", "b", "c"],
+            "summary_text": [
+                "Operating would be a mistake; she should keep up the exercises and tablets.",
+                None,
+                "I concur with the proposed knee replacement and would go ahead.",
+            ],
+            "specialty": ["spine", "cardiology", "orthopedics"],
+            "initial_family": ["spinal_fusion", "cabg", "knee_arthroplasty"],
+        }
+    )
     out = predict_text(model, frame, chunk_size=2)
     assert out["opinion_id"].to_list() == ["a", "b", "c"]
     assert out["predicted_outcome"].is_in(list(OUTCOME_LABELS)).all()
@@ -218,8 +240,10 @@ def test_warehouse_frames_without_a_group_column_get_text_groups() -> None:
 
 # --- persistence and card -------------------------------------------------------------------------
 
-def test_skops_round_trip_predicts_identically(corpus_model: tuple[object, dict], handwritten: pl.DataFrame,
-                                               tmp_path: Path) -> None:
+
+def test_skops_round_trip_predicts_identically(
+    corpus_model: tuple[object, dict], handwritten: pl.DataFrame, tmp_path: Path
+) -> None:
     model, _ = corpus_model
     path = save_model(model, tmp_path / "artifacts" / "text.skops")
     again = load_model(path)
@@ -238,14 +262,21 @@ def test_load_refuses_a_file_with_types_we_do_not_trust(tmp_path: Path) -> None:
 
 def test_model_card_is_written_from_the_metrics(corpus_model: tuple[object, dict], tmp_path: Path) -> None:
     _, m = corpus_model
-    path = write_model_card(tmp_path / "cards" / "text.md", "Opinion text classifier", m, "generated corpus (no dates)",
-                            f"{GENERATED_CORPUS} of 20,000 narratives", ["Synthetic wording."])
+    path = write_model_card(
+        tmp_path / "cards" / "text.md",
+        "Opinion text classifier",
+        m,
+        "generated corpus (no dates)",
+        f"{GENERATED_CORPUS} of 20,000 narratives",
+        ["Synthetic wording."],
+    )
     text = path.read_text()
     assert "Trained on generated corpus" in text
     assert f"macro-F1 (held out): {m['macro_f1']:.3f}" in text
     assert "| non_surgical |" in text and "### Confusion matrix" in text and "- Synthetic wording." in text
-    warehouse = write_model_card(tmp_path / "w.md", "x", m, ("2026-01-01", "2026-06-30"),
-                                 "warehouse: 5,000 labelled narratives", []).read_text()
+    warehouse = write_model_card(
+        tmp_path / "w.md", "x", m, ("2026-01-01", "2026-06-30"), "warehouse: 5,000 labelled narratives", []
+    ).read_text()
     assert "Trained on generated corpus" not in warehouse and "2026-01-01 to 2026-06-30" in warehouse
 
 
@@ -253,8 +284,8 @@ def test_model_card_window_is_that_of_the_labelled_narratives_trained_on(tmp_pat
     import json
 
     from pipelines.generate.narratives import training_corpus
-    from pipelines.lib.training.text import TEXT_METRICS_FILE, train_text_model
     from pipelines.lib.core.outcomes import opinion_rule_outcomes
+    from pipelines.lib.training.text import TEXT_METRICS_FILE, train_text_model
     from pipelines.lib.warehouse import artifacts_dir
     from tests.builders import staged_warehouse, synthetic_staging
 
@@ -266,12 +297,14 @@ def test_model_card_window_is_that_of_the_labelled_narratives_trained_on(tmp_pat
         .then(pl.lit("Records reviewed. ") + pl.col("recommendation").fill_null("no view"))
         .otherwise(pl.col("summary_text")),
         opinion_date=pl.when(pl.col("summary_text").is_not_null())
-        .then(pl.date(2027, 1, 15)).otherwise(pl.col("opinion_date")),
+        .then(pl.date(2027, 1, 15))
+        .otherwise(pl.col("opinion_date")),
     )
     warehouse = tmp_path / "w.duckdb"
     conn = staged_warehouse(warehouse, {**frames, "opinions": opinions})
-    settings = load_settings(env={"SECONDLOOK_MIN_LABELLED_NARRATIVES": "100",
-                                  "SECONDLOOK_TEXT_MODEL_CORPUS_SIZE": "2000"})
+    settings = load_settings(
+        env={"SECONDLOOK_MIN_LABELLED_NARRATIVES": "100", "SECONDLOOK_TEXT_MODEL_CORPUS_SIZE": "2000"}
+    )
     train_text_model(conn, warehouse, settings, training_corpus)
     saved = json.loads((artifacts_dir(warehouse) / TEXT_METRICS_FILE).read_text())
     labelled = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null())["opinion_id"]
@@ -284,6 +317,11 @@ def test_model_card_window_is_that_of_the_labelled_narratives_trained_on(tmp_pat
 def test_model_card_names_the_classes_the_model_did_not_learn(tmp_path: Path) -> None:
     from models.cards import render_model_card
 
-    card = render_model_card("m", {"macro_f1": 0.9, "classes_not_learned": ["alternative"]}, "w", "warehouse: x", [])
-    assert "- Not learned (too few phrasing groups to learn and calibrate on unseen wording): alternative" in card
+    card = render_model_card(
+        "m", {"macro_f1": 0.9, "classes_not_learned": ["alternative"]}, "w", "warehouse: x", []
+    )
+    assert (
+        "- Not learned (too few phrasing groups to learn and calibrate on unseen wording): alternative"
+        in card
+    )
     assert "Not learned" not in render_model_card("m", {"macro_f1": 0.9}, "w", "warehouse: x", [])

@@ -75,7 +75,11 @@ def test_a_relative_warehouse_path_is_resolved_from_the_repository_root() -> Non
 
 
 def _digest(folder_or_file: Path) -> dict[str, str]:
-    files = [folder_or_file] if folder_or_file.is_file() else sorted(p for p in folder_or_file.rglob("*") if p.is_file())
+    files = (
+        [folder_or_file]
+        if folder_or_file.is_file()
+        else sorted(p for p in folder_or_file.rglob("*") if p.is_file())
+    )
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -101,8 +105,9 @@ def test_notebook_runs_end_to_end_on_a_generated_warehouse(
     watched = [built_warehouse, built_warehouse.parent / "artifacts"]
     before = {k: v for path in watched if path.exists() for k, v in _digest(path).items()}
     nb = read(name)
-    client = NotebookClient(nb, kernel_name="python3", timeout=300,
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
+    )
     started = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - started
@@ -120,9 +125,13 @@ def test_notebook_runs_end_to_end_on_a_generated_warehouse(
 
     # No case-level identifier reaches an output (notebook 03 shows narratives, never their ids).
     with duckdb.connect(str(built_warehouse), read_only=True) as conn:
-        identifiers = {r[0] for r in conn.execute(
-            "SELECT case_id FROM staging.cases UNION SELECT patient_key FROM staging.cases "
-            "UNION SELECT opinion_id FROM staging.opinions").fetchall()}
+        identifiers = {
+            r[0]
+            for r in conn.execute(
+                "SELECT case_id FROM staging.cases UNION SELECT patient_key FROM staging.cases "
+                "UNION SELECT opinion_id FROM staging.opinions"
+            ).fetchall()
+        }
     assert identifiers
     leaked = set(re.findall(r"[A-Za-z0-9_]+", text)) & identifiers
     assert not leaked, f"case-level identifiers in the outputs: {sorted(leaked)[:5]}"

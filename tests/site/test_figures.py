@@ -25,9 +25,16 @@ from dashboards.safe_marts import (
 
 def _rates(specialty: str, counts: list[int]) -> pl.DataFrame:
     total = sum(counts)
-    return pl.DataFrame({"specialty": [specialty] * len(OUTCOMES), "outcome": list(OUTCOMES), "n": counts,
-                         "total": [total] * len(OUTCOMES)}).with_columns(
-        rate=pl.col("n") / pl.col("total"), ci_low=pl.col("n") / pl.col("total") * 0.9,
+    return pl.DataFrame(
+        {
+            "specialty": [specialty] * len(OUTCOMES),
+            "outcome": list(OUTCOMES),
+            "n": counts,
+            "total": [total] * len(OUTCOMES),
+        }
+    ).with_columns(
+        rate=pl.col("n") / pl.col("total"),
+        ci_low=pl.col("n") / pl.col("total") * 0.9,
         ci_high=pl.col("n") / pl.col("total") * 1.1,
     )
 
@@ -40,8 +47,15 @@ RATES = pl.concat([SPINE, CARDIO])
 def test_outcome_mix_has_one_trace_per_outcome_in_its_fixed_colour_with_wilson_error_bars() -> None:
     safe = safe_outcome_rates(RATES)
     fig = figures.outcome_mix_figure(safe, ["spine", "cardiology"])
-    assert [t.name for t in fig.data] == ["Confirmed", "Less invasive", "Non-surgical", "Deferred", "More invasive",
-                                         "Alternative", "Unclassified"]
+    assert [t.name for t in fig.data] == [
+        "Confirmed",
+        "Less invasive",
+        "Non-surgical",
+        "Deferred",
+        "More invasive",
+        "Alternative",
+        "Unclassified",
+    ]
     assert [t.marker.color for t in fig.data] == [OUTCOME_COLOURS[o] for o in OUTCOMES]
     confirmed = fig.data[0]
     assert list(confirmed.x) == ["Spine", "Cardiology"]
@@ -49,7 +63,9 @@ def test_outcome_mix_has_one_trace_per_outcome_in_its_fixed_colour_with_wilson_e
     assert confirmed.error_y.array == pytest.approx((200 / 904 * 0.1, 300 / 715 * 0.1))
     assert confirmed.error_y.arrayminus == pytest.approx((200 / 904 * 0.1, 300 / 715 * 0.1))
     assert "n = 200 of 904" in confirmed.customdata[0]
-    assert fig.layout.yaxis.tickformat == ".0%" and fig.layout.yaxis.title.text == "Share of reviewed cases (%)"
+    assert (
+        fig.layout.yaxis.tickformat == ".0%" and fig.layout.yaxis.title.text == "Share of reviewed cases (%)"
+    )
 
 
 def test_outcome_mix_draws_no_bar_for_a_suppressed_cell() -> None:
@@ -66,17 +82,26 @@ def test_outcome_mix_draws_no_bar_for_a_suppressed_cell() -> None:
 def _monthly() -> tuple[pl.DataFrame, pl.DataFrame]:
     months = [dt.date(2025, m, 1) for m in (1, 2, 3)]
     confirmed = [60, 40, 90]
-    frame = pl.DataFrame({
-        "specialty": ["spine"] * 6, "month": [m for m in months for _ in range(2)],
-        "outcome": ["confirmed", "non_surgical"] * 3,
-        "n": [confirmed[0], 140, confirmed[1], 160, confirmed[2], 110], "total": [200, 200, 200, 200, 200, 200],
-    }).with_columns(rate=pl.col("n") / pl.col("total"), center_line=pl.lit(190 / 600).cast(pl.Float64))
+    frame = pl.DataFrame(
+        {
+            "specialty": ["spine"] * 6,
+            "month": [m for m in months for _ in range(2)],
+            "outcome": ["confirmed", "non_surgical"] * 3,
+            "n": [confirmed[0], 140, confirmed[1], 160, confirmed[2], 110],
+            "total": [200, 200, 200, 200, 200, 200],
+        }
+    ).with_columns(rate=pl.col("n") / pl.col("total"), center_line=pl.lit(190 / 600).cast(pl.Float64))
     sigma = (pl.col("center_line") * (1 - pl.col("center_line")) / pl.col("total")).sqrt()
     frame = frame.with_columns(lcl=pl.col("center_line") - 3 * sigma, ucl=pl.col("center_line") + 3 * sigma)
     frame = frame.with_columns(signal=(pl.col("rate") > pl.col("ucl")) | (pl.col("rate") < pl.col("lcl")))
-    yearly = pl.DataFrame({"specialty": ["spine"] * 2, "outcome": ["confirmed", "non_surgical"], "n": [190, 410],
-                           "total": [600, 600]}).with_columns(rate=pl.col("n") / 600, ci_low=pl.lit(0.0),
-                                                              ci_high=pl.lit(1.0))
+    yearly = pl.DataFrame(
+        {
+            "specialty": ["spine"] * 2,
+            "outcome": ["confirmed", "non_surgical"],
+            "n": [190, 410],
+            "total": [600, 600],
+        }
+    ).with_columns(rate=pl.col("n") / 600, ci_low=pl.lit(0.0), ci_high=pl.lit(1.0))
     return frame, yearly
 
 
@@ -98,11 +123,15 @@ def test_p_chart_has_rate_centre_limits_and_signals_per_outcome_with_a_menu() ->
 
 
 def test_sankey_links_carry_the_visible_flows_only() -> None:
-    flows = pl.DataFrame({
-        "specialty": ["spine"] * 4, "source": ["spinal_fusion"] * 3 + ["spinal_decompression"],
-        "target": ["non_surgical", "spinal_fusion", "spinal_injection", "non_surgical"],
-        "outcome": ["non_surgical", "confirmed", "less_invasive", "non_surgical"], "n": [150, 80, 6, 40],
-    })
+    flows = pl.DataFrame(
+        {
+            "specialty": ["spine"] * 4,
+            "source": ["spinal_fusion"] * 3 + ["spinal_decompression"],
+            "target": ["non_surgical", "spinal_fusion", "spinal_injection", "non_surgical"],
+            "outcome": ["non_surgical", "confirmed", "less_invasive", "non_surgical"],
+            "n": [150, 80, 6, 40],
+        }
+    )
     fig = figures.sankey_figure(safe_procedure_flows(flows, None), "spine")
     sankey = fig.data[0]
     assert sorted(sankey.link.value) == [40, 80, 150]  # the 6 is hidden and not drawn
@@ -126,12 +155,22 @@ def test_funnel_limits_follow_the_exact_binomial_quantiles() -> None:
 
 
 def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:
-    rv = pl.DataFrame({
-        "reviewer_id": ["r1", "r2", "r3", "r4", "r5"], "specialty": ["spine"] * 5, "n": [5, 15, 66, 200, 400],
-        "n_changed": [3, 8, 55, 100, 200], "change_rate": [0.6, 0.53, 0.83, 0.5, 0.5],
-        "specialty_rate": [0.5] * 5,
-    }).with_columns(lower_95=pl.lit(0.4), upper_95=pl.lit(0.6), lower_998=pl.lit(0.3), upper_998=pl.lit(0.7),
-                    flag=pl.Series(["within", "within", "high_998", "within", "within"]))
+    rv = pl.DataFrame(
+        {
+            "reviewer_id": ["r1", "r2", "r3", "r4", "r5"],
+            "specialty": ["spine"] * 5,
+            "n": [5, 15, 66, 200, 400],
+            "n_changed": [3, 8, 55, 100, 200],
+            "change_rate": [0.6, 0.53, 0.83, 0.5, 0.5],
+            "specialty_rate": [0.5] * 5,
+        }
+    ).with_columns(
+        lower_95=pl.lit(0.4),
+        upper_95=pl.lit(0.6),
+        lower_998=pl.lit(0.3),
+        upper_998=pl.lit(0.7),
+        flag=pl.Series(["within", "within", "high_998", "within", "within"]),
+    )
     fig = figures.funnel_figure(safe_reviewer_variation(rv), "spine")
     points = [t for t in fig.data if t.mode == "markers"]
     plotted = sorted(x for t in points for x in t.x)
@@ -157,8 +196,16 @@ def test_turnaround_histogram_marks_suppressed_bins_and_the_quantiles() -> None:
 
 
 def test_agreement_shows_kappa_with_its_interval_beside_raw_agreement() -> None:
-    conc = pl.DataFrame({"specialty": ["spine"], "n": [300], "kappa": [0.45], "kappa_ci_low": [0.38],
-                         "kappa_ci_high": [0.52], "raw_agreement": [0.7]})
+    conc = pl.DataFrame(
+        {
+            "specialty": ["spine"],
+            "n": [300],
+            "kappa": [0.45],
+            "kappa_ci_low": [0.38],
+            "kappa_ci_high": [0.52],
+            "raw_agreement": [0.7],
+        }
+    )
     fig = figures.agreement_figure(safe_concordance(conc), "spine")
     kappa, raw = fig.data
     assert kappa.x == (0.45,) and kappa.error_x.array == pytest.approx((0.07,))
@@ -169,31 +216,55 @@ def test_agreement_shows_kappa_with_its_interval_beside_raw_agreement() -> None:
 
 
 def test_agreement_on_fewer_than_eleven_cases_is_not_drawn() -> None:
-    conc = pl.DataFrame({"specialty": ["spine"], "n": [8], "kappa": [0.45], "kappa_ci_low": [0.1],
-                         "kappa_ci_high": [0.8], "raw_agreement": [0.7]})
+    conc = pl.DataFrame(
+        {
+            "specialty": ["spine"],
+            "n": [8],
+            "kappa": [0.45],
+            "kappa_ci_low": [0.1],
+            "kappa_ci_high": [0.8],
+            "raw_agreement": [0.7],
+        }
+    )
     fig = figures.agreement_figure(safe_concordance(conc), "spine")
     assert len(fig.data) == 0 and "fewer than 11" in fig.layout.annotations[0].text
 
 
-COST = pl.DataFrame({
-    "specialty": ["spine", "urology", "cardiology", "all"], "n_cases": [400, 6, 300, 706],
-    "gross_avoided": [4e6, 5e4, 3e6, 7.05e6], "gross_ci_low": [3.5e6, 1e4, 2.5e6, 6.5e6],
-    "gross_ci_high": [4.5e6, 9e4, 3.5e6, 7.6e6], "program_cost": [3e5, 4.5e3, 2.25e5, 5.3e5],
-    "net_avoided": [3.7e6, 4.5e4, 2.775e6, 6.52e6], "net_ci_low": [3.2e6, 5e3, 2.3e6, 6e6],
-    "net_ci_high": [4.2e6, 8.5e4, 3.3e6, 7e6], "per_case_net": [9250.0, 7500.0, 9250.0, 9235.0],
-    "per_case_ci_low": [8000.0, 800.0, 7600.0, 8500.0], "per_case_ci_high": [10500.0, 14000.0, 11000.0, 9900.0],
-    "roi": [12.3, 10.0, 12.3, 12.3], "roi_ci_low": [10.7, 1.0, 10.2, 11.3], "roi_ci_high": [14.0, 19.0, 14.7, 13.2],
-    "n_verified": [150, 2, 100, 252], "realized_avoided": [1.2e6, 1e4, 9e5, 2.11e6],
-    "realized_ci_low": [1e6, 0.0, 7e5, 1.8e6], "realized_ci_high": [1.4e6, 2e4, 1.1e6, 2.4e6],
-    "realized_net": [1.09e6, 8.5e3, 8.25e5, 1.92e6],
-})
+COST = pl.DataFrame(
+    {
+        "specialty": ["spine", "urology", "cardiology", "all"],
+        "n_cases": [400, 6, 300, 706],
+        "gross_avoided": [4e6, 5e4, 3e6, 7.05e6],
+        "gross_ci_low": [3.5e6, 1e4, 2.5e6, 6.5e6],
+        "gross_ci_high": [4.5e6, 9e4, 3.5e6, 7.6e6],
+        "program_cost": [3e5, 4.5e3, 2.25e5, 5.3e5],
+        "net_avoided": [3.7e6, 4.5e4, 2.775e6, 6.52e6],
+        "net_ci_low": [3.2e6, 5e3, 2.3e6, 6e6],
+        "net_ci_high": [4.2e6, 8.5e4, 3.3e6, 7e6],
+        "per_case_net": [9250.0, 7500.0, 9250.0, 9235.0],
+        "per_case_ci_low": [8000.0, 800.0, 7600.0, 8500.0],
+        "per_case_ci_high": [10500.0, 14000.0, 11000.0, 9900.0],
+        "roi": [12.3, 10.0, 12.3, 12.3],
+        "roi_ci_low": [10.7, 1.0, 10.2, 11.3],
+        "roi_ci_high": [14.0, 19.0, 14.7, 13.2],
+        "n_verified": [150, 2, 100, 252],
+        "realized_avoided": [1.2e6, 1e4, 9e5, 2.11e6],
+        "realized_ci_low": [1e6, 0.0, 7e5, 1.8e6],
+        "realized_ci_high": [1.4e6, 2e4, 1.1e6, 2.4e6],
+        "realized_net": [1.09e6, 8.5e3, 8.25e5, 1.92e6],
+    }
+)
 
 
 def test_cost_figure_puts_projected_beside_verified_with_intervals_and_hides_small_specialties() -> None:
     safe = safe_cost_impact(COST)
     fig = figures.cost_figure(safe.filter(pl.col("specialty") != "all"))
-    assert [t.name for t in fig.data] == ["Projected gross", "Projected net of fee", "Verified gross",
-                                         "Verified net of fee"]
+    assert [t.name for t in fig.data] == [
+        "Projected gross",
+        "Projected net of fee",
+        "Verified gross",
+        "Verified net of fee",
+    ]
     gross, net, verified, verified_net = fig.data
     # urology (6 cases) and its complement (cardiology, the next smallest) are hidden
     assert list(gross.x) == ["Spine"]
@@ -205,12 +276,17 @@ def test_cost_figure_puts_projected_beside_verified_with_intervals_and_hides_sma
 
 
 def test_tornado_sorts_assumptions_by_swing_with_low_and_high_bars() -> None:
-    sens = pl.DataFrame({
-        "specialty": ["all"] * 4, "assumption": ["prices", "prices", "program_fee", "program_fee"],
-        "scenario": ["low", "high", "low", "high"], "setting": ["-20%", "+20%", "$500", "$1,000"],
-        "net_avoided": [8e6, 12e6, 10.2e6, 9.6e6], "base_net_avoided": [10e6] * 4,
-        "delta": [-2e6, 2e6, 2e5, -4e5],
-    })
+    sens = pl.DataFrame(
+        {
+            "specialty": ["all"] * 4,
+            "assumption": ["prices", "prices", "program_fee", "program_fee"],
+            "scenario": ["low", "high", "low", "high"],
+            "setting": ["-20%", "+20%", "$500", "$1,000"],
+            "net_avoided": [8e6, 12e6, 10.2e6, 9.6e6],
+            "base_net_avoided": [10e6] * 4,
+            "delta": [-2e6, 2e6, 2e5, -4e5],
+        }
+    )
     fig = figures.tornado_figure(sens, "all")
     low, high = fig.data
     assert low.orientation == "h" and list(low.y) == ["program fee", "prices"]  # widest swing on top
@@ -220,9 +296,16 @@ def test_tornado_sorts_assumptions_by_swing_with_low_and_high_bars() -> None:
 
 
 def test_targeting_figure_draws_lift_and_cumulative_lift_by_decile() -> None:
-    targeting = pl.DataFrame({"decile": [1, 2, 3], "n": [100, 100, 100], "mean_score": [0.9, 0.5, 0.1],
-                              "observed_change_rate": [0.8, 0.5, 0.2], "lift": [1.6, 1.0, 0.4],
-                              "cumulative_lift": [1.6, 1.3, 1.0]}).with_columns(n_suppressed=pl.lit(False))
+    targeting = pl.DataFrame(
+        {
+            "decile": [1, 2, 3],
+            "n": [100, 100, 100],
+            "mean_score": [0.9, 0.5, 0.1],
+            "observed_change_rate": [0.8, 0.5, 0.2],
+            "lift": [1.6, 1.0, 0.4],
+            "cumulative_lift": [1.6, 1.3, 1.0],
+        }
+    ).with_columns(n_suppressed=pl.lit(False))
     fig = figures.targeting_figure(targeting)
     lift, cumulative = fig.data
     assert list(lift.x) == [1, 2, 3] and list(lift.y) == [1.6, 1.0, 0.4]
@@ -234,12 +317,32 @@ def test_empty_inputs_give_a_labelled_empty_chart_not_an_error() -> None:
     for fig in (
         figures.outcome_mix_figure(empty_rates, ["spine"]),
         figures.trend_figure(RATES.clear().with_columns(month=pl.lit(None, dtype=pl.Date)), "all"),
-        figures.sankey_figure(pl.DataFrame(schema={"specialty": pl.String, "source": pl.String, "target": pl.String,
-                                                   "outcome": pl.String, "n": pl.Int64}), "spine"),
-        figures.tornado_figure(pl.DataFrame(schema={"specialty": pl.String, "assumption": pl.String,
-                                                    "scenario": pl.String, "setting": pl.String,
-                                                    "net_avoided": pl.Float64, "base_net_avoided": pl.Float64,
-                                                    "delta": pl.Float64}), "all"),
+        figures.sankey_figure(
+            pl.DataFrame(
+                schema={
+                    "specialty": pl.String,
+                    "source": pl.String,
+                    "target": pl.String,
+                    "outcome": pl.String,
+                    "n": pl.Int64,
+                }
+            ),
+            "spine",
+        ),
+        figures.tornado_figure(
+            pl.DataFrame(
+                schema={
+                    "specialty": pl.String,
+                    "assumption": pl.String,
+                    "scenario": pl.String,
+                    "setting": pl.String,
+                    "net_avoided": pl.Float64,
+                    "base_net_avoided": pl.Float64,
+                    "delta": pl.Float64,
+                }
+            ),
+            "all",
+        ),
     ):
         assert len(fig.data) == 0
         assert fig.layout.annotations and fig.layout.annotations[0].text

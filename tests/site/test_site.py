@@ -14,12 +14,28 @@ from dashboards.site import PLOTLY_JS, build_site
 from tests.mart_fixtures import make_marts, make_run_info
 
 EXPECTED_PAGES = [
-    "index.html", "specialty-spine.html", "specialty-orthopedics.html", "specialty-cardiology.html",
-    "specialty-gynecology.html", "specialty-urology.html", "cost.html", "data-quality.html", "methodology.html",
+    "index.html",
+    "specialty-spine.html",
+    "specialty-orthopedics.html",
+    "specialty-cardiology.html",
+    "specialty-gynecology.html",
+    "specialty-urology.html",
+    "cost.html",
+    "data-quality.html",
+    "methodology.html",
 ]
 # Columns of the downloads that hold counts of cases or case records (not deciles, tiers, days or files).
-COUNT_COLUMNS = {"n", "total", "n_cases", "n_verified", "n_rows", "rows_read", "rows_loaded", "rows_quarantined",
-                 "rows_duplicate"}
+COUNT_COLUMNS = {
+    "n",
+    "total",
+    "n_cases",
+    "n_verified",
+    "n_rows",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "rows_duplicate",
+}
 
 
 class _Refs(HTMLParser):
@@ -62,7 +78,9 @@ def test_every_link_and_source_is_relative_and_resolves_to_a_file(built) -> None
     out, pages = built
     for page in pages:
         for tag, attr, ref in _parse(page).refs:
-            assert not re.match(r"^[a-z][a-z0-9+.-]*:", ref, re.I), f"{page.name}: {tag} {attr}={ref} is not relative"
+            assert not re.match(r"^[a-z][a-z0-9+.-]*:", ref, re.I), (
+                f"{page.name}: {tag} {attr}={ref} is not relative"
+            )
             assert not ref.startswith("/"), f"{page.name}: absolute path {ref}"
             target = ref.split("#")[0]
             if target:
@@ -138,15 +156,24 @@ def test_downloads_mark_suppressed_cells_and_hide_their_rates(built) -> None:
 def test_no_case_level_row_is_published(tmp_path: Path) -> None:
     marts = make_marts()
     # a case-level mart handed over by mistake must not reach any page or download
-    marts["review_queue"] = pl.DataFrame({"case_id": ["CASE-SECRET-1"], "specialty": ["spine"],
-                                          "opinion_id": ["OP-SECRET-1"], "predicted_outcome": ["confirmed"],
-                                          "confidence": [0.4], "reason": ["low_confidence"]})
+    marts["review_queue"] = pl.DataFrame(
+        {
+            "case_id": ["CASE-SECRET-1"],
+            "specialty": ["spine"],
+            "opinion_id": ["OP-SECRET-1"],
+            "predicted_outcome": ["confirmed"],
+            "confidence": [0.4],
+            "reason": ["low_confidence"],
+        }
+    )
     build_site(marts, tmp_path, make_run_info(marts))
     for path in [*tmp_path.glob("*.csv"), *tmp_path.glob("*.html")]:
         text = path.read_text(encoding="utf-8")
         assert "SECRET" not in text, path.name
     for path in tmp_path.glob("*.csv"):
-        assert not {"case_id", "patient_key", "opinion_id", "n_changed"} & set(pl.read_csv(path, n_rows=0).columns)
+        assert not {"case_id", "patient_key", "opinion_id", "n_changed"} & set(
+            pl.read_csv(path, n_rows=0).columns
+        )
 
 
 def test_every_chart_container_has_its_plot_script(built) -> None:
@@ -164,9 +191,21 @@ def test_every_chart_container_has_its_plot_script(built) -> None:
 def test_methodology_states_rules_intervals_and_limits_with_sources(built) -> None:
     out, _ = built
     text = (out / "methodology.html").read_text(encoding="utf-8")
-    for phrase in ("Brown, Cai &amp; DasGupta", "Spiegelhalter", "Landis &amp; Koch", "bootstrap", "61.2%",
-                   "Selection bias", "No counterfactual", "Deferral is not avoidance", "Adherence is unknown",
-                   "ResDAC", "$750 per review", "12 months", "Reference procedure prices"):
+    for phrase in (
+        "Brown, Cai &amp; DasGupta",
+        "Spiegelhalter",
+        "Landis &amp; Koch",
+        "bootstrap",
+        "61.2%",
+        "Selection bias",
+        "No counterfactual",
+        "Deferral is not avoidance",
+        "Adherence is unknown",
+        "ResDAC",
+        "$750 per review",
+        "12 months",
+        "Reference procedure prices",
+    ):
         assert phrase in text, phrase
     assert text.count("<li>") >= 6 + 8  # the six outcome rules and the limits
 
@@ -220,7 +259,6 @@ def test_site_for_a_million_case_programme_builds_in_seconds_with_small_pages(tm
 # --- a reader's attack on a built site: counts derivable from what is published ----------------
 
 
-
 def _figure_specs(html: str) -> list[dict]:
     return [json.loads(spec) for spec in re.findall(r"\(function\(\)\{var f=(.*?);Plotly\.newPlot\(", html)]
 
@@ -261,8 +299,11 @@ def derivable_small_counts(site: Path) -> list[str]:
         html = page.read_text(encoding="utf-8")
         for spec in _figure_specs(html):
             for trace in spec.get("data", []):
-                texts = [str(t) for t in (trace.get("customdata") or []) + (trace.get("text") or [])
-                         if isinstance(t, str)]
+                texts = [
+                    str(t)
+                    for t in (trace.get("customdata") or []) + (trace.get("text") or [])
+                    if isinstance(t, str)
+                ]
                 for text in texts:
                     for n in re.findall(r"\bn = (\d[\d,]*)", text):
                         if _small(int(n.replace(",", ""))):
@@ -281,16 +322,31 @@ def test_a_reader_cannot_derive_a_count_from_1_to_10_from_the_built_site(built) 
 
 
 def test_the_scan_catches_each_way_a_count_could_be_derived(tmp_path: Path) -> None:
-    pl.DataFrame({"specialty": ["s", "s"], "outcome": ["confirmed", "unclassified"], "n": ["40", "<11"]}).write_csv(
-        tmp_path / "s-outcomes.csv")
-    pl.DataFrame({"reviewer_id": ["a", "b"], "specialty": ["s", "s"], "n": ["40", "30"],
-                  "change_rate": [3 / 40, 0.5], "specialty_rate": [18 / 73, 18 / 73]}).write_csv(
-        tmp_path / "s-reviewers.csv")
-    pl.DataFrame({"specialty": ["s"], "n": ["*"], "raw_agreement": [103 / 126]}).write_csv(tmp_path / "s-agreement.csv")
-    fig = {"data": [{"type": "sankey", "link": {"value": [40, 7]}}, {"type": "bar", "name": "Cases", "y": [3, 50]},
-                    {"type": "bar", "customdata": ["12.0%<br>n = 9 of 75"]}]}
+    pl.DataFrame(
+        {"specialty": ["s", "s"], "outcome": ["confirmed", "unclassified"], "n": ["40", "<11"]}
+    ).write_csv(tmp_path / "s-outcomes.csv")
+    pl.DataFrame(
+        {
+            "reviewer_id": ["a", "b"],
+            "specialty": ["s", "s"],
+            "n": ["40", "30"],
+            "change_rate": [3 / 40, 0.5],
+            "specialty_rate": [18 / 73, 18 / 73],
+        }
+    ).write_csv(tmp_path / "s-reviewers.csv")
+    pl.DataFrame({"specialty": ["s"], "n": ["*"], "raw_agreement": [103 / 126]}).write_csv(
+        tmp_path / "s-agreement.csv"
+    )
+    fig = {
+        "data": [
+            {"type": "sankey", "link": {"value": [40, 7]}},
+            {"type": "bar", "name": "Cases", "y": [3, 50]},
+            {"type": "bar", "customdata": ["12.0%<br>n = 9 of 75"]},
+        ]
+    }
     (tmp_path / "p.html").write_text(
-        f'<script>(function(){{var f={json.dumps(fig)};Plotly.newPlot("x",f.data,f.layout,{{}});}})();</script>')
+        f'<script>(function(){{var f={json.dumps(fig)};Plotly.newPlot("x",f.data,f.layout,{{}});}})();</script>'
+    )
     leaks = derivable_small_counts(tmp_path)
     assert len(leaks) == 6, leaks
     assert any("implies 3 changed" in leak for leak in leaks)

@@ -70,9 +70,16 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrom
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-        f"--user-data-dir={profile}", "--window-size=1366,900",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1366,900",
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
@@ -120,8 +127,11 @@ def _full_page_screenshot(drv: webdriver.Chrome, path: Path) -> None:
     )
     shot = drv.execute_cdp_cmd(
         "Page.captureScreenshot",
-        {"format": "png", "captureBeyondViewport": True,
-         "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        },
     )
     path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -157,7 +167,9 @@ def test_every_chart_renders_an_svg(driver, server, site) -> None:
     for page in pages:
         _load(driver, urljoin(server, page.name))
         containers = driver.find_elements(By.CSS_SELECTOR, ".plot")
-        without_svg = [c.get_attribute("id") for c in containers if not c.find_elements(By.CSS_SELECTOR, "svg")]
+        without_svg = [
+            c.get_attribute("id") for c in containers if not c.find_elements(By.CSS_SELECTOR, "svg")
+        ]
         assert without_svg == [], f"{page.name}: charts without svg {without_svg}"
         charts += len(containers)
     assert charts >= 28  # overview 3, three published specialties x 6, cost 5, data quality 3
@@ -172,7 +184,9 @@ def test_navigation_links_lead_to_pages_that_load(driver, server, site) -> None:
         _load(driver, href)
         heading = driver.find_element(By.TAG_NAME, "h1").text
         assert heading, f"{href} has no heading"
-        current = driver.find_element(By.CSS_SELECTOR, 'header nav a[aria-current="page"]').get_attribute("href")
+        current = driver.find_element(By.CSS_SELECTOR, 'header nav a[aria-current="page"]').get_attribute(
+            "href"
+        )
         assert current == href
 
 
@@ -201,20 +215,33 @@ def test_pages_open_from_the_file_system(driver, site) -> None:
 def test_p_chart_menu_switches_the_outcome(driver, server) -> None:
     _load(driver, urljoin(server, "specialty-spine.html"))
     chart = driver.find_elements(By.CSS_SELECTOR, ".plot")[1]
-    assert driver.execute_script("return arguments[0].layout.title.text;", chart) == "Monthly p-chart — Confirmed"
+    assert (
+        driver.execute_script("return arguments[0].layout.title.text;", chart)
+        == "Monthly p-chart — Confirmed"
+    )
     header = chart.find_element(By.CSS_SELECTOR, "g.updatemenu-header")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", header)
     header.click()
-    WebDriverWait(driver, 10).until(lambda d: chart.find_elements(By.CSS_SELECTOR, "g.updatemenu-dropdown-button"))
+    WebDriverWait(driver, 10).until(
+        lambda d: chart.find_elements(By.CSS_SELECTOR, "g.updatemenu-dropdown-button")
+    )
     options = chart.find_elements(By.CSS_SELECTOR, "g.updatemenu-dropdown-button")
     labels = [o.text for o in options]
     assert labels[:3] == ["Confirmed", "Less invasive", "Non-surgical"]
     options[2].click()
     WebDriverWait(driver, 10).until(
-        lambda d: d.execute_script("return arguments[0].layout.title.text;", chart) == "Monthly p-chart — Non-surgical"
+        lambda d: (
+            d.execute_script("return arguments[0].layout.title.text;", chart)
+            == "Monthly p-chart — Non-surgical"
+        )
     )
     visible = driver.execute_script(
         "return arguments[0].data.filter(t => t.visible === true).map(t => t.name);", chart
     )
-    assert visible == ["Non-surgical share", "Centre line", "Upper limit (3σ)", "Lower limit (3σ)",
-                       "Signal (outside 3σ)"]
+    assert visible == [
+        "Non-surgical share",
+        "Centre line",
+        "Upper limit (3σ)",
+        "Lower limit (3σ)",
+        "Signal (outside 3σ)",
+    ]

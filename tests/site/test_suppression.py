@@ -45,7 +45,15 @@ def _hidden(df: pl.DataFrame, col: str = "n") -> list[bool]:
 def test_primary_mask_flags_one_to_ten_but_not_zero_or_eleven() -> None:
     df = pl.DataFrame({"n": [0, 1, 5, 10, 11, 250, None]})
     assert df.select(primary_mask("n"))["n"].to_list() == [False, True, True, True, False, False, False]
-    assert df.select(primary_mask("n", threshold=5))["n"].to_list() == [False, True, False, False, False, False, False]
+    assert df.select(primary_mask("n", threshold=5))["n"].to_list() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_primary_suppression_nulls_small_counts_and_flags_them() -> None:
@@ -95,11 +103,13 @@ def test_groups_are_independent_and_no_grouping_means_primary_only() -> None:
 
 def test_two_way_table_suppresses_down_columns_as_well_as_rows() -> None:
     # rows: specialties; columns: outcomes; 'all' row holds the column totals
-    df = pl.DataFrame({
-        "s": ["a", "a", "a", "b", "b", "b", "all", "all", "all"],
-        "o": ["x", "y", "z"] * 3,
-        "n": [4, 30, 50, 25, 35, 60, 29, 65, 110],
-    })
+    df = pl.DataFrame(
+        {
+            "s": ["a", "a", "a", "b", "b", "b", "all", "all", "all"],
+            "o": ["x", "y", "z"] * 3,
+            "n": [4, 30, 50, 25, 35, 60, 29, 65, 110],
+        }
+    )
     out = suppress_counts(df, ["n"], [["s"], ["o"]])
     hidden = out.filter(pl.col("n_suppressed")).select("s", "o").rows()
     # a.x primary; row a -> a.y; column x -> b.x; column y now has a.y and needs nothing more, but row b has
@@ -127,7 +137,9 @@ def _assert_no_group_exposed(
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.lists(st.integers(min_value=0, max_value=60), min_size=4, max_size=4), min_size=2, max_size=6),
+    st.lists(
+        st.lists(st.integers(min_value=0, max_value=60), min_size=4, max_size=4), min_size=2, max_size=6
+    ),
 )
 def test_no_row_or_column_of_a_random_table_is_left_with_one_hidden_cell(rows: list[list[int]]) -> None:
     cells = [(f"r{i}", f"c{j}", v) for i, row in enumerate(rows) for j, v in enumerate(row)]
@@ -142,13 +154,15 @@ def test_no_row_or_column_of_a_random_table_is_left_with_one_hidden_cell(rows: l
 
 def test_locked_margin_already_hidden_forces_a_hidden_cell_beneath_it() -> None:
     # a yearly count hidden on another page, its months all large: one month would give it back
-    cells = pl.DataFrame({
-        "month": ["m1", "m2", "m3", "year"],
-        "value": [12, 15, 20, 47],
-        "locked": [False, False, False, True],
-        "value_primary": [False, False, False, False],
-        "value_suppressed": [False, False, False, True],
-    }).with_columns(k=pl.lit("x"))
+    cells = pl.DataFrame(
+        {
+            "month": ["m1", "m2", "m3", "year"],
+            "value": [12, 15, 20, 47],
+            "locked": [False, False, False, True],
+            "value_primary": [False, False, False, False],
+            "value_suppressed": [False, False, False, True],
+        }
+    ).with_columns(k=pl.lit("x"))
     out = suppress_with_margins(cells, "value", [["k"]])
     assert out["value_suppressed"].to_list() == [True, False, False, True]
     assert out["value"].to_list() == [12, 15, 20, 47]  # raw values kept for reuse as margins
@@ -173,7 +187,12 @@ def test_count_text_marks_primary_and_complementary_cells_differently() -> None:
 def test_thousands_text_groups_digits_and_keeps_the_sign() -> None:
     df = pl.DataFrame({"x": [0, 999, 1000, -1234567, 12345678901, None]})
     assert df.select(thousands_text(pl.col("x")).alias("t"))["t"].to_list() == [
-        "0", "999", "1,000", "-1,234,567", "12,345,678,901", None,
+        "0",
+        "999",
+        "1,000",
+        "-1,234,567",
+        "12,345,678,901",
+        None,
     ]
 
 
@@ -183,13 +202,18 @@ def test_check_no_small_counts_catches_a_leak() -> None:
         check_no_small_counts(pl.DataFrame({"n": [0, 7]}), ["n"])
 
 
-RATES = pl.DataFrame({
-    "specialty": ["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["all"] * 3,
-    "outcome": ["confirmed", "deferred", "unclassified"] * 4,
-    "n": [50, 40, 4, 60, 30, 20, 5, 2, 0, 115, 72, 24],
-    "total": [94] * 3 + [110] * 3 + [7] * 3 + [211] * 3,
-}).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.col("n") / pl.col("total") - 0.05,
-                ci_high=pl.col("n") / pl.col("total") + 0.05)
+RATES = pl.DataFrame(
+    {
+        "specialty": ["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["all"] * 3,
+        "outcome": ["confirmed", "deferred", "unclassified"] * 4,
+        "n": [50, 40, 4, 60, 30, 20, 5, 2, 0, 115, 72, 24],
+        "total": [94] * 3 + [110] * 3 + [7] * 3 + [211] * 3,
+    }
+).with_columns(
+    rate=pl.col("n") / pl.col("total"),
+    ci_low=pl.col("n") / pl.col("total") - 0.05,
+    ci_high=pl.col("n") / pl.col("total") + 0.05,
+)
 
 
 def test_safe_outcome_rates_hides_rates_of_hidden_cells_and_whole_rows_with_hidden_totals() -> None:
@@ -207,8 +231,9 @@ def test_safe_outcome_rates_hides_rates_of_hidden_cells_and_whole_rows_with_hidd
     # c's total (7) would be 'all' minus a and b: a second total goes with it
     assert safe.unique("specialty").filter(pl.col("total_suppressed")).height >= 2
     cells = outcome_cells(RATES)
-    _assert_no_group_exposed(cells.rename({"value_suppressed": "n_suppressed", "value": "n"}),
-                             [["specialty"], ["outcome"]])
+    _assert_no_group_exposed(
+        cells.rename({"value_suppressed": "n_suppressed", "value": "n"}), [["specialty"], ["outcome"]]
+    )
     assert safe.filter(pl.col("specialty") == "b")["n"].to_list()[0] == 60  # large cells stay visible
 
 
@@ -220,19 +245,32 @@ def test_safe_outcome_rates_leaves_large_cells_alone() -> None:
 
 
 def test_monthly_cells_cannot_undo_a_yearly_complement() -> None:
-    rates = pl.DataFrame({
-        "specialty": ["s"] * 3, "outcome": ["confirmed", "deferred", "unclassified"],
-        "n": [60, 30, 6], "total": [96] * 3,
-    }).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.lit(0.0), ci_high=pl.lit(1.0))
+    rates = pl.DataFrame(
+        {
+            "specialty": ["s"] * 3,
+            "outcome": ["confirmed", "deferred", "unclassified"],
+            "n": [60, 30, 6],
+            "total": [96] * 3,
+        }
+    ).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.lit(0.0), ci_high=pl.lit(1.0))
     import datetime as dt
 
     months = [dt.date(2025, 1, 1), dt.date(2025, 2, 1)]
-    monthly = pl.DataFrame({
-        "specialty": ["s"] * 6, "month": [m for m in months for _ in range(3)],
-        "outcome": ["confirmed", "deferred", "unclassified"] * 2,
-        "n": [30, 15, 3, 30, 15, 3], "total": [48, 48, 48, 48, 48, 48],
-    }).with_columns(rate=pl.col("n") / pl.col("total"), center_line=pl.lit(0.5), lcl=pl.lit(0.3),
-                    ucl=pl.lit(0.7), signal=pl.lit(False))
+    monthly = pl.DataFrame(
+        {
+            "specialty": ["s"] * 6,
+            "month": [m for m in months for _ in range(3)],
+            "outcome": ["confirmed", "deferred", "unclassified"] * 2,
+            "n": [30, 15, 3, 30, 15, 3],
+            "total": [48, 48, 48, 48, 48, 48],
+        }
+    ).with_columns(
+        rate=pl.col("n") / pl.col("total"),
+        center_line=pl.lit(0.5),
+        lcl=pl.lit(0.3),
+        ucl=pl.lit(0.7),
+        signal=pl.lit(False),
+    )
     yearly = safe_outcome_rates(rates)
     assert yearly.filter(pl.col("outcome") == "deferred")["n"][0] is None  # 30: complement of the 6
     safe = safe_outcome_rates_monthly(monthly, rates)
@@ -244,15 +282,23 @@ def test_monthly_cells_cannot_undo_a_yearly_complement() -> None:
 
 
 def test_flows_of_an_outcome_cannot_add_up_to_its_hidden_count() -> None:
-    flows = pl.DataFrame({
-        "specialty": ["s"] * 3, "source": ["fusion", "decompression", "fusion"],
-        "target": ["deferred", "deferred", "fusion"], "outcome": ["deferred", "deferred", "confirmed"],
-        "n": [12, 18, 60],
-    })
-    rates = pl.DataFrame({
-        "specialty": ["s"] * 3, "outcome": ["confirmed", "deferred", "unclassified"], "n": [60, 30, 6],
-        "total": [96] * 3,
-    }).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.lit(0.0), ci_high=pl.lit(1.0))
+    flows = pl.DataFrame(
+        {
+            "specialty": ["s"] * 3,
+            "source": ["fusion", "decompression", "fusion"],
+            "target": ["deferred", "deferred", "fusion"],
+            "outcome": ["deferred", "deferred", "confirmed"],
+            "n": [12, 18, 60],
+        }
+    )
+    rates = pl.DataFrame(
+        {
+            "specialty": ["s"] * 3,
+            "outcome": ["confirmed", "deferred", "unclassified"],
+            "n": [60, 30, 6],
+            "total": [96] * 3,
+        }
+    ).with_columns(rate=pl.col("n") / pl.col("total"), ci_low=pl.lit(0.0), ci_high=pl.lit(1.0))
     assert safe_outcome_rates(rates).filter(pl.col("outcome") == "deferred")["n_suppressed"][0]
     safe = safe_procedure_flows(flows, rates)
     # the yearly 30 is hidden: 12 + 18 visible would give it back, so one of them goes
@@ -264,11 +310,19 @@ def test_turnaround_months_hidden_wherever_the_monthly_outcome_totals_are() -> N
     import datetime as dt
 
     months = [dt.date(2025, m, 1) for m in (1, 2, 3, 4)]
-    turnaround = pl.DataFrame({"specialty": ["s"] * 4, "month": months, "n": [6, 40, 30, 50],
-                               "median_days": [5.0, 6.0, 7.0, 8.0], "p90_days": [9.0, 10.0, 11.0, 12.0]})
+    turnaround = pl.DataFrame(
+        {
+            "specialty": ["s"] * 4,
+            "month": months,
+            "n": [6, 40, 30, 50],
+            "median_days": [5.0, 6.0, 7.0, 8.0],
+            "p90_days": [9.0, 10.0, 11.0, 12.0],
+        }
+    )
     # the monthly outcome table hid January (6) and, as its complement, April (50), not March (30)
-    monthly_safe = pl.DataFrame({"specialty": ["s"] * 4, "month": months,
-                                 "total_suppressed": [True, False, False, True]})
+    monthly_safe = pl.DataFrame(
+        {"specialty": ["s"] * 4, "month": months, "total_suppressed": [True, False, False, True]}
+    )
     safe = safe_turnaround(turnaround, monthly_safe=monthly_safe)
     assert safe["n_suppressed"].to_list() == [True, False, False, True]
     assert safe["median_days"].to_list() == [None, 6.0, 7.0, None]
@@ -277,12 +331,21 @@ def test_turnaround_months_hidden_wherever_the_monthly_outcome_totals_are() -> N
 
 
 def test_reviewer_variation_drops_small_reviewers_with_a_complement_and_no_changed_counts() -> None:
-    rv = pl.DataFrame({
-        "reviewer_id": ["r1", "r2", "r3", "r4"], "specialty": ["s"] * 4, "n": [8, 12, 40, 90],
-        "n_changed": [5, 6, 20, 45], "change_rate": [0.625, 0.5, 0.5, 0.5], "specialty_rate": [0.5] * 4,
-        "lower_95": [0.1] * 4, "upper_95": [0.9] * 4, "lower_998": [0.05] * 4, "upper_998": [0.95] * 4,
-        "flag": ["within"] * 4,
-    })
+    rv = pl.DataFrame(
+        {
+            "reviewer_id": ["r1", "r2", "r3", "r4"],
+            "specialty": ["s"] * 4,
+            "n": [8, 12, 40, 90],
+            "n_changed": [5, 6, 20, 45],
+            "change_rate": [0.625, 0.5, 0.5, 0.5],
+            "specialty_rate": [0.5] * 4,
+            "lower_95": [0.1] * 4,
+            "upper_95": [0.9] * 4,
+            "lower_998": [0.05] * 4,
+            "upper_998": [0.95] * 4,
+            "flag": ["within"] * 4,
+        }
+    )
     safe = safe_reviewer_variation(rv)
     assert "n_changed" not in safe.columns
     assert safe["n_suppressed"].to_list() == [True, True, False, False]
@@ -292,11 +355,17 @@ def test_reviewer_variation_drops_small_reviewers_with_a_complement_and_no_chang
 
 
 def test_cost_impact_hides_the_money_of_small_specialties_and_a_complement() -> None:
-    cost = pl.DataFrame({
-        "specialty": ["a", "b", "c", "all"], "n_cases": [8, 40, 200, 248], "gross_avoided": [1e4, 5e4, 3e5, 3.6e5],
-        "net_avoided": [4e3, 2e4, 1.5e5, 1.74e5], "n_verified": [3, 20, 100, 123],
-        "realized_avoided": [1e3, 1e4, 5e4, 6.1e4], "roi": [0.6, 0.7, 1.0, 0.9],
-    })
+    cost = pl.DataFrame(
+        {
+            "specialty": ["a", "b", "c", "all"],
+            "n_cases": [8, 40, 200, 248],
+            "gross_avoided": [1e4, 5e4, 3e5, 3.6e5],
+            "net_avoided": [4e3, 2e4, 1.5e5, 1.74e5],
+            "n_verified": [3, 20, 100, 123],
+            "realized_avoided": [1e3, 1e4, 5e4, 6.1e4],
+            "roi": [0.6, 0.7, 1.0, 0.9],
+        }
+    )
     safe = safe_cost_impact(cost)
     assert safe["n_cases_suppressed"].to_list() == [True, True, False, False]
     assert safe["gross_avoided"].to_list()[:2] == [None, None] and safe["roi"][2] == 1.0
@@ -305,8 +374,16 @@ def test_cost_impact_hides_the_money_of_small_specialties_and_a_complement() -> 
 
 
 def test_concordance_n_hidden_where_outcome_counts_are_partly_hidden() -> None:
-    conc = pl.DataFrame({"specialty": ["a", "b"], "n": [90, 200], "kappa": [0.4, 0.5], "kappa_ci_low": [0.3, 0.4],
-                         "kappa_ci_high": [0.5, 0.6], "raw_agreement": [0.6, 0.7]})
+    conc = pl.DataFrame(
+        {
+            "specialty": ["a", "b"],
+            "n": [90, 200],
+            "kappa": [0.4, 0.5],
+            "kappa_ci_low": [0.3, 0.4],
+            "kappa_ci_high": [0.5, 0.6],
+            "raw_agreement": [0.6, 0.7],
+        }
+    )
     safe = safe_concordance(conc, incomplete_specialties=["a"])
     assert safe["n"].to_list() == [None, 200]
     assert safe["kappa"].to_list() == [0.4, 0.5]
@@ -322,15 +399,27 @@ def test_a_specialty_with_a_hidden_total_is_hidden_in_every_mart() -> None:
         frame = getattr(safe, name)
         count = {"cost": "n_cases"}.get(name, "n")
         rows = frame.filter(pl.col("specialty").is_in(hidden))
-        assert (rows[count].is_null() | (rows[count] == 0)).all(), f"{name} shows counts of a hidden specialty"
+        assert (rows[count].is_null() | (rows[count] == 0)).all(), (
+            f"{name} shows counts of a hidden specialty"
+        )
 
 
 def test_every_published_count_of_the_fixture_marts_is_zero_or_at_least_eleven() -> None:
     safe = make_safe(make_marts())
-    frames = {"rates": ["n", "total"], "monthly": ["n", "total"], "flows": ["n"], "reviewers": ["n"],
-              "turnaround": ["n"], "distribution": ["n"], "concordance": ["n"], "cost": ["n_cases", "n_verified"],
-              "segments": ["n_cases", "n_verified"], "targeting": ["n"], "dq_rules": ["n_rows"],
-              "dq_files": ["rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"]}
+    frames = {
+        "rates": ["n", "total"],
+        "monthly": ["n", "total"],
+        "flows": ["n"],
+        "reviewers": ["n"],
+        "turnaround": ["n"],
+        "distribution": ["n"],
+        "concordance": ["n"],
+        "cost": ["n_cases", "n_verified"],
+        "segments": ["n_cases", "n_verified"],
+        "targeting": ["n"],
+        "dq_rules": ["n_rows"],
+        "dq_files": ["rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"],
+    }
     for name, cols in frames.items():
         check_no_small_counts(getattr(safe, name), cols)
     assert TOTAL_CELL not in safe.rates["outcome"].to_list()
@@ -338,12 +427,21 @@ def test_every_published_count_of_the_fixture_marts_is_zero_or_at_least_eleven()
 
 def _reviewers(n: list[int], changed: list[int], specialty: str = "s") -> pl.DataFrame:
     total_n, total_changed = sum(n), sum(changed)
-    return pl.DataFrame({
-        "reviewer_id": [f"r{i}" for i in range(len(n))], "specialty": [specialty] * len(n), "n": n,
-        "n_changed": changed, "change_rate": [c / k for c, k in zip(changed, n, strict=True)],
-        "specialty_rate": [total_changed / total_n] * len(n), "lower_95": [0.1] * len(n), "upper_95": [0.9] * len(n),
-        "lower_998": [0.05] * len(n), "upper_998": [0.95] * len(n), "flag": ["within"] * len(n),
-    })
+    return pl.DataFrame(
+        {
+            "reviewer_id": [f"r{i}" for i in range(len(n))],
+            "specialty": [specialty] * len(n),
+            "n": n,
+            "n_changed": changed,
+            "change_rate": [c / k for c, k in zip(changed, n, strict=True)],
+            "specialty_rate": [total_changed / total_n] * len(n),
+            "lower_95": [0.1] * len(n),
+            "upper_95": [0.9] * len(n),
+            "lower_998": [0.05] * len(n),
+            "upper_998": [0.95] * len(n),
+            "flag": ["within"] * len(n),
+        }
+    )
 
 
 def test_reviewer_whose_rate_and_n_imply_a_count_from_1_to_10_is_not_shown() -> None:
@@ -371,14 +469,24 @@ def test_specialty_rate_of_an_incomplete_specialty_cannot_give_back_its_classifi
     assert shown["upper_95"].to_list() == pytest.approx(high.tolist())
     assert set(shown["flag"].to_list()) <= {"within", "high_95", "low_95", "high_998", "low_998"}
     complete = safe_reviewer_variation(rv)
-    assert complete["specialty_rate"].drop_nulls().to_list() == [pytest.approx(92 / 180)] * complete[
-        "specialty_rate"].drop_nulls().len()
+    assert (
+        complete["specialty_rate"].drop_nulls().to_list()
+        == [pytest.approx(92 / 180)] * complete["specialty_rate"].drop_nulls().len()
+    )
 
 
 def test_concordance_raw_agreement_hidden_with_the_n_it_would_give_back() -> None:
     # raw agreement is agreements / n: 103/126 at full precision names n = 126 exactly
-    conc = pl.DataFrame({"specialty": ["a", "b"], "n": [126, 200], "kappa": [0.4, 0.5], "kappa_ci_low": [0.3, 0.4],
-                         "kappa_ci_high": [0.5, 0.6], "raw_agreement": [103 / 126, 0.7]})
+    conc = pl.DataFrame(
+        {
+            "specialty": ["a", "b"],
+            "n": [126, 200],
+            "kappa": [0.4, 0.5],
+            "kappa_ci_low": [0.3, 0.4],
+            "kappa_ci_high": [0.5, 0.6],
+            "raw_agreement": [103 / 126, 0.7],
+        }
+    )
     safe = safe_concordance(conc, incomplete_specialties=["a"])
     assert safe["n"].to_list() == [None, 200]
     assert safe["raw_agreement"].to_list() == [None, 0.7]

@@ -5,7 +5,6 @@ from the event log once the checked assets are done, and audit.runs records the 
 site it published is in place. A subset run from the UI records what it ran.
 """
 
-
 import datetime as dt
 
 import dagster as dg
@@ -20,10 +19,13 @@ from pipelines.lib.marts import invariants as mart_invariants
 
 #: Every asset that carries checks (contract suites, the text model's floor, the invariants): the
 #: check results are gathered once they have all run.
-CHECKED = sorted({
-    *(load_contracts()[r].published_table for r in RECORD_TYPES), TEXT_MODEL,
-    *(c.table for c in (*core_invariants.CHECKS, *mart_invariants.CHECKS)),
-})
+CHECKED = sorted(
+    {
+        *(load_contracts()[r].published_table for r in RECORD_TYPES),
+        TEXT_MODEL,
+        *(c.table for c in (*core_invariants.CHECKS, *mart_invariants.CHECKS)),
+    }
+)
 
 
 def _value(metadata: dict, name: str) -> object:
@@ -39,21 +41,31 @@ def check_rows(instance: dg.DagsterInstance, run_id: str) -> list[CheckRow]:
         evaluation = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
         meta = dict(evaluation.metadata)
         counts = {k: _value(meta, k) for k in ("rows_checked", "rows_violating", "threshold")}
-        rows.append(CheckRow(
-            check_name=evaluation.check_name, asset=".".join(evaluation.asset_key.path), passed=evaluation.passed,
-            severity=evaluation.severity.value, description=evaluation.description or "",
-            rows_checked=counts["rows_checked"], rows_violating=counts["rows_violating"],  # type: ignore[arg-type]
-            threshold=counts["threshold"],  # type: ignore[arg-type]
-            metadata={k: _value(meta, k) for k in meta if k not in counts and k != "share_violating"},
-        ))
+        rows.append(
+            CheckRow(
+                check_name=evaluation.check_name,
+                asset=".".join(evaluation.asset_key.path),
+                passed=evaluation.passed,
+                severity=evaluation.severity.value,
+                description=evaluation.description or "",
+                rows_checked=counts["rows_checked"],
+                rows_violating=counts["rows_violating"],  # type: ignore[arg-type]
+                threshold=counts["threshold"],  # type: ignore[arg-type]
+                metadata={k: _value(meta, k) for k in meta if k not in counts and k != "share_violating"},
+            )
+        )
     return rows
 
 
 @dg.asset(
-    key=key("audit.check_results"), group_name="audit", kinds={"duckdb"},
-    owners=["team:data-engineering"], pool="duckdb_writer", deps=keys(CHECKED),
+    key=key("audit.check_results"),
+    group_name="audit",
+    kinds={"duckdb"},
+    owners=["team:data-engineering"],
+    pool="duckdb_writer",
+    deps=keys(CHECKED),
     description="Every asset check of the run with its severity and DQD-style counts: rows checked, rows "
-                "violating, share and threshold.",
+    "violating, share and threshold.",
 )
 def check_results(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
     rows = check_rows(context.instance, context.run_id)
@@ -64,14 +76,27 @@ def check_results(context: dg.AssetExecutionContext, secondlook: SecondLook) -> 
 
 
 @dg.asset(
-    key=key("audit.runs"), group_name="audit", kinds={"duckdb"}, owners=["team:data-engineering"],
-    pool="duckdb_writer", deps=keys(["dashboards.site", "audit.check_results"]),
+    key=key("audit.runs"),
+    group_name="audit",
+    kinds={"duckdb"},
+    owners=["team:data-engineering"],
+    pool="duckdb_writer",
+    deps=keys(["dashboards.site", "audit.check_results"]),
     description="One row per completed run: when it started and finished, its paths, settings and as-of date.",
 )
 def runs(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
     stats = context.instance.get_run_stats(context.run_id)
-    started = dt.datetime.fromtimestamp(stats.start_time, dt.UTC).replace(tzinfo=None) if stats.start_time else None
+    started = (
+        dt.datetime.fromtimestamp(stats.start_time, dt.UTC).replace(tzinfo=None) if stats.start_time else None
+    )
     with secondlook.writer() as conn:
-        record_run(conn, context.run_id, started, secondlook.landing, secondlook.warehouse,
-                   secondlook.settings().as_dict(), secondlook.as_of_date())
+        record_run(
+            conn,
+            context.run_id,
+            started,
+            secondlook.landing,
+            secondlook.warehouse,
+            secondlook.settings().as_dict(),
+            secondlook.as_of_date(),
+        )
     return dg.MaterializeResult(metadata={"as_of": secondlook.as_of_date().isoformat()})

@@ -1,6 +1,5 @@
 """Core: one row per case — its outcome (rules 1-6), its costs and its change score."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -19,11 +18,21 @@ PRICES, LEAKAGE, COSTS, SCORES = "core.prices", "core.leakage_rates", "core.case
 
 @dg.multi_asset(
     specs=[
-        spec(OUTCOMES, "Each reviewed case's outcome from its latest opinion (DESIGN rules 1-6), with its source "
-             "and reason.", group="core", pii=True,
-             deps=["staging.cases", "staging.opinions", "reference.procedures", "models.text_classifier"]),
-        spec(PENDING, "Staged cases with no opinion yet: counted, never in a rate.", group="core", pii=True,
-             deps=["staging.cases", "staging.opinions"]),
+        spec(
+            OUTCOMES,
+            "Each reviewed case's outcome from its latest opinion (DESIGN rules 1-6), with its source "
+            "and reason.",
+            group="core",
+            pii=True,
+            deps=["staging.cases", "staging.opinions", "reference.procedures", "models.text_classifier"],
+        ),
+        spec(
+            PENDING,
+            "Staged cases with no opinion yet: counted, never in a rate.",
+            group="core",
+            pii=True,
+            deps=["staging.cases", "staging.opinions"],
+        ),
     ],
     check_specs=checks.specs(OUTCOMES),
     pool="duckdb_writer",
@@ -34,26 +43,48 @@ def case_outcomes(context: dg.AssetExecutionContext, secondlook: SecondLook):
     with secondlook.writer() as conn:
         predictions = narrative_predictions(conn, Path(secondlook.warehouse))
         build_case_outcomes(conn, predictions, settings.text_model_threshold)
-        by_outcome = dict(conn.execute(
-            "SELECT outcome, count(*) FROM core.case_outcomes GROUP BY 1 ORDER BY 1").fetchall())
+        by_outcome = dict(
+            conn.execute("SELECT outcome, count(*) FROM core.case_outcomes GROUP BY 1 ORDER BY 1").fetchall()
+        )
         pending = conn.execute("SELECT count(*) FROM core.pending_cases").fetchall()[0][0]
         results = checks.results(conn, OUTCOMES)
     secondlook.say(f"outcomes: {sum(by_outcome.values()):,} cases classified or counted, {pending:,} pending")
-    yield dg.MaterializeResult(asset_key=dg.AssetKey(OUTCOMES.split(".")), metadata={
-        "dagster/row_count": sum(by_outcome.values()), **{f"n_{k}": int(v) for k, v in by_outcome.items()}})
-    yield dg.MaterializeResult(asset_key=dg.AssetKey(PENDING.split(".")), metadata={"dagster/row_count": int(pending)})
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(OUTCOMES.split(".")),
+        metadata={
+            "dagster/row_count": sum(by_outcome.values()),
+            **{f"n_{k}": int(v) for k, v in by_outcome.items()},
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(PENDING.split(".")), metadata={"dagster/row_count": int(pending)}
+    )
     yield from results
 
 
 @dg.multi_asset(
     specs=[
-        spec(PRICES, "The price in force per procedure code, with its basis: the payer's where given, else the "
-             "catalogue's.", group="core", deps=["reference.procedures", "staging.procedure_costs"]),
-        spec(LEAKAGE, "Per specialty: the leakage rate in force (observed once enough horizons have closed, else "
-             "the default) and why.", group="core",
-             deps=[OUTCOMES, "staging.follow_ups", "reference.pathways", PRICES]),
-        spec(COSTS, "Per case: initial and recommended cost, projected avoided, and what follow-up claims verify.",
-             group="core", pii=True, deps=[OUTCOMES, PRICES, LEAKAGE, "reference.pathways", "staging.follow_ups"]),
+        spec(
+            PRICES,
+            "The price in force per procedure code, with its basis: the payer's where given, else the "
+            "catalogue's.",
+            group="core",
+            deps=["reference.procedures", "staging.procedure_costs"],
+        ),
+        spec(
+            LEAKAGE,
+            "Per specialty: the leakage rate in force (observed once enough horizons have closed, else "
+            "the default) and why.",
+            group="core",
+            deps=[OUTCOMES, "staging.follow_ups", "reference.pathways", PRICES],
+        ),
+        spec(
+            COSTS,
+            "Per case: initial and recommended cost, projected avoided, and what follow-up claims verify.",
+            group="core",
+            pii=True,
+            deps=[OUTCOMES, PRICES, LEAKAGE, "reference.pathways", "staging.follow_ups"],
+        ),
     ],
     check_specs=checks.specs(COSTS),
     pool="duckdb_writer",
@@ -63,19 +94,30 @@ def case_costs(context: dg.AssetExecutionContext, secondlook: SecondLook):
     settings = secondlook.settings()
     with secondlook.writer() as conn:
         build_case_costs(conn, settings, secondlook.as_of_date())
-        counts = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in (PRICES, LEAKAGE, COSTS)}
-        gross = conn.execute("SELECT coalesce(sum(projected_avoided), 0) FROM core.case_costs").fetchall()[0][0]
+        counts = {
+            t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
+            for t in (PRICES, LEAKAGE, COSTS)
+        }
+        gross = conn.execute("SELECT coalesce(sum(projected_avoided), 0) FROM core.case_costs").fetchall()[0][
+            0
+        ]
         results = checks.results(conn, COSTS)
     secondlook.say(f"costs: {counts[COSTS]:,} cases, projected avoided ${gross:,.0f} before program fees")
     for table, n in counts.items():
         extra = {"gross_projected_avoided": float(gross)} if table == COSTS else {}
-        yield dg.MaterializeResult(asset_key=dg.AssetKey(table.split(".")), metadata={"dagster/row_count": n, **extra})
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(table.split(".")), metadata={"dagster/row_count": n, **extra}
+        )
     yield from results
 
 
 @dg.asset(
-    key=dg.AssetKey(SCORES.split(".")), group_name="core", kinds={"duckdb"}, pool="duckdb_writer",
-    owners=["team:data-science"], tags={"pii": "pseudonymous"},
+    key=dg.AssetKey(SCORES.split(".")),
+    group_name="core",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    owners=["team:data-science"],
+    tags={"pii": "pseudonymous"},
     deps=[dg.AssetKey(k.split(".")) for k in ("models.change_propensity", COSTS, OUTCOMES, "staging.cases")],
     description="Change probability and expected cost avoided for every referral, pending ones included.",
 )

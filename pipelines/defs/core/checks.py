@@ -1,7 +1,6 @@
 """Checks on the core tables: the invariants of pipelines.lib.core.invariants, ERROR and blocking,
 since a failure would make every rate or dollar downstream wrong."""
 
-
 import dagster as dg
 import duckdb
 

@@ -4,7 +4,6 @@ Every table ingest writes is its own asset; the Great Expectations suites compil
 contracts run as checks on the staged tables in the same step, right after the rows land.
 """
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -32,20 +31,52 @@ def _specs() -> list[dg.AssetSpec]:
         contract = CONTRACTS[record_type]
         if record_type == "opinions":
             continue
-        specs.append(spec(contract.table, DESCRIPTIONS[record_type], group="ingest", pii=record_type != "procedure_costs",
-                          schema=contract_schema(contract)))
+        specs.append(
+            spec(
+                contract.table,
+                DESCRIPTIONS[record_type],
+                group="ingest",
+                pii=record_type != "procedure_costs",
+                schema=contract_schema(contract),
+            )
+        )
     schema = contract_schema(OPINIONS)
     specs += [
-        spec(OPINIONS.waiting_table or "", "Valid opinions whose case has not arrived yet; matched on a later run.",
-             group="ingest", deps=[CASES], pii=True, schema=schema),
-        spec(OPINIONS.table, "Every valid version of every opinion whose case is known.", group="ingest",
-             deps=[CASES, OPINIONS.waiting_table or ""], pii=True, schema=schema),
-        spec(OPINIONS.published_table, "The latest version of each opinion_id: what outcomes are decided from.",
-             group="ingest", deps=[OPINIONS.table], pii=True, schema=schema),
-        spec("quarantine.rows", "Every rejected row with its reasons (field:rule), identifier patterns masked.",
-             group="ingest", pii=True),
-        spec("audit.ingest_files", "One row per landing file: status and rows read = loaded + quarantined + duplicate.",
-             group="ingest"),
+        spec(
+            OPINIONS.waiting_table or "",
+            "Valid opinions whose case has not arrived yet; matched on a later run.",
+            group="ingest",
+            deps=[CASES],
+            pii=True,
+            schema=schema,
+        ),
+        spec(
+            OPINIONS.table,
+            "Every valid version of every opinion whose case is known.",
+            group="ingest",
+            deps=[CASES, OPINIONS.waiting_table or ""],
+            pii=True,
+            schema=schema,
+        ),
+        spec(
+            OPINIONS.published_table,
+            "The latest version of each opinion_id: what outcomes are decided from.",
+            group="ingest",
+            deps=[OPINIONS.table],
+            pii=True,
+            schema=schema,
+        ),
+        spec(
+            "quarantine.rows",
+            "Every rejected row with its reasons (field:rule), identifier patterns masked.",
+            group="ingest",
+            pii=True,
+        ),
+        spec(
+            "audit.ingest_files",
+            "One row per landing file: status and rows read = loaded + quarantined + duplicate.",
+            group="ingest",
+        ),
     ]
     return specs
 
@@ -72,7 +103,9 @@ def landing_ingest(context: dg.AssetExecutionContext, secondlook: SecondLook):
                 context.log.warning(res.message())
         for asset_spec in _specs():
             table = ".".join(asset_spec.key.path)
-            meta: dict[str, int] = {"dagster/row_count": int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])}
+            meta: dict[str, int] = {
+                "dagster/row_count": int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+            }
             if table == "audit.ingest_files":
                 meta.update({k: int(v) for k, v in totals.items()})
             if table == OPINIONS.waiting_table:

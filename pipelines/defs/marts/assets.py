@@ -1,7 +1,6 @@
 """Marts: one asset per marts.* table, each a thin call to its builder in pipelines.lib.marts, with
 exactly the tables it reads as dependencies. Invariant checks run in the mart's own step."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -21,9 +20,17 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
     tags = {"pii": "pseudonymous"} if mart.name in UNPUBLISHED else {"published": "site"}
     owners = ["team:payer-analytics"] if mart.name in COST_MARTS else OWNERS["marts"]
 
-    @dg.asset(key=key(mart.table), group_name="marts", kinds={"duckdb"}, pool="duckdb_writer",
-              deps=keys(mart.reads), check_specs=checks.specs(mart.table), description=mart.description,
-              owners=owners, tags=tags)
+    @dg.asset(
+        key=key(mart.table),
+        group_name="marts",
+        kinds={"duckdb"},
+        pool="duckdb_writer",
+        deps=keys(mart.reads),
+        check_specs=checks.specs(mart.table),
+        description=mart.description,
+        owners=owners,
+        tags=tags,
+    )
     def _mart(context: dg.AssetExecutionContext, secondlook: SecondLook):
         ctx = MartContext(secondlook.settings(), context.run_id, secondlook.as_of_date())
         with secondlook.writer() as conn:
@@ -39,9 +46,16 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
 mart_assets = [_mart_asset(m) for m in MARTS]
 
 
-@dg.asset(key=key("marts.targeting"), group_name="marts", kinds={"duckdb"}, pool="duckdb_writer",
-          deps=keys(["models.change_propensity"]), owners=["team:data-science"], tags={"published": "site"},
-          description="Lift by decile of out-of-fold propensity scores: what routing the top decile to review buys.")
+@dg.asset(
+    key=key("marts.targeting"),
+    group_name="marts",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    deps=keys(["models.change_propensity"]),
+    owners=["team:data-science"],
+    tags={"published": "site"},
+    description="Lift by decile of out-of-fold propensity scores: what routing the top decile to review buys.",
+)
 def targeting(secondlook: SecondLook) -> dg.MaterializeResult:
     with secondlook.writer() as conn:
         n = build_targeting(conn, Path(secondlook.warehouse))

@@ -1,7 +1,6 @@
 """Checks on the marts: the invariants of pipelines.lib.marts.invariants, ERROR and blocking,
 since a failure means the site would publish rates or dollars that do not add up."""
 
-
 import dagster as dg
 import duckdb
 

@@ -1,6 +1,5 @@
 """Models: train and evaluate the opinion text classifier and the change-propensity model."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -16,11 +15,15 @@ PROPENSITY = "models.change_propensity"
 
 
 @dg.asset(
-    key=key(TEXT_MODEL), group_name="models", kinds={"scikitlearn"}, pool="duckdb_writer", owners=["team:data-science"],
+    key=key(TEXT_MODEL),
+    group_name="models",
+    kinds={"scikitlearn"},
+    pool="duckdb_writer",
+    owners=["team:data-science"],
     deps=keys(["staging.opinions", "staging.cases", "reference.procedures"]),
     check_specs=text_model_specs(),
     description="Narrative -> outcome classifier for narrative-only opinions (rule 5), trained on rule-labelled "
-                "narratives plus a generated corpus; saved with skops beside the warehouse, with its model card.",
+    "narratives plus a generated corpus; saved with skops beside the warehouse, with its model card.",
 )
 def text_classifier(context: dg.AssetExecutionContext, secondlook: SecondLook):
     settings = secondlook.settings()
@@ -28,23 +31,30 @@ def text_classifier(context: dg.AssetExecutionContext, secondlook: SecondLook):
         metrics = train_text_model(conn, Path(secondlook.warehouse), settings, training_corpus)
     at = metrics.get("at_threshold", {})
     secondlook.say(f"text model: held-out macro-F1 {metrics['macro_f1']:.3f} ({metrics['training_source']})")
-    yield dg.MaterializeResult(metadata={
-        "macro_f1": float(metrics["macro_f1"]),
-        "accuracy": float(metrics.get("accuracy", 0.0)),
-        "ece": float(metrics.get("ece", 0.0)),
-        "accuracy_at_threshold": float(at.get("accuracy_classified", 0.0)),
-        "coverage_at_threshold": float(at.get("coverage", 0.0)),
-        "n_train": int(metrics["n_train"]), "n_test": int(metrics["n_test"]),
-        "training_source": metrics["training_source"],
-    })
+    yield dg.MaterializeResult(
+        metadata={
+            "macro_f1": float(metrics["macro_f1"]),
+            "accuracy": float(metrics.get("accuracy", 0.0)),
+            "ece": float(metrics.get("ece", 0.0)),
+            "accuracy_at_threshold": float(at.get("accuracy_classified", 0.0)),
+            "coverage_at_threshold": float(at.get("coverage", 0.0)),
+            "n_train": int(metrics["n_train"]),
+            "n_test": int(metrics["n_test"]),
+            "training_source": metrics["training_source"],
+        }
+    )
     yield text_model_result(metrics["macro_f1"], settings.text_model_f1_floor, int(metrics["n_test"]))
 
 
 @dg.asset(
-    key=key(PROPENSITY), group_name="models", kinds={"scikitlearn"}, pool="duckdb_writer", owners=["team:data-science"],
+    key=key(PROPENSITY),
+    group_name="models",
+    kinds={"scikitlearn"},
+    pool="duckdb_writer",
+    owners=["team:data-science"],
     deps=keys(["core.case_outcomes", "staging.cases", "reference.procedures"]),
     description="P(the second opinion changes the plan | what is known at referral), boosted trees with "
-                "patient-grouped cross-validation; out-of-fold scores kept for the cases it learned from.",
+    "patient-grouped cross-validation; out-of-fold scores kept for the cases it learned from.",
 )
 def change_propensity(secondlook: SecondLook) -> dg.MaterializeResult:
     with secondlook.writer() as conn:
@@ -52,11 +62,19 @@ def change_propensity(secondlook: SecondLook) -> dg.MaterializeResult:
     if isinstance(metrics, str):
         secondlook.say(f"propensity model: not trained ({metrics})")
         return dg.MaterializeResult(metadata={"trained": False, "reason": metrics})
-    secondlook.say(f"propensity model: out-of-fold ROC AUC {metrics['roc_auc']:.3f}, "
-                   f"top-decile lift {metrics['top_decile_lift']:.2f}")
+    secondlook.say(
+        f"propensity model: out-of-fold ROC AUC {metrics['roc_auc']:.3f}, "
+        f"top-decile lift {metrics['top_decile_lift']:.2f}"
+    )
     top = metrics["permutation_importance"][:3]
-    return dg.MaterializeResult(metadata={
-        "trained": True, "roc_auc": float(metrics["roc_auc"]), "brier": float(metrics["brier"]),
-        "ece": float(metrics["ece"]), "top_decile_lift": float(metrics["top_decile_lift"]), "n": int(metrics["n"]),
-        "top_features": ", ".join(f"{t['feature']} ({t['importance_mean']:.3f})" for t in top),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "trained": True,
+            "roc_auc": float(metrics["roc_auc"]),
+            "brier": float(metrics["brier"]),
+            "ece": float(metrics["ece"]),
+            "top_decile_lift": float(metrics["top_decile_lift"]),
+            "n": int(metrics["n"]),
+            "top_features": ", ".join(f"{t['feature']} ({t['importance_mean']:.3f})" for t in top),
+        }
+    )

@@ -1,6 +1,5 @@
 """The dashboards: a static site built from the published marts only (never from case rows)."""
 
-
 import json
 from pathlib import Path
 
@@ -17,8 +16,12 @@ PUBLISHED = [m.table for m in MARTS if m.name not in UNPUBLISHED]
 
 
 @dg.asset(
-    key=SITE, group_name="dashboards", kinds={"plotly", "html"}, owners=["team:clinical-quality"],
-    deps=keys([*PUBLISHED, "marts.targeting", "reference.procedures"]), tags={"published": "site"},
+    key=SITE,
+    group_name="dashboards",
+    kinds={"plotly", "html"},
+    owners=["team:clinical-quality"],
+    deps=keys([*PUBLISHED, "marts.targeting", "reference.procedures"]),
+    tags={"published": "site"},
     description="Static dashboards: overview, one page per specialty, cost impact, data quality, methodology.",
 )
 def site(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
@@ -27,7 +30,11 @@ def site(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.Materi
         pages = render_site(conn, out, secondlook.settings(), context.run_id)
     largest = max((p.stat().st_size for p in pages), default=0)
     secondlook.say(f"dashboards: {len(pages)} pages in {out}")
-    return dg.MaterializeResult(metadata={
-        "pages": len(pages), "index": dg.MetadataValue.path(str(out / "index.html")),
-        "largest_page_bytes": largest, "page_list": json.dumps([p.name for p in pages]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "pages": len(pages),
+            "index": dg.MetadataValue.path(str(out / "index.html")),
+            "largest_page_bytes": largest,
+            "page_list": json.dumps([p.name for p in pages]),
+        }
+    )

@@ -79,8 +79,11 @@ def effective_prices(catalogue: pl.DataFrame, payer_costs: pl.DataFrame | None) 
     )
     if payer_costs is None or payer_costs.height == 0:
         return cat.select(
-            "procedure_code", "family", "tier",
-            pl.col("catalogue_price").alias("price"), pl.lit("catalogue").alias("price_source"),
+            "procedure_code",
+            "family",
+            "tier",
+            pl.col("catalogue_price").alias("price"),
+            pl.lit("catalogue").alias("price_source"),
         )
     payer = (
         payer_costs.select(
@@ -92,9 +95,14 @@ def effective_prices(catalogue: pl.DataFrame, payer_costs: pl.DataFrame | None) 
     )
     merged = cat.join(payer, on="procedure_code", how="full", coalesce=True)
     return merged.select(
-        "procedure_code", "family", "tier",
+        "procedure_code",
+        "family",
+        "tier",
         pl.coalesce("payer_price", "catalogue_price").alias("price"),
-        pl.when(pl.col("payer_price").is_not_null()).then(pl.lit("payer")).otherwise(pl.lit("catalogue")).alias("price_source"),
+        pl.when(pl.col("payer_price").is_not_null())
+        .then(pl.lit("payer"))
+        .otherwise(pl.lit("catalogue"))
+        .alias("price_source"),
     ).sort("procedure_code")
 
 
@@ -119,23 +127,32 @@ def leakage_evidence(
     after the opinion date (a claims feed that shows the patient at all), which separates
     "verified, no surgery" from "nothing seen".
     """
-    cases = outcomes.select(
-        "case_id",
-        "opinion_date",
-        _norm_code("initial_procedure_code").alias("initial_code"),
-        pl.coalesce(_norm_code("recommended_procedure_code"), pl.lit("")).alias("plan_code"),
-        (pl.col("outcome") != "confirmed").alias("can_leak"),
-    ).join(
-        prices.select(pl.col("procedure_code").alias("initial_code"), pl.col("family").alias("initial_family")),
-        on="initial_code",
-        how="left",
-    ).with_columns(
-        pl.col("opinion_date").dt.offset_by(f"{int(horizon_months)}mo").alias("horizon_end"),
-    ).with_columns((pl.col("horizon_end") <= pl.lit(as_of)).alias("horizon_closed"))
+    cases = (
+        outcomes.select(
+            "case_id",
+            "opinion_date",
+            _norm_code("initial_procedure_code").alias("initial_code"),
+            pl.coalesce(_norm_code("recommended_procedure_code"), pl.lit("")).alias("plan_code"),
+            (pl.col("outcome") != "confirmed").alias("can_leak"),
+        )
+        .join(
+            prices.select(
+                pl.col("procedure_code").alias("initial_code"), pl.col("family").alias("initial_family")
+            ),
+            on="initial_code",
+            how="left",
+        )
+        .with_columns(
+            pl.col("opinion_date").dt.offset_by(f"{int(horizon_months)}mo").alias("horizon_end"),
+        )
+        .with_columns((pl.col("horizon_end") <= pl.lit(as_of)).alias("horizon_closed"))
+    )
     if follow_ups is None or follow_ups.height == 0:
         return cases.select(
-            "case_id", "horizon_closed",
-            pl.lit(False).alias("has_follow_up"), pl.lit(False).alias("leaked"),
+            "case_id",
+            "horizon_closed",
+            pl.lit(False).alias("has_follow_up"),
+            pl.lit(False).alias("leaked"),
             pl.lit(0.0).alias("leaked_cost"),
         )
     claims = (
@@ -170,7 +187,10 @@ def leakage_evidence(
     )
     per_case = claims.group_by("case_id").agg(
         pl.col("is_leak").any().alias("leaked"),
-        pl.when(pl.col("is_leak")).then(pl.coalesce("allowed_amount", "claim_price")).sum().alias("leaked_cost"),
+        pl.when(pl.col("is_leak"))
+        .then(pl.coalesce("allowed_amount", "claim_price"))
+        .sum()
+        .alias("leaked_cost"),
     )
     return cases.join(per_case, on="case_id", how="left").select(
         "case_id",
@@ -223,22 +243,28 @@ def observed_leakage(
         out = out.join(override, on="specialty", how="left")
     else:
         out = out.with_columns(
-            pl.lit(None if leakage_override is None else float(leakage_override), dtype=pl.Float64).alias("override")
+            pl.lit(None if leakage_override is None else float(leakage_override), dtype=pl.Float64).alias(
+                "override"
+            )
         )
     # n_observed > 0: with min_cases 0 an unobserved specialty keeps its default, never a NULL rate
     enough = (pl.col("n_observed") >= min_cases) & (pl.col("n_observed") > 0)
-    return out.with_columns(
-        pl.coalesce(
-            "override",
-            pl.when(enough).then(pl.col("observed_leakage")).otherwise(pl.col("default_leakage")),
-        ).alias("leakage_used"),
-        pl.when(pl.col("override").is_not_null())
-        .then(pl.lit("override"))
-        .when(enough)
-        .then(pl.lit("observed"))
-        .otherwise(pl.lit("default"))
-        .alias("leakage_basis"),
-    ).drop("override").sort("specialty")
+    return (
+        out.with_columns(
+            pl.coalesce(
+                "override",
+                pl.when(enough).then(pl.col("observed_leakage")).otherwise(pl.col("default_leakage")),
+            ).alias("leakage_used"),
+            pl.when(pl.col("override").is_not_null())
+            .then(pl.lit("override"))
+            .when(enough)
+            .then(pl.lit("observed"))
+            .otherwise(pl.lit("default"))
+            .alias("leakage_basis"),
+        )
+        .drop("override")
+        .sort("specialty")
+    )
 
 
 def case_costs(
@@ -265,19 +291,25 @@ def case_costs(
     price_lookup = prices.select("procedure_code", "price", "price_source")
     base = (
         outcomes.select(
-            "case_id", "specialty",
+            "case_id",
+            "specialty",
             *[c for c in ("payer_type", "plan_id") if c in outcomes.columns],
-            "outcome", "opinion_date",
+            "outcome",
+            "opinion_date",
             _norm_code("initial_procedure_code").alias("_initial"),
             _norm_code("recommended_procedure_code").alias("_recommended"),
         )
         .join(
             price_lookup.rename({"procedure_code": "_initial", "price": "_p_init"}),
-            on="_initial", how="left",
+            on="_initial",
+            how="left",
         )
         .join(
-            price_lookup.select(pl.col("procedure_code").alias("_recommended"), pl.col("price").alias("_p_rec")),
-            on="_recommended", how="left",
+            price_lookup.select(
+                pl.col("procedure_code").alias("_recommended"), pl.col("price").alias("_p_rec")
+            ),
+            on="_recommended",
+            how="left",
         )
         .join(evidence, on="case_id", how="left")
     )
@@ -285,7 +317,10 @@ def case_costs(
         if col not in base.columns:
             base = base.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
     leak = observed_leakage(
-        base, pathways, assumptions.min_cases_observed_leakage, assumptions.leakage_override,
+        base,
+        pathways,
+        assumptions.min_cases_observed_leakage,
+        assumptions.leakage_override,
         claims_available=follow_ups is not None and follow_ups.height > 0,
     ).select("specialty", "leakage_used")
     paths = pathways.select(
@@ -296,16 +331,20 @@ def case_costs(
     outcome = pl.col("outcome")
     cost_initial = pl.col("_p_init") * m
     pathway = (
-        pl.when(outcome == "non_surgical").then(pl.col("_conservative"))
-        .when(outcome == "deferred").then(pl.col("_workup"))
+        pl.when(outcome == "non_surgical")
+        .then(pl.col("_conservative"))
+        .when(outcome == "deferred")
+        .then(pl.col("_workup"))
         .otherwise(0.0)
     )
     # A change with no priced recommended code (a text-model label has no code) has no second
     # price: like an unclassified case it claims nothing, projected or realized.
     priced_change = outcome.is_in(PRICED_CHANGE_OUTCOMES) & pl.col("_p_rec").is_not_null()
     plan_base = (
-        pl.when(priced_change).then(pl.col("_p_rec") * m)
-        .when(outcome.is_in(LEAKAGE_OUTCOMES)).then(pathway)
+        pl.when(priced_change)
+        .then(pl.col("_p_rec") * m)
+        .when(outcome.is_in(LEAKAGE_OUTCOMES))
+        .then(pathway)
         .otherwise(pl.col("cost_initial"))
     )
     is_leakage_outcome = outcome.is_in(LEAKAGE_OUTCOMES)
@@ -321,22 +360,32 @@ def case_costs(
         )
         .with_columns(plan_base.alias("_plan_base"), pathway.alias("_pathway"))
         .with_columns(
-            (pl.col("_plan_base") + pl.when(is_leakage_outcome).then(pl.col("leakage_used") * pl.col("cost_initial")).otherwise(0.0))
-            .alias("cost_recommended")
+            (
+                pl.col("_plan_base")
+                + pl.when(is_leakage_outcome)
+                .then(pl.col("leakage_used") * pl.col("cost_initial"))
+                .otherwise(0.0)
+            ).alias("cost_recommended")
         )
         .with_columns(
-            pl.when(claims_nothing).then(0.0)
+            pl.when(claims_nothing)
+            .then(0.0)
             .otherwise((pl.col("cost_initial") - pl.col("cost_recommended")).fill_null(0.0))
             .alias("projected_avoided"),
-            pl.when(~pl.col("horizon_closed")).then(pl.lit("window_open"))
-            .when(pl.col("leaked")).then(pl.lit("leaked"))
-            .when(pl.col("has_follow_up")).then(pl.lit("verified_avoided"))
+            pl.when(~pl.col("horizon_closed"))
+            .then(pl.lit("window_open"))
+            .when(pl.col("leaked"))
+            .then(pl.lit("leaked"))
+            .when(pl.col("has_follow_up"))
+            .then(pl.lit("verified_avoided"))
             .otherwise(pl.lit("no_follow_up"))
             .alias("realized_status"),
         )
         .with_columns(
-            pl.when(~pl.col("realized_status").is_in(("verified_avoided", "leaked"))).then(None)
-            .when(claims_nothing).then(0.0)
+            pl.when(~pl.col("realized_status").is_in(("verified_avoided", "leaked")))
+            .then(None)
+            .when(claims_nothing)
+            .then(0.0)
             .when(pl.col("realized_status") == "leaked")
             .then(pl.col("cost_initial") - pl.col("leaked_cost") - pl.col("_pathway"))
             .otherwise(pl.col("cost_initial") - pl.col("_plan_base"))
@@ -345,10 +394,20 @@ def case_costs(
         )
     )
     return df.select(
-        "case_id", "specialty", "payer_type", "plan_id", "outcome", "opinion_date",
-        "cost_initial", "cost_recommended", "projected_avoided", "leakage_used",
+        "case_id",
+        "specialty",
+        "payer_type",
+        "plan_id",
+        "outcome",
+        "opinion_date",
+        "cost_initial",
+        "cost_recommended",
+        "projected_avoided",
+        "leakage_used",
         pl.when(pl.col("cost_initial").is_not_null()).then(pl.col("price_source")).alias("price_source"),
-        "horizon_closed", "realized_status", "realized_avoided",
+        "horizon_closed",
+        "realized_status",
+        "realized_avoided",
         "leaked_cost",
     )
 
@@ -364,17 +423,29 @@ def sensitivity_scenarios(base: CostAssumptions) -> list[tuple[str, str, str, Co
         ("prices", "low", "all prices x0.8", replace(base, price_multiplier=base.price_multiplier * 0.8)),
         ("prices", "high", "all prices x1.2", replace(base, price_multiplier=base.price_multiplier * 1.2)),
         (
-            "leakage", "low",
+            "leakage",
+            "low",
             f"leakage {LEAKAGE_LOW:.0%} in every specialty (lowest published: Schmerz 2023, 18% at about 2 years)",
             replace(base, leakage_override=LEAKAGE_LOW),
         ),
         (
-            "leakage", "high",
+            "leakage",
+            "high",
             f"leakage {LEAKAGE_HIGH:.0%} in every specialty (highest published: J Am Coll Surg 1997, 38% at 2 years)",
             replace(base, leakage_override=LEAKAGE_HIGH),
         ),
-        ("program_fee", "low", f"fee ${fee * 0.5:,.0f} per review (x0.5)", replace(base, program_fee_usd=fee * 0.5)),
-        ("program_fee", "high", f"fee ${fee * 1.5:,.0f} per review (x1.5)", replace(base, program_fee_usd=fee * 1.5)),
+        (
+            "program_fee",
+            "low",
+            f"fee ${fee * 0.5:,.0f} per review (x0.5)",
+            replace(base, program_fee_usd=fee * 0.5),
+        ),
+        (
+            "program_fee",
+            "high",
+            f"fee ${fee * 1.5:,.0f} per review (x1.5)",
+            replace(base, program_fee_usd=fee * 1.5),
+        ),
     ]
 
 
@@ -416,7 +487,8 @@ def build_case_costs(conn: duckdb.DuckDBPyConnection, settings: Settings, as_of:
         claims_available=follow_ups is not None and follow_ups.height > 0,
     ).join(
         pathways.select(
-            "specialty", "leakage_source",
+            "specialty",
+            "leakage_source",
             pl.lit(assumptions.horizon_months, dtype=pl.Int32).alias("horizon_months"),
         ),
         on="specialty",

@@ -15,8 +15,11 @@ SQL = queries(Path(__file__).with_name("sql") / "invariants.sql")
 def case_outcomes_one_row_per_case(conn: duckdb.DuckDBPyConnection) -> CheckResult:
     """Every staged case with an opinion appears exactly once in core.case_outcomes, and nothing else does."""
     expected, missing, unexpected, duplicated = one_row(conn, SQL["case_outcomes_complete"])
-    return CheckResult(int(expected), int(missing + unexpected + duplicated),
-                       metadata={"missing": missing, "unexpected": unexpected, "duplicated": duplicated})
+    return CheckResult(
+        int(expected),
+        int(missing + unexpected + duplicated),
+        metadata={"missing": missing, "unexpected": unexpected, "duplicated": duplicated},
+    )
 
 
 def initial_codes_in_catalogue(conn: duckdb.DuckDBPyConnection) -> CheckResult:
@@ -28,8 +31,11 @@ def initial_codes_in_catalogue(conn: duckdb.DuckDBPyConnection) -> CheckResult:
 def no_negative_prices(conn: duckdb.DuckDBPyConnection) -> CheckResult:
     """No price below zero in reference.procedures, core.prices or core.case_costs."""
     checked, catalogue, prices, cases = one_row(conn, SQL["negative_prices"])
-    return CheckResult(int(checked), int(catalogue + prices + cases),
-                       metadata={"catalogue": catalogue, "prices_in_force": prices, "case_costs": cases})
+    return CheckResult(
+        int(checked),
+        int(catalogue + prices + cases),
+        metadata={"catalogue": catalogue, "prices_in_force": prices, "case_costs": cases},
+    )
 
 
 CHECKS: tuple[Check, ...] = (

@@ -108,10 +108,13 @@ def opinion_rule_outcomes(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     an unknown code, no_signal). The text model trains on these labels, so narratives are
     labelled by the rules, never by hand.
     """
-    sql = _BASE_SQL.format(latest="") + f"""
+    sql = (
+        _BASE_SQL.format(latest="")
+        + f"""
     SELECT opinion_id, case_id, rule_outcome AS outcome, {_RULE_SOURCE} AS outcome_source,
            rule_reason AS reason
     FROM ruled ORDER BY opinion_id"""
+    )
     return conn.sql(sql).pl()
 
 

@@ -115,27 +115,65 @@ def _property_rules(prop: Property, raw: dict[str, Any]) -> list[Rule]:
         rules.append(Rule(prop.name, "required", "required", description=f"{prop.name} must be present"))
     if prop.logical_type not in ("string",):
         rules.append(
-            Rule(prop.name, "invalid_type", "type", {"type": prop.logical_type},
-                 f"{prop.name} must parse as {prop.logical_type}")
+            Rule(
+                prop.name,
+                "invalid_type",
+                "type",
+                {"type": prop.logical_type},
+                f"{prop.name} must parse as {prop.logical_type}",
+            )
         )
     if prop.valid_values:
         rules.append(
-            Rule(prop.name, "invalid_value", "invalid_value", {"values": prop.valid_values},
-                 f"{prop.name} must be one of {', '.join(prop.valid_values)} (case-insensitive, trimmed)")
+            Rule(
+                prop.name,
+                "invalid_value",
+                "invalid_value",
+                {"values": prop.valid_values},
+                f"{prop.name} must be one of {', '.join(prop.valid_values)} (case-insensitive, trimmed)",
+            )
         )
     if prop.pattern:
-        rules.append(Rule(prop.name, "pattern", "pattern", {"pattern": prop.pattern},
-                          f"{prop.name} must match {prop.pattern}"))
+        rules.append(
+            Rule(
+                prop.name,
+                "pattern",
+                "pattern",
+                {"pattern": prop.pattern},
+                f"{prop.name} must match {prop.pattern}",
+            )
+        )
     if prop.minimum is not None:
         name = "negative" if prop.minimum == 0 else "below_minimum"
-        rules.append(Rule(prop.name, name, "minimum", {"minimum": prop.minimum},
-                          f"{prop.name} must be >= {prop.minimum:g}"))
+        rules.append(
+            Rule(
+                prop.name,
+                name,
+                "minimum",
+                {"minimum": prop.minimum},
+                f"{prop.name} must be >= {prop.minimum:g}",
+            )
+        )
     if prop.maximum is not None:
-        rules.append(Rule(prop.name, "above_maximum", "maximum", {"maximum": prop.maximum},
-                          f"{prop.name} must be <= {prop.maximum:g}"))
+        rules.append(
+            Rule(
+                prop.name,
+                "above_maximum",
+                "maximum",
+                {"maximum": prop.maximum},
+                f"{prop.name} must be <= {prop.maximum:g}",
+            )
+        )
     if prop.unique:
-        rules.append(Rule(prop.name, "not_unique", "unique", {},
-                          f"{prop.name} must be unique: a repeat with other content is quarantined"))
+        rules.append(
+            Rule(
+                prop.name,
+                "not_unique",
+                "unique",
+                {},
+                f"{prop.name} must be unique: a repeat with other content is quarantined",
+            )
+        )
     for q in raw.get("quality", []) or []:
         if q.get("metric") == "invalidValues":
             continue  # folded into Property.valid_values above
@@ -198,7 +236,9 @@ def parse_contract(path: Path, known: dict[str, Contract] | None = None) -> Cont
         for q in schema.get("quality", []) or []:
             if q.get("type") != "custom" or q.get("engine") != "secondlook":
                 raise ContractError(f"unsupported schema rule {q}")
-            rules.append(Rule("record", q["name"], "custom", dict(q["implementation"]), q.get("description", "")))
+            rules.append(
+                Rule("record", q["name"], "custom", dict(q["implementation"]), q.get("description", ""))
+            )
         return Contract(
             record_type=doc["name"],
             version=str(doc.get("version", "")),
@@ -241,5 +281,10 @@ def identifier_patterns(contracts: dict[str, Contract] | None = None) -> dict[st
     """Every identifier pattern the contracts name (SSN, e-mail, phone...): the privacy policy for
     free text, also used to redact what quarantine keeps of a rejected row."""
     contracts = contracts if contracts is not None else load_contracts()
-    return {name: pattern for c in contracts.values() for r in c.rules if r.params.get("rule") == "no_pattern"
-            for name, pattern in r.params["patterns"].items()}
+    return {
+        name: pattern
+        for c in contracts.values()
+        for r in c.rules
+        if r.params.get("rule") == "no_pattern"
+        for name, pattern in r.params["patterns"].items()
+    }

@@ -23,10 +23,17 @@ from pipelines.lib.landing.contracts import RECORD_TYPES
 from pipelines.lib.landing.row_rules import lit, q
 
 FORMATS = {
-    ".csv": "csv", ".csv.gz": "csv", ".txt": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".jsonl.gz": "jsonl",
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".jsonl.gz": "jsonl",
 }
+
 
 @dataclass(frozen=True)
 class LandingFile:
@@ -165,7 +172,9 @@ def read_raw(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: str) 
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"repeated column name(s) {', '.join(dupes)}")
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {table}__src AS SELECT * FROM {reader_sql(path, fmt, header)}")
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table}__src AS SELECT * FROM {reader_sql(path, fmt, header)}"
+    )
     described = conn.execute(f"DESCRIBE {table}__src").fetchall()
     cols = [r[0] for r in described]
     for i, c in enumerate(cols):  # a column called rowid would hide the row's position

@@ -75,12 +75,19 @@ def _expectation(rule: Rule, today: dt.date) -> dict[str, Any] | None:
     if impl == "not_after_today":
         return exp("expect_column_values_to_be_between", column=col, max_value=pd.Timestamp(today))
     if impl == "not_before_reference":
-        return exp("expect_column_pair_values_a_to_be_greater_than_b", column_A=col,
-                   column_B=REFERENCE_PREFIX + rule.params["reference"].split(".")[1], or_equal=True,
-                   ignore_row_if="either_value_is_missing")
+        return exp(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            column_A=col,
+            column_B=REFERENCE_PREFIX + rule.params["reference"].split(".")[1],
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        )
     if impl == "no_pattern":
-        return exp("expect_column_values_to_not_match_regex_list", column=col,
-                   regex_list=list(rule.params["patterns"].values()))
+        return exp(
+            "expect_column_values_to_not_match_regex_list",
+            column=col,
+            regex_list=list(rule.params["patterns"].values()),
+        )
     if impl == "any_present":
         return exp("expect_column_values_to_be_between", column=SIGNAL_COLUMN, min_value=1)
     return None
@@ -90,9 +97,16 @@ def expectations_for(contract: Contract, today: dt.date) -> list[dict[str, Any]]
     """The GX suite of a contract, one expectation per rule, as GX 1.x expectation dicts."""
     out = [e for e in (_expectation(r, today) for r in contract.rules) if e is not None]
     if contract.record_type == "opinions":  # staging.opinions holds the latest version only
-        out.append({"type": "expect_column_values_to_be_unique", "kwargs": {"column": "opinion_id"},
-                    "meta": {"rule": "opinion_id:version_conflict",
-                             "description": "one latest version per opinion_id"}})
+        out.append(
+            {
+                "type": "expect_column_values_to_be_unique",
+                "kwargs": {"column": "opinion_id"},
+                "meta": {
+                    "rule": "opinion_id:version_conflict",
+                    "description": "one latest version per opinion_id",
+                },
+            }
+        )
     return out
 
 
@@ -113,13 +127,17 @@ def frame_query(contract: Contract, table: str, max_rows: int, seed: int) -> str
     return f"SELECT {', '.join(cols)} FROM (SELECT * FROM {table}{sample}) t{joins}"
 
 
-def validate_frame(frame: pd.DataFrame, expectations: list[dict[str, Any]], name: str) -> list[ExpectationOutcome]:
+def validate_frame(
+    frame: pd.DataFrame, expectations: list[dict[str, Any]], name: str
+) -> list[ExpectationOutcome]:
     """Run expectations on a pandas frame with an ephemeral GX context."""
     import great_expectations as gx  # imported lazily: it costs ~3 s and only checks need it
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = {"globally": False}
-    batch = ctx.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    batch = (
+        ctx.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    )
     suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(data=batch, suite=suite, name=name))
     with warnings.catch_warnings():  # GX's own regex metrics warn about capture groups in our patterns
@@ -131,13 +149,22 @@ def validate_frame(frame: pd.DataFrame, expectations: list[dict[str, Any]], name
         rule = (cfg.meta or {}).get("rule", cfg.type)
         private = cfg.type == "expect_column_values_to_not_match_regex_list"  # never echo free text
         sample = [] if private else [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:3]]
-        outcomes.append(ExpectationOutcome(rule, cfg.type, bool(r.success), r.result.get("element_count"),
-                                           r.result.get("unexpected_count"), sample))
+        outcomes.append(
+            ExpectationOutcome(
+                rule,
+                cfg.type,
+                bool(r.success),
+                r.result.get("element_count"),
+                r.result.get("unexpected_count"),
+                sample,
+            )
+        )
     return outcomes
 
 
-def validate_table(conn: duckdb.DuckDBPyConnection, contract: Contract, table: str, today: dt.date,
-                   max_rows: int, seed: int) -> list[ExpectationOutcome]:
+def validate_table(
+    conn: duckdb.DuckDBPyConnection, contract: Contract, table: str, today: dt.date, max_rows: int, seed: int
+) -> list[ExpectationOutcome]:
     """Validate a staged table (DuckDB hands dates to pandas as datetime64, which GX compares)."""
     frame = conn.execute(frame_query(contract, table, max_rows, seed)).df()
     return validate_frame(frame, expectations_for(contract, today), contract.record_type)

@@ -139,7 +139,9 @@ def _flag_duplicates_and_keys(conn: duckdb.DuckDBPyConnection, contract: Contrac
     staged_keys = f"SELECT {key} FROM {table}"
     if waiting:
         staged_keys += f" UNION ALL SELECT {key} FROM {waiting}"
-    conn.execute(f"UPDATE v SET _reasons = list_append(_reasons, {reason}) WHERE {ok} AND {key} IN ({staged_keys})")
+    conn.execute(
+        f"UPDATE v SET _reasons = list_append(_reasons, {reason}) WHERE {ok} AND {key} IN ({staged_keys})"
+    )
 
 
 def _flag_nested(conn: duckdb.DuckDBPyConnection, contract: Contract) -> None:
@@ -172,18 +174,33 @@ def _check_referral(conn: duckdb.DuckDBPyConnection) -> None:
           AND v.opinion_date < c.referral_date""")
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, contract: Contract, table: str, where: str,
-            lf: LandingFile, digest: str, run_id: str) -> int:
+def _insert(
+    conn: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    table: str,
+    where: str,
+    lf: LandingFile,
+    digest: str,
+    run_id: str,
+) -> int:
     cols = ", ".join(q(c) for c in contract.columns)
-    return int(scalar(  # type: ignore[arg-type]
-        conn,
-        f"INSERT INTO {table} SELECT {cols}, _hash, {lit(lf.name)}, {lit(digest)}, _row_number, "
-        f"now()::TIMESTAMP, {lit(run_id)} FROM v WHERE len(_reasons) = 0 AND NOT _dup AND ({where})",
-    ) or 0)
+    return int(
+        scalar(  # type: ignore[arg-type]
+            conn,
+            f"INSERT INTO {table} SELECT {cols}, _hash, {lit(lf.name)}, {lit(digest)}, _row_number, "
+            f"now()::TIMESTAMP, {lit(run_id)} FROM v WHERE len(_reasons) = 0 AND NOT _dup AND ({where})",
+        )
+        or 0
+    )
 
 
-def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dict[str, Contract],
-                run_id: str, today: dt.date) -> FileResult:
+def ingest_file(
+    conn: duckdb.DuckDBPyConnection,
+    lf: LandingFile,
+    contracts: dict[str, Contract],
+    run_id: str,
+    today: dt.date,
+) -> FileResult:
     """Ingest one file and write its audit row; every outcome, including failure, becomes one
     FileResult. The rows and the audit row commit together: a file that fails half way (disk
     full, a killed run) leaves nothing, and is ingested whole on the next run."""
@@ -195,8 +212,9 @@ def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dic
     return res
 
 
-def _read_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile,
-               contracts: dict[str, Contract]) -> tuple[FileResult, list[str]]:
+def _read_file(
+    conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dict[str, Contract]
+) -> tuple[FileResult, list[str]]:
     """Refuse or read a file into temp table `raw` (outside any transaction: a reader's error
     aborts DuckDB's transaction). Returns the column names when there are rows to stage."""
     res = FileResult(lf.name, "", lf.record_type, lf.file_format, "loaded")
@@ -206,8 +224,9 @@ def _read_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile,
         res.status, res.error = "unparseable", f"cannot read the file: {exc.strerror or exc}"
         return res, []
     if lf.record_type is None:
-        res.status, res.error = "rejected", (
-            "file name does not start with a record type (cases, opinions, follow_ups, procedure_costs)"
+        res.status, res.error = (
+            "rejected",
+            ("file name does not start with a record type (cases, opinions, follow_ups, procedure_costs)"),
         )
         return res, []
     if lf.file_format is None:
@@ -226,8 +245,10 @@ def _read_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile,
         ident = identifier_columns(header_columns(conn, lf.path, lf.file_format))
         if ident:
             res.status = "rejected"
-            res.error = (f"identifier-like column(s) {', '.join(ident)}: file refused whole, no row read "
-                         "(inputs must be de-identified)")
+            res.error = (
+                f"identifier-like column(s) {', '.join(ident)}: file refused whole, no row read "
+                "(inputs must be de-identified)"
+            )
             return res, []
         names = read_raw(conn, lf.path, lf.file_format, "raw")
     except (duckdb.Error, ValueError, UnicodeDecodeError, OSError, StopIteration, csv.Error) as exc:
@@ -245,8 +266,15 @@ def _read_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile,
     return res, names
 
 
-def _stage_rows(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contract: Contract, res: FileResult,
-                names: list[str], run_id: str, today: dt.date) -> None:
+def _stage_rows(
+    conn: duckdb.DuckDBPyConnection,
+    lf: LandingFile,
+    contract: Contract,
+    res: FileResult,
+    names: list[str],
+    run_id: str,
+    today: dt.date,
+) -> None:
     """Put each row of `raw` in exactly one place: staging, quarantine.rows or the duplicate count."""
     assert lf.record_type is not None
     present, digest = set(names), res.sha256
@@ -259,18 +287,26 @@ def _stage_rows(conn: duckdb.DuckDBPyConnection, lf: LandingFile, contract: Cont
     if lf.record_type == "opinions":
         _check_referral(conn)
     patterns = identifier_patterns()
-    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {redacted(f'r.{q(c)}', patterns)}" for c in names) + "))"
+    raw_json = (
+        "to_json(struct_pack("
+        + ", ".join(f"{q(c)} := {redacted(f'r.{q(c)}', patterns)}" for c in names)
+        + "))"
+    )
     conn.execute(f"""
         INSERT INTO quarantine.rows SELECT {lit(lf.name)}, {lit(lf.record_type)}, v._row_number,
           {raw_json}, v._reasons, now()::TIMESTAMP, {lit(run_id)}
         FROM v JOIN raw r USING (_row_number) WHERE len(v._reasons) > 0""")
     if lf.record_type == "procedure_costs":
-        conn.execute("DELETE FROM staging.procedure_costs WHERE procedure_code IN "
-                     "(SELECT procedure_code FROM v WHERE len(_reasons) = 0 AND NOT _dup)")
+        conn.execute(
+            "DELETE FROM staging.procedure_costs WHERE procedure_code IN "
+            "(SELECT procedure_code FROM v WHERE len(_reasons) = 0 AND NOT _dup)"
+        )
     if contract.waiting_table:
         known = "case_id IN (SELECT case_id FROM staging.cases)"
         res.rows_loaded = _insert(conn, contract, contract.table, known, lf, digest, run_id)
-        res.rows_loaded += _insert(conn, contract, contract.waiting_table, f"NOT ({known})", lf, digest, run_id)
+        res.rows_loaded += _insert(
+            conn, contract, contract.waiting_table, f"NOT ({known})", lf, digest, run_id
+        )
     else:
         res.rows_loaded = _insert(conn, contract, contract.table, "TRUE", lf, digest, run_id)
     ((quarantined, duplicate),) = conn.execute(
@@ -297,13 +333,19 @@ def match_waiting_opinions(conn: duckdb.DuckDBPyConnection, run_id: str) -> tupl
           ['opinion_date:before_referral'], now()::TIMESTAMP, {lit(run_id)}
         FROM {waiting} w JOIN staging.cases c USING (case_id) WHERE {early}""")
     for digest, n in bad:
-        conn.execute("""UPDATE audit.ingest_files SET rows_loaded = rows_loaded - ?,
+        conn.execute(
+            """UPDATE audit.ingest_files SET rows_loaded = rows_loaded - ?,
                         rows_quarantined = rows_quarantined + ?,
                         status = CASE WHEN rows_loaded - ? + rows_duplicate > 0 THEN 'partial' ELSE 'quarantined' END
-                        WHERE sha256 = ? AND status IN ('loaded', 'partial')""", [n, n, n, digest])
-    matched = scalar(conn, f"""
+                        WHERE sha256 = ? AND status IN ('loaded', 'partial')""",
+            [n, n, n, digest],
+        )
+    matched = scalar(
+        conn,
+        f"""
         INSERT INTO {staged} SELECT w.* FROM {waiting} w JOIN staging.cases c USING (case_id)
-        WHERE NOT ({early})""")
+        WHERE NOT ({early})""",
+    )
     conn.execute(f"DELETE FROM {waiting} WHERE case_id IN (SELECT case_id FROM staging.cases)").fetchall()
     return int(matched or 0), sum(n for _, n in bad)  # type: ignore[call-overload]
 
@@ -324,8 +366,20 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection, contracts: dict[str, Contrac
 def _record(conn: duckdb.DuckDBPyConnection, res: FileResult, run_id: str) -> None:
     conn.execute(
         "INSERT INTO audit.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
-        [res.file_name, res.sha256, res.record_type, res.file_format, res.status, res.rows_read,
-         res.rows_loaded, res.rows_quarantined, res.rows_duplicate, res.ignored_columns, res.error, run_id],
+        [
+            res.file_name,
+            res.sha256,
+            res.record_type,
+            res.file_format,
+            res.status,
+            res.rows_read,
+            res.rows_loaded,
+            res.rows_quarantined,
+            res.rows_duplicate,
+            res.ignored_columns,
+            res.error,
+            run_id,
+        ],
     )
 
 
@@ -342,8 +396,14 @@ def _atomic(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def ingest(conn: duckdb.DuckDBPyConnection, landing: Path | None, *, run_id: str,
-           today: dt.date | None = None, extra_files: Sequence[tuple[Path, str]] = ()) -> IngestReport:
+def ingest(
+    conn: duckdb.DuckDBPyConnection,
+    landing: Path | None,
+    *,
+    run_id: str,
+    today: dt.date | None = None,
+    extra_files: Sequence[tuple[Path, str]] = (),
+) -> IngestReport:
     """Ingest every file of `landing` (plus `extra_files` given with their record type)."""
     contracts = load_contracts()
     today = today or dt.date.today()

@@ -28,6 +28,5 @@ IDENTIFIER_COLUMN = re.compile(
 )
 
 
-
 def identifier_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if IDENTIFIER_COLUMN.match(normalise_column(c))]

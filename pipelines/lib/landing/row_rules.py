@@ -44,8 +44,10 @@ def typed_expr(prop: Property, v: str) -> str:
         case "date":
             return f"(CASE WHEN regexp_matches({v}, '^[0-9]') THEN TRY_CAST({v} AS DATE) END)"
         case "timestamp":
-            return (f"(CASE WHEN regexp_matches({v}, '^[0-9]') THEN COALESCE(TRY_CAST({v} AS TIMESTAMP), "
-                    f"TRY_CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP)) END)")
+            return (
+                f"(CASE WHEN regexp_matches({v}, '^[0-9]') THEN COALESCE(TRY_CAST({v} AS TIMESTAMP), "
+                f"TRY_CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP)) END)"
+            )
         case "number":
             return f"(CASE WHEN isfinite(TRY_CAST({v} AS DOUBLE)) THEN TRY_CAST({v} AS DOUBLE) END)"
         case "integer":  # TRY_CAST would round "4.5" to 5: a whole number must be written as one
@@ -102,7 +104,11 @@ def validation_sql(contract: Contract, source: str, present_columns: Iterable[st
         cond = _violation(rule, v, typed.get(rule.field, "NULL"), trimmed, today)
         if cond is not None:
             checks.append(f"CASE WHEN {cond} THEN {lit(rule.reason)} END")
-    reasons = f"list_filter([{', '.join(checks)}]::VARCHAR[], lambda x: x IS NOT NULL)" if checks else "[]::VARCHAR[]"
+    reasons = (
+        f"list_filter([{', '.join(checks)}]::VARCHAR[], lambda x: x IS NOT NULL)"
+        if checks
+        else "[]::VARCHAR[]"
+    )
     cols = ",\n  ".join(f"{typed[p.name]} AS {q(p.name)}" for p in contract.properties)
     return f"SELECT _row_number,\n  {cols},\n  {reasons} AS _reasons\nFROM {source}"
 

@@ -70,7 +70,13 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "run_summary",
         build_run_summary,
-        ("staging.cases", "core.case_outcomes", "core.pending_cases", "core.leakage_rates", "marts.cost_impact"),
+        (
+            "staging.cases",
+            "core.case_outcomes",
+            "core.pending_cases",
+            "core.leakage_rates",
+            "marts.cost_impact",
+        ),
     ),
 )
 

@@ -56,14 +56,23 @@ def cost_measures(
     net = gross - program
     columns = {
         "n_cases": n.astype(np.int64),
-        "gross_avoided": gross, "gross_ci_low": g_lo, "gross_ci_high": g_hi,
+        "gross_avoided": gross,
+        "gross_ci_low": g_lo,
+        "gross_ci_high": g_hi,
         "program_cost": program,
-        "net_avoided": net, "net_ci_low": g_lo - program, "net_ci_high": g_hi - program,
-        "per_case_net": net * per_n, "per_case_ci_low": (g_lo - program) * per_n,
+        "net_avoided": net,
+        "net_ci_low": g_lo - program,
+        "net_ci_high": g_hi - program,
+        "per_case_net": net * per_n,
+        "per_case_ci_low": (g_lo - program) * per_n,
         "per_case_ci_high": (g_hi - program) * per_n,
-        "roi": net * per_fee, "roi_ci_low": (g_lo - program) * per_fee, "roi_ci_high": (g_hi - program) * per_fee,
+        "roi": net * per_fee,
+        "roi_ci_low": (g_lo - program) * per_fee,
+        "roi_ci_high": (g_hi - program) * per_fee,
         "n_verified": n_ver.astype(np.int64),
-        "realized_avoided": real, "realized_ci_low": r_lo, "realized_ci_high": r_hi,
+        "realized_avoided": real,
+        "realized_ci_low": r_lo,
+        "realized_ci_high": r_hi,
         "realized_net": real - fee * n_ver,
     }
     out = pl.DataFrame({"segment": names, **columns}, schema_overrides={"segment": pl.Utf8})
@@ -76,8 +85,15 @@ def _measures_by(cases: pl.DataFrame, column: str, ctx: MartContext, with_total:
     codes = cases[column].rank("dense").cast(pl.Int64) - 1 if cases.height else pl.Series([], dtype=pl.Int64)
     s = ctx.settings
     return cost_measures(
-        codes.to_numpy(), labels.to_list(), cases["projected"].to_numpy(), cases["realized"].to_numpy(),
-        cases["verified"].to_numpy(), s.program_fee_usd, s.bootstrap_resamples, s.seed, with_total=with_total,
+        codes.to_numpy(),
+        labels.to_list(),
+        cases["projected"].to_numpy(),
+        cases["realized"].to_numpy(),
+        cases["verified"].to_numpy(),
+        s.program_fee_usd,
+        s.bootstrap_resamples,
+        s.seed,
+        with_total=with_total,
     )
 
 
@@ -92,7 +108,9 @@ def build_cost_impact_segments(conn: duckdb.DuckDBPyConnection, ctx: MartContext
     """marts.cost_impact_segments: the cost_impact measures by payer type and by plan ('unknown' if missing)."""
     cases = query(conn, "cost_cases")
     parts = [
-        _measures_by(cases, dimension, ctx, with_total=None).select(pl.lit(dimension).alias("dimension"), pl.all())
+        _measures_by(cases, dimension, ctx, with_total=None).select(
+            pl.lit(dimension).alias("dimension"), pl.all()
+        )
         for dimension in ("payer_type", "plan_id")
     ]
     write_table(conn, "marts.cost_impact_segments", pl.concat(parts).sort("dimension", "segment"))
@@ -130,4 +148,6 @@ def build_cost_sensitivity(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
             )
         )
     out = pl.concat(rows).with_columns((pl.col("net_avoided") - pl.col("base_net_avoided")).alias("delta"))
-    write_table(conn, "marts.cost_sensitivity", out.sort(specialty_order(), "specialty", "assumption", "scenario"))
+    write_table(
+        conn, "marts.cost_sensitivity", out.sort(specialty_order(), "specialty", "assumption", "scenario")
+    )

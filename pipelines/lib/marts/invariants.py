@@ -26,7 +26,9 @@ def gross_avoided_adds_up(conn: duckdb.DuckDBPyConnection, tolerance: float = 1e
     by_specialty, overall, cases = one_row(conn, sql, bind(sql, {"all": ALL}))
     scale = tolerance * max(1.0, abs(overall))
     off = int(abs(by_specialty - overall) > scale) + int(abs(cases - overall) > scale)
-    return CheckResult(2, off, metadata={"sum_of_specialties": by_specialty, "overall": overall, "sum_over_cases": cases})
+    return CheckResult(
+        2, off, metadata={"sum_of_specialties": by_specialty, "overall": overall, "sum_over_cases": cases}
+    )
 
 
 CHECKS: tuple[Check, ...] = (

@@ -42,7 +42,9 @@ def build_outcome_rates_monthly(conn: duckdb.DuckDBPyConnection, ctx: MartContex
             pl.Series("ucl", ucl).fill_nan(None),
         )
         .with_columns(
-            ((pl.col("rate") < pl.col("lcl")) | (pl.col("rate") > pl.col("ucl"))).fill_null(False).alias("signal")
+            ((pl.col("rate") < pl.col("lcl")) | (pl.col("rate") > pl.col("ucl")))
+            .fill_null(False)
+            .alias("signal")
         )
         .select("specialty", "month", "outcome", "n", "total", "rate", "center_line", "lcl", "ucl", "signal")
         .sort(specialty_order(), "specialty", "month", outcome_order())

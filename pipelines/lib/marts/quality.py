@@ -20,4 +20,3 @@ def build_data_quality_rules(conn: duckdb.DuckDBPyConnection, ctx: MartContext) 
 def build_data_quality_checks(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
     """marts.data_quality_checks: the latest result of every asset check, with its DQD-style counts."""
     create_table(conn, "marts.data_quality_checks", "data_quality_checks")
-

@@ -25,13 +25,19 @@ def build_reviewer_variation(conn: duckdb.DuckDBPyConnection, ctx: MartContext) 
     lo998, hi998 = stats.funnel_limits(target, n, 0.998)
     rate = pl.col("change_rate")
     out = df.with_columns(
-        pl.Series("lower_95", lo95), pl.Series("upper_95", hi95),
-        pl.Series("lower_998", lo998), pl.Series("upper_998", hi998),
+        pl.Series("lower_95", lo95),
+        pl.Series("upper_95", hi95),
+        pl.Series("lower_998", lo998),
+        pl.Series("upper_998", hi998),
     ).with_columns(
-        pl.when(rate > pl.col("upper_998")).then(pl.lit("high_998"))
-        .when(rate > pl.col("upper_95")).then(pl.lit("high_95"))
-        .when(rate < pl.col("lower_998")).then(pl.lit("low_998"))
-        .when(rate < pl.col("lower_95")).then(pl.lit("low_95"))
+        pl.when(rate > pl.col("upper_998"))
+        .then(pl.lit("high_998"))
+        .when(rate > pl.col("upper_95"))
+        .then(pl.lit("high_95"))
+        .when(rate < pl.col("lower_998"))
+        .then(pl.lit("low_998"))
+        .when(rate < pl.col("lower_95"))
+        .then(pl.lit("low_95"))
         .otherwise(pl.lit("within"))
         .alias("flag")
     )
@@ -52,13 +58,21 @@ def build_concordance(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None
     for specialty in [ALL, *specialties]:
         part = cells if specialty == ALL else cells.filter(pl.col("specialty") == specialty)
         matrix = np.zeros((5, 5), dtype=np.int64)
-        np.add.at(matrix, (part["initial_tier"].to_numpy(), part["second_tier"].to_numpy()), part["n"].to_numpy())
+        np.add.at(
+            matrix, (part["initial_tier"].to_numpy(), part["second_tier"].to_numpy()), part["n"].to_numpy()
+        )
         kappa, low, high, raw = stats.kappa_interval(matrix, ctx.settings.bootstrap_resamples, rng)
         rows.append((specialty, int(matrix.sum()), kappa, low, high, raw))
     out = pl.DataFrame(
         rows,
-        schema={"specialty": pl.Utf8, "n": pl.Int64, "kappa": pl.Float64, "kappa_ci_low": pl.Float64,
-                "kappa_ci_high": pl.Float64, "raw_agreement": pl.Float64},
+        schema={
+            "specialty": pl.Utf8,
+            "n": pl.Int64,
+            "kappa": pl.Float64,
+            "kappa_ci_low": pl.Float64,
+            "kappa_ci_high": pl.Float64,
+            "raw_agreement": pl.Float64,
+        },
         orient="row",
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
     write_table(conn, "marts.concordance", out)

@@ -12,7 +12,15 @@ from pipelines.lib.marts.common import MartContext, query
 from pipelines.lib.vocabulary import ALL
 from pipelines.lib.warehouse import write_table
 
-COST_METRICS = ("gross_avoided", "net_avoided", "net_ci_low", "net_ci_high", "roi", "n_verified", "realized_avoided")
+COST_METRICS = (
+    "gross_avoided",
+    "net_avoided",
+    "net_ci_low",
+    "net_ci_high",
+    "roi",
+    "n_verified",
+    "realized_avoided",
+)
 
 
 def _text(value: object) -> str:
@@ -39,8 +47,13 @@ def build_run_summary(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None
     ).fetchall()
     if cost:
         metrics += [(name, _text(value)) for name, value in zip(COST_METRICS, cost[0], strict=True)]
-    leak = conn.execute("SELECT specialty, leakage_used, leakage_basis FROM core.leakage_rates ORDER BY 1").fetchall()
+    leak = conn.execute(
+        "SELECT specialty, leakage_used, leakage_basis FROM core.leakage_rates ORDER BY 1"
+    ).fetchall()
     metrics.append(("leakage", json.dumps({s: {"rate": v, "basis": b} for s, v, b in leak})))
     metrics.append(("settings", json.dumps(ctx.settings.as_dict(), sort_keys=True)))
-    write_table(conn, "marts.run_summary", pl.DataFrame(metrics, schema={"metric": pl.Utf8, "value": pl.Utf8},
-                                                        orient="row"))
+    write_table(
+        conn,
+        "marts.run_summary",
+        pl.DataFrame(metrics, schema={"metric": pl.Utf8, "value": pl.Utf8}, orient="row"),
+    )

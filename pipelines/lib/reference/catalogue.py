@@ -55,7 +55,9 @@ def read_catalogue(directory: Path | None = None) -> tuple[pl.DataFrame, pl.Data
     at load time instead of silently mis-pricing cases.
     """
     directory = directory or CATALOGUE_DIR
-    problems = [p for name in CONTRACTS for p in contract_problems(directory / f"{name}.csv", CONTRACTS[name])]
+    problems = [
+        p for name in CONTRACTS for p in contract_problems(directory / f"{name}.csv", CONTRACTS[name])
+    ]
     if problems:
         raise ValueError("reference catalogue is invalid: " + "; ".join(problems))
     procedures = pl.read_csv(directory / "procedures.csv", schema=PROCEDURE_SCHEMA)
@@ -77,12 +79,14 @@ def contract_problems(path: Path, contract_name: str) -> list[str]:
         if missing:
             return [f"{path.name}: missing column(s) {', '.join(missing)}"]
         checked = validation_sql(contract, "catalogue_raw", names, dt.date.today())
-        rows = conn.execute(f"SELECT _row_number, _reasons FROM ({checked}) WHERE len(_reasons) > 0 "
-                            "ORDER BY _row_number").fetchall()
+        rows = conn.execute(
+            f"SELECT _row_number, _reasons FROM ({checked}) WHERE len(_reasons) > 0 ORDER BY _row_number"
+        ).fetchall()
         problems = [f"{path.name} row {n}: {', '.join(reasons)}" for n, reasons in rows]
         for prop in (p for p in contract.properties if p.unique):
-            dupes = conn.execute(f"SELECT {q(prop.name)} FROM catalogue_raw GROUP BY 1 HAVING count(*) > 1 "
-                                 "ORDER BY 1").fetchall()
+            dupes = conn.execute(
+                f"SELECT {q(prop.name)} FROM catalogue_raw GROUP BY 1 HAVING count(*) > 1 ORDER BY 1"
+            ).fetchall()
             problems += [f"{path.name}: {prop.name}:not_unique ({value})" for (value,) in dupes]
         return problems
     finally:
@@ -96,12 +100,16 @@ def validate_catalogue(procedures: pl.DataFrame, pathways: pl.DataFrame) -> list
         (pl.col("cost_basis") == "estimate") & ~pl.col("cost_is_estimate").fill_null(False)
     )
     if unsourced.height:
-        problems.append(f"cost_basis estimate without cost_is_estimate for {unsourced['procedure_code'].to_list()}")
+        problems.append(
+            f"cost_basis estimate without cost_is_estimate for {unsourced['procedure_code'].to_list()}"
+        )
     unlabelled = procedures.filter(
         pl.col("cost_is_estimate").fill_null(False) & ~pl.col("cost_source").str.contains("(?i)estimate")
     )
     if unlabelled.height:
-        problems.append(f"estimated price not labelled 'estimate' in cost_source for {unlabelled['procedure_code'].to_list()}")
+        problems.append(
+            f"estimated price not labelled 'estimate' in cost_source for {unlabelled['procedure_code'].to_list()}"
+        )
     missing = set(SPECIALTIES) - set(pathways["specialty"].to_list())
     if missing:
         problems.append(f"pathways: no row for {sorted(missing)}")

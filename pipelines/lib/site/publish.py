@@ -11,21 +11,29 @@ import polars as pl
 from dashboards.site import build_site
 from pipelines.lib.settings import Settings
 
-PRICE_COLUMNS = "procedure_code, description, specialty, family, tier, cost_usd, cost_basis, cost_year, cost_source"
+PRICE_COLUMNS = (
+    "procedure_code, description, specialty, family, tier, cost_usd, cost_basis, cost_year, cost_source"
+)
 #: Case-level marts: for people in the programme, never published.
 UNPUBLISHED_MARTS = frozenset({"review_queue"})
 
 
 def read_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     """Every published marts.* table as a Polars frame keyed by table name, plus the price sources."""
-    names = [r[0] for r in conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+        ).fetchall()
+    ]
     marts = {n: conn.sql(f"SELECT * FROM marts.{n}").pl() for n in names if n not in UNPUBLISHED_MARTS}
     marts["price_sources"] = conn.sql(f"SELECT {PRICE_COLUMNS} FROM reference.procedures ORDER BY 1").pl()
     return marts
 
 
-def render_site(conn: duckdb.DuckDBPyConnection, out_dir: Path, settings: Settings, run_id: str = "") -> list[Path]:
+def render_site(
+    conn: duckdb.DuckDBPyConnection, out_dir: Path, settings: Settings, run_id: str = ""
+) -> list[Path]:
     """Render the site from the warehouse's marts into `out_dir`; returns the pages written."""
     marts = read_marts(conn)
     summary = dict(marts["run_summary"].iter_rows()) if "run_summary" in marts else {}

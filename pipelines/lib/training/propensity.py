@@ -36,8 +36,9 @@ LEFT JOIN core.case_outcomes o USING (case_id)
 """
 
 
-def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path,
-                           settings: Settings) -> dict[str, Any] | str:
+def train_propensity_model(
+    conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings
+) -> dict[str, Any] | str:
     """Grouped-CV evaluation, one final fit, skops artifact, metrics JSON and model card.
 
     Returns the reason instead when there are too few classified cases to train on (a new or
@@ -57,14 +58,22 @@ def train_propensity_model(conn: duckdb.DuckDBPyConnection, warehouse: Path,
     save_model(model, out / PROPENSITY_MODEL_FILE)
     metrics.pop("out_of_fold").write_parquet(out / PROPENSITY_OOF_FILE)
     # The window of the cases it learned from (classified ones), not of every referral staged.
-    dates = conn.execute("SELECT min(c.referral_date), max(c.referral_date) FROM staging.cases c "
-                         "JOIN core.case_outcomes o USING (case_id) WHERE o.outcome IN "
-                         f"({', '.join(repr(x) for x in CLASSIFIED_OUTCOMES)})").fetchall()[0]
+    dates = conn.execute(
+        "SELECT min(c.referral_date), max(c.referral_date) FROM staging.cases c "
+        "JOIN core.case_outcomes o USING (case_id) WHERE o.outcome IN "
+        f"({', '.join(repr(x) for x in CLASSIFIED_OUTCOMES)})"
+    ).fetchall()[0]
     window = f"referrals dated {dates[0]} to {dates[1]}"
     metrics["data_window"] = window
     (out / PROPENSITY_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
-    write_model_card(out / "change_propensity.md", "Change-propensity model", metrics, window,
-                     f"core.case_outcomes: {metrics['n']:,} classified cases", PROPENSITY_LIMITATIONS)
+    write_model_card(
+        out / "change_propensity.md",
+        "Change-propensity model",
+        metrics,
+        window,
+        f"core.case_outcomes: {metrics['n']:,} classified cases",
+        PROPENSITY_LIMITATIONS,
+    )
     return metrics
 
 
@@ -80,17 +89,21 @@ def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
 
     folder = artifacts_dir(warehouse)
     if not (folder / PROPENSITY_MODEL_FILE).exists():  # too few classified cases to train on yet
-        conn.execute("CREATE OR REPLACE TABLE core.case_scores (case_id VARCHAR, specialty VARCHAR, "
-                     "change_probability DOUBLE, score_basis VARCHAR, expected_saving DOUBLE, "
-                     "expected_avoided DOUBLE)")
+        conn.execute(
+            "CREATE OR REPLACE TABLE core.case_scores (case_id VARCHAR, specialty VARCHAR, "
+            "change_probability DOUBLE, score_basis VARCHAR, expected_saving DOUBLE, "
+            "expected_avoided DOUBLE)"
+        )
         return 0
     scores = score_propensity(load_model(folder / PROPENSITY_MODEL_FILE), conn.sql(REFERRALS_SQL).pl())
     oof = pl.read_parquet(folder / PROPENSITY_OOF_FILE)
     scores = scores.join(oof, on="case_id", how="left").select(
         "case_id",
         pl.coalesce("oof_probability", "change_probability").alias("change_probability"),
-        pl.when(pl.col("oof_probability").is_not_null()).then(pl.lit("out_of_fold"))
-        .otherwise(pl.lit("model")).alias("score_basis"),
+        pl.when(pl.col("oof_probability").is_not_null())
+        .then(pl.lit("out_of_fold"))
+        .otherwise(pl.lit("model"))
+        .alias("score_basis"),
     )
     conn.register("scores_frame", scores)
     conn.execute("""
@@ -117,8 +130,10 @@ def build_targeting(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
     """marts.targeting: lift by decile of *out-of-fold* scores (patients the model did not see)."""
     path = artifacts_dir(warehouse) / PROPENSITY_METRICS_FILE
     if not path.exists():  # no model trained yet: an empty table with the mart's columns
-        conn.execute("CREATE OR REPLACE TABLE marts.targeting (decile INTEGER, n BIGINT, mean_score DOUBLE, "
-                     "observed_change_rate DOUBLE, lift DOUBLE, cumulative_lift DOUBLE)")
+        conn.execute(
+            "CREATE OR REPLACE TABLE marts.targeting (decile INTEGER, n BIGINT, mean_score DOUBLE, "
+            "observed_change_rate DOUBLE, lift DOUBLE, cumulative_lift DOUBLE)"
+        )
         return 0
     lift = pl.DataFrame(json.loads(path.read_text())["lift"])
     conn.register("lift_frame", lift)

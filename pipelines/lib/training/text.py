@@ -60,18 +60,26 @@ def _corpus(training_corpus: CorpusFactory, n: int, seed: int) -> pl.DataFrame:
     return corpus.with_columns(("corpus-" + pl.col("group").cast(pl.String)).alias("group"))
 
 
-def text_training_frame(conn: duckdb.DuckDBPyConnection, settings: Settings,
-                        training_corpus: CorpusFactory) -> tuple[pl.DataFrame, str, str]:
+def text_training_frame(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, training_corpus: CorpusFactory
+) -> tuple[pl.DataFrame, str, str]:
     """Narratives labelled by the structured rules (plus a generated corpus that broadens the
     wording), or the generated corpus alone when the warehouse holds too few; with the training
     source and data window the model card states (the dates of the labelled narratives used)."""
-    labels = opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null()).select("opinion_id", "outcome")
+    labels = (
+        opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null()).select("opinion_id", "outcome")
+    )
     labelled = narratives(conn).join(labels, on="opinion_id", how="inner")
     if labelled.height < settings.min_labelled_narratives:
         corpus = _corpus(training_corpus, max(20_000, settings.min_labelled_narratives * 5), settings.seed)
-        return corpus.select(TRAINING_COLUMNS), (
-            f"generated corpus of {corpus.height:,} narratives (the warehouse held only {labelled.height:,} "
-            f"labelled narratives, fewer than {settings.min_labelled_narratives:,})"), "generated corpus (no dates)"
+        return (
+            corpus.select(TRAINING_COLUMNS),
+            (
+                f"generated corpus of {corpus.height:,} narratives (the warehouse held only {labelled.height:,} "
+                f"labelled narratives, fewer than {settings.min_labelled_narratives:,})"
+            ),
+            "generated corpus (no dates)",
+        )
     window = f"opinions dated {labelled['opinion_date'].min()} to {labelled['opinion_date'].max()}"
     labelled = labelled.with_columns(text_groups(labelled["summary_text"]).cast(pl.String).alias("group"))
     source = f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
@@ -79,12 +87,15 @@ def text_training_frame(conn: duckdb.DuckDBPyConnection, settings: Settings,
     if settings.text_model_corpus_size > 0:
         corpus = _corpus(training_corpus, settings.text_model_corpus_size, settings.seed)
         frames.append(corpus.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS))
-        source += f", plus a generated corpus of {corpus.height:,} narratives broadening wording and rare outcomes"
+        source += (
+            f", plus a generated corpus of {corpus.height:,} narratives broadening wording and rare outcomes"
+        )
     return pl.concat(frames), source, window
 
 
-def train_text_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings,
-                     training_corpus: CorpusFactory) -> dict[str, Any]:
+def train_text_model(
+    conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings, training_corpus: CorpusFactory
+) -> dict[str, Any]:
     """Train, evaluate on held-out phrasing groups, save with skops and write the model card."""
     frame, source, window = text_training_frame(conn, settings, training_corpus)
     model, metrics = train_text_classifier(frame, settings.seed, settings.text_model_threshold)
@@ -95,8 +106,9 @@ def train_text_model(conn: duckdb.DuckDBPyConnection, warehouse: Path, settings:
     (out / TEXT_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
     from models.cards import write_model_card
 
-    write_model_card(out / "text_classifier.md", "Opinion text classifier", metrics, window, source,
-                     TEXT_LIMITATIONS)
+    write_model_card(
+        out / "text_classifier.md", "Opinion text classifier", metrics, window, source, TEXT_LIMITATIONS
+    )
     return metrics
 
 
@@ -114,18 +126,23 @@ def narrative_predictions(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> p
     return predict_text(load_model(path), narrative_only(conn))
 
 
-def bench_text_model(training_corpus: CorpusFactory, train_rows: int, score_rows: int) -> dict[str, float | str]:
+def bench_text_model(
+    training_corpus: CorpusFactory, train_rows: int, score_rows: int
+) -> dict[str, float | str]:
     """Benchmark: train on `train_rows` generated narratives, score `score_rows` (issue 4 budget)."""
     corpus = training_corpus(train_rows, 11).rename({"phrase_group": "group"})
     started = time.perf_counter()
     model, metrics = train_text_classifier(corpus, 11)
     trained = time.perf_counter() - started
     to_score = training_corpus(score_rows, 12).with_columns(
-        opinion_id=pl.Series(np.arange(score_rows).astype(str)))
+        opinion_id=pl.Series(np.arange(score_rows).astype(str))
+    )
     started = time.perf_counter()
     predict_text(model, to_score)
     scored = time.perf_counter() - started
-    return {"train_s": round(trained, 1), "score_s": round(scored, 1), "macro_f1": round(metrics["macro_f1"], 3),
-            "as_of": dt.date.today().isoformat()}
-
-
+    return {
+        "train_s": round(trained, 1),
+        "score_s": round(scored, 1),
+        "macro_f1": round(metrics["macro_f1"], 3),
+        "as_of": dt.date.today().isoformat(),
+    }
