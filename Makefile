@@ -35,8 +35,13 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# Style, layers and types: ruff (notebooks included), ruff format, import-linter's contracts
+# (pyproject.toml [tool.importlinter]) and mypy on the library, models and dashboards.
 lint: venv
-	$(BIN)/ruff check pipelines models dashboards tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
 
 test: venv browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -11,6 +11,7 @@ Every figure has a title, axis titles with units, hover text, and outcome colour
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import plotly.graph_objects as go
@@ -434,8 +435,8 @@ def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
     rate_values = sub["specialty_rate"].drop_nulls()
     if rate_values.len():
         rate = float(rate_values[0])
-        n_max = int(sub["n"].max())
-        grid = np.unique(np.round(np.geomspace(max(int(sub["n"].min()), 1), max(n_max * 1.05, 2), 160)))
+        n_min, n_max = (int(cast(int, x)) for x in (sub["n"].min(), sub["n"].max()))
+        grid = np.unique(np.round(np.geomspace(max(n_min, 1), max(n_max * 1.05, 2), 160)))
         for coverage, name, colour, dash in (
             (0.998, "99.8% limits", LIMIT_998, "dash"),
             (0.95, "95% limits", LIMIT_95, "dot"),
@@ -728,9 +729,9 @@ def cost_figure(
                 money_text(pl.col(col))
                 + (
                     pl.lit(" (95% CI ")
-                    + money_text(pl.col(lo_col))
+                    + money_text(pl.col(lo_col or col))
                     + pl.lit(" – ")
-                    + money_text(pl.col(hi_col))
+                    + money_text(pl.col(hi_col or col))
                     + pl.lit(")")
                     if lo_col
                     else pl.lit("")
@@ -847,7 +848,7 @@ def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figu
         annotation_text=f"base net ${float(base[0]):,.0f}" if base.len() else "base",
         annotation_position="top",
     )
-    widest = float(sub["delta"].abs().max() or 1.0)
+    widest = float(cast(float, sub["delta"].abs().max()) or 1.0)
     fig.update_xaxes(range=[-1.35 * widest, 1.35 * widest])
     fig.update_layout(barmode="overlay", margin={"l": 120})
     return fig
@@ -923,7 +924,7 @@ def files_figure(files: pl.DataFrame) -> go.Figure:
             )
         )
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(dtick=1 if int(files["n_files"].max() or 0) < 10 else None)
+    fig.update_yaxes(dtick=1 if int(cast(int, files["n_files"].max()) or 0) < 10 else None)
     return fig
 
 
@@ -957,7 +958,7 @@ def rows_figure(files: pl.DataFrame, *, threshold: int = DEFAULT_THRESHOLD) -> g
         )
     biggest = max(
         (
-            float(files[c].max() or 1)
+            float(cast(float, files[c].max()) or 1)
             for c in ("rows_loaded", "rows_quarantined", "rows_duplicate")
             if c in files.columns
         ),

@@ -41,7 +41,7 @@ from dashboards.safe_marts import (
     safe_turnaround_distribution,
     specialties_hidden,
 )
-from dashboards.suppression import DEFAULT_THRESHOLD, count_text
+from dashboards.suppression import DEFAULT_THRESHOLD, check_no_small_counts, count_text
 from dashboards.tables import Table, render_table
 
 PLOT_CONFIG = {
@@ -80,6 +80,34 @@ class SafeMarts:
     turnaround_quantiles: dict[str, tuple[float, float]]
     specialties: list[str]
     hidden_specialties: list[str] = field(default_factory=list)
+
+
+#: The count columns of each safe mart: what the last guard (check_no_small_counts) inspects.
+COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "rates": ("n", "total"),
+    "monthly": ("n", "total"),
+    "flows": ("n",),
+    "reviewers": ("n",),
+    "turnaround": ("n",),
+    "distribution": ("n",),
+    "concordance": ("n",),
+    "cost": ("n_cases", "n_verified"),
+    "segments": ("n_cases", "n_verified"),
+    "targeting": ("n",),
+    "dq_rules": ("n_rows",),
+    "dq_files": ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"),
+}
+
+
+def check_safe(safe: SafeMarts) -> None:
+    """The last guard before anything is written: no count of 1 to threshold-1 left in any safe mart."""
+    for name, cols in COUNT_COLUMNS.items():
+        frame = getattr(safe, name)
+        if frame is not None:
+            try:
+                check_no_small_counts(frame, cols, safe.threshold)
+            except ValueError as exc:
+                raise ValueError(f"refusing to publish: {name}: {exc}") from None
 
 
 def _maybe(frame: pl.DataFrame | None, fn: Callable[..., pl.DataFrame], *args: Any) -> pl.DataFrame | None:

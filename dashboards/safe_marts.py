@@ -13,7 +13,7 @@ resting on a hidden count are null.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import polars as pl
 
@@ -328,7 +328,7 @@ def _recentre_funnel(reviewers: pl.DataFrame, specialties: Collection[str]) -> p
 def safe_by_count(
     df: pl.DataFrame,
     count_col: str,
-    group_cols: list[str] | list[list[str]],
+    group_cols: Sequence[str] | Sequence[Sequence[str]],
     dependent: tuple[str, ...] | list[str],
     threshold: int = DEFAULT_THRESHOLD,
     hide_specialties: Collection[str] = (),
@@ -476,8 +476,13 @@ def safe_cost_sensitivity(sensitivity: pl.DataFrame, cost_safe: pl.DataFrame | N
 
 def safe_targeting(targeting: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
     """marts.targeting: deciles add up to all scored cases."""
+    whole_table: list[list[str]] = [[]]
     return safe_by_count(
-        targeting, "n", [[]], ("mean_score", "observed_change_rate", "lift", "cumulative_lift"), threshold
+        targeting,
+        "n",
+        whole_table,
+        ("mean_score", "observed_change_rate", "lift", "cumulative_lift"),
+        threshold,
     )
 
 

@@ -20,6 +20,7 @@ import polars as pl
 
 from dashboards.pages import (
     Page,
+    check_safe,
     cost_page,
     data_quality_page,
     make_safe,
@@ -75,6 +76,7 @@ def build_site(
         if run_info.get(key) is None and marts.get(key) is not None:
             run_info[key] = marts[key]
     safe = make_safe(marts, threshold)
+    check_safe(safe)  # fails the build rather than publish a count from 1 to threshold-1
     pages = [overview_page(safe, run_info)]
     pages += [specialty_page(safe, s) for s in safe.specialties]
     pages += [cost_page(safe, run_info), data_quality_page(safe), methodology_page(safe, run_info)]

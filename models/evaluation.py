@@ -85,7 +85,7 @@ def expected_calibration_error(bins: pl.DataFrame) -> float:
     if not total:
         return float("nan")
     gap = (bins["mean_predicted"] - bins["observed_rate"]).abs() * bins["n"]
-    return float(gap.sum() / total)
+    return float(gap.sum()) / float(total)
 
 
 def threshold_metrics(

@@ -68,7 +68,7 @@ def propensity_features(cases: pl.DataFrame) -> pl.DataFrame:
     circulatory, ...): the full code is too sparse to learn from, the chapter is not.
     """
 
-    def col(name: str, dtype: pl.DataType) -> pl.Expr:
+    def col(name: str, dtype: Any) -> pl.Expr:
         return pl.col(name).cast(dtype) if name in cases.columns else pl.lit(None, dtype=dtype).alias(name)
 
     return cases.select(

@@ -245,17 +245,6 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
             shape=(n, self.n_categorical_features),
         )
 
-    def procedure_frame(self, X: Any) -> pl.DataFrame:
-        """The procedure-comparison features of each narrative, named (before log and weight).
-
-        Columns are {decision,other}_{affirmed,negated}_{comparison}; e.g. decision_affirmed_lower
-        counts procedures of a lower tier than the initial one proposed in a recommendation
-        sentence. For notebooks and tests: it is what the model sees, unscaled.
-        """
-        frame, incidence, marked = self._sentences(X)
-        values, names = self._procedure_counts(frame, incidence, marked)
-        return pl.DataFrame(values, schema=names, orient="row")
-
     def _procedures(self, frame: pl.DataFrame, incidence: sp.csr_matrix, marked: pl.Series) -> sp.csr_matrix:
         values, _ = self._procedure_counts(frame, incidence, marked)
         return sp.csr_matrix(np.log1p(values).astype(np.float32) * self.procedure_weight)
@@ -357,7 +346,7 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         self.fit_transform(X, y)
         return self
 
-    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> sp.csr_matrix:
+    def fit_transform(self, X: Any, y: Any = None, **_fit_params: Any) -> sp.csr_matrix:
         frame, incidence, marked = self._sentences(X)
         sentence_counts = self._sentence_counts(marked)
         # Document frequencies come from documents, not distinct sentences.

@@ -38,6 +38,7 @@ from pipelines.generate.clinical import (
 )
 from pipelines.generate.narratives import compose_narratives
 from pipelines.generate.sampling import draw, draw_grouped, lognormal_days, pseudonyms, stream
+from pipelines.lib.landing.contracts import load_contracts
 
 DEFAULT_START = dt.date(2024, 11, 1)
 RECOMMENDATIONS: tuple[str, ...] = (
@@ -47,32 +48,10 @@ RECOMMENDATIONS: tuple[str, ...] = (
     "defer",
     "further_testing",
 )
-CASE_COLUMNS: tuple[str, ...] = (
-    "case_id",
-    "patient_key",
-    "specialty",
-    "referral_date",
-    "age_band",
-    "sex",
-    "region",
-    "payer_type",
-    "plan_id",
-    "diagnosis_code",
-    "initial_procedure_code",
-    "urgency",
-)
-OPINION_COLUMNS: tuple[str, ...] = (
-    "opinion_id",
-    "case_id",
-    "reviewer_id",
-    "opinion_date",
-    "recommendation",
-    "recommended_procedure_code",
-    "diagnosis_changed",
-    "summary_text",
-    "updated_at",
-)
-FOLLOW_UP_COLUMNS: tuple[str, ...] = ("case_id", "procedure_code", "service_date", "allowed_amount")
+# The landing files' columns, in the contracts' order (data_contracts/, the one place they are written).
+CASE_COLUMNS: tuple[str, ...] = tuple(load_contracts()["cases"].columns)
+OPINION_COLUMNS: tuple[str, ...] = tuple(load_contracts()["opinions"].columns)
+FOLLOW_UP_COLUMNS: tuple[str, ...] = tuple(load_contracts()["follow_ups"].columns)
 CONFIRMED, LESS, NON_SURGICAL, DEFERRED, MORE, ALTERNATIVE = range(6)
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -630,9 +609,9 @@ def generate_frames(
     ops = _opinions(seed, last, world, cases, outcomes, op_day, has_op, case_ids)
     follow_ups, leaked = _follow_ups(seed, last, world.cat, cases, outcomes, ops.index, op_day, case_ids)
     frames = {
-        "cases": _cases_frame(seed, world, cases, case_ids),
-        "opinions": ops.frame,
-        "follow_ups": follow_ups,
+        "cases": _cases_frame(seed, world, cases, case_ids).select(CASE_COLUMNS),
+        "opinions": ops.frame.select(OPINION_COLUMNS),
+        "follow_ups": follow_ups.select(FOLLOW_UP_COLUMNS),
     }
     if with_truth:
         frames["truth"] = _truth_frame(world, outcomes, ops, case_ids, leaked)

@@ -81,7 +81,13 @@ def _problem(error: Mapping[str, Any], sources: Mapping[str, str], values: Mappi
     if error["type"] == "missing":
         return f"setting {key!r} is missing from {sources.get('__file__', 'the settings file')}"
     field = Settings.model_fields[key]
-    kind = {int: "a whole number", float: "a number"}.get(field.annotation, "a value")  # type: ignore[call-overload]
+    kind = (
+        "a whole number"
+        if field.annotation is int
+        else "a number"
+        if field.annotation is float
+        else "a value"
+    )
     bounds = [
         f"{name} {value:g}"
         for m in field.metadata

@@ -113,14 +113,6 @@ def kappa_from_confusion(confusion: ArrayLike) -> tuple[FloatArray, FloatArray]:
     return kappa, po
 
 
-def cohen_kappa(first: ArrayLike, second: ArrayLike, labels: ArrayLike | None = None) -> float:
-    """Unweighted Cohen's kappa between two label vectors of equal length."""
-    if labels is None:
-        labels = np.union1d(np.asarray(first), np.asarray(second))
-    kappa, _ = kappa_from_confusion(confusion_matrix(first, second, labels))
-    return float(kappa)
-
-
 def kappa_interval(
     confusion: ArrayLike,
     resamples: int,
@@ -215,17 +207,3 @@ def bootstrap_sums(
         draws = rng.multinomial(n, sizes / n, size=resamples)
         out[:, j] = draws @ means + np.sqrt(draws @ variances) * rng.standard_normal(resamples)
     return out
-
-
-def bootstrap_mean_interval(
-    values: ArrayLike,
-    *,
-    resamples: int = 1000,
-    seed: int | np.random.Generator = 0,
-    confidence: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of `values` (no strata)."""
-    x = np.asarray(values, dtype=float)
-    reps = bootstrap_sums(x, resamples=resamples, seed=seed)[:, 0] / len(x)
-    low, high = percentile_interval(reps, confidence)
-    return float(low), float(high)

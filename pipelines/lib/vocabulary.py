@@ -50,15 +50,6 @@ OUTCOME_LABELS: dict[str, str] = {
 #: The marts' row for every specialty together.
 ALL = "all"
 
-#: Invasiveness tiers of the catalogue (DESIGN "Outcome classification").
-TIER_MEANINGS: dict[int, str] = {
-    0: "conservative care",
-    1: "diagnostic or injection-level procedure",
-    2: "minimally invasive or percutaneous surgery",
-    3: "open surgery",
-    4: "major reconstructive or implant surgery",
-}
-
 #: Words that stay in capitals when a code-like value is turned into words.
 ACRONYMS: tuple[str, ...] = (
     "ACL",

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -112,7 +113,7 @@ def table_exists(conn: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     return bool(row and row[0][0])
 
 
-def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> object:
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> Any:
     """First value of a query. Uses fetchall(): DuckDB 2 keeps a half-read result open and
     refuses the connection's next statement until it is exhausted."""
     rows = conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()

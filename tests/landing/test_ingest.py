@@ -500,3 +500,17 @@ def test_quarantine_keeps_the_row_but_not_the_identifier(
         ("opinions.csv", 1, ["summary_text:identifier"]),
         ("opinions.csv", 2, ["recommendation:invalid_value", "summary_text:identifier"]),
     ]
+
+
+def test_run_ids_and_file_names_are_bound_as_values_not_spliced_into_sql(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    run_id = "r'); DROP TABLE staging.cases; --"
+    write(tmp_path, "cases_o'brien.csv", [CASE_HEADER, case_row("c1"), case_row("c2", specialty="nope")])
+    run(conn, tmp_path, run_id=run_id)
+    assert conn.execute("SELECT DISTINCT run_id, source_file FROM staging.cases").fetchall() == [
+        (run_id, "cases_o'brien.csv")
+    ]
+    assert conn.execute("SELECT DISTINCT run_id, file_name FROM quarantine.rows").fetchall() == [
+        (run_id, "cases_o'brien.csv")
+    ]

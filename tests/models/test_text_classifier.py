@@ -135,7 +135,9 @@ def test_procedure_features_compare_named_procedures_with_the_initial_tier() -> 
             "initial_tier": [4, 4, 4, 3, 2],
         }
     )
-    f = NarrativeVectorizer().procedure_frame(frame)
+    vectorizer = NarrativeVectorizer()
+    values, names = vectorizer._procedure_counts(*vectorizer._sentences(frame))
+    f = pl.DataFrame(values, schema=names, orient="row")
     assert f["decision_affirmed_lower"].to_list() == [1, 0, 0, 0, 0]
     assert f["decision_negated_lower"].to_list() == [0, 1, 0, 0, 0]
     assert f["other_affirmed_lower"].to_list() == [0, 0, 1, 0, 0]  # history, not a proposal

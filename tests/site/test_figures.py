@@ -8,7 +8,6 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-from scipy import stats
 
 from dashboards import figures
 from dashboards.palette import OUTCOME_COLOURS, OUTCOMES
@@ -21,6 +20,7 @@ from dashboards.safe_marts import (
     safe_reviewer_variation,
     safe_turnaround_distribution,
 )
+from pipelines.lib import stats as pipeline_stats
 
 
 def _rates(specialty: str, counts: list[int]) -> pl.DataFrame:
@@ -142,16 +142,39 @@ def test_sankey_links_carry_the_visible_flows_only() -> None:
     assert link_outcomes[80] == "Confirmed"
 
 
-def test_funnel_limits_follow_the_exact_binomial_quantiles() -> None:
-    n = np.array([20, 100, 1000])
-    low, high = figures.funnel_limits(0.5, n, 0.95)
-    # Spiegelhalter's interpolated limits sit within one case of the discrete binomial quantiles
-    assert np.all(np.abs(high - stats.binom.ppf(0.975, n, 0.5) / n) <= 1 / n)
-    assert np.all(np.abs(low - stats.binom.ppf(0.025, n, 0.5) / n) <= 1 / n)
-    assert high[2] == pytest.approx(0.5 + 1.96 * np.sqrt(0.25 / 1000), abs=0.003)
-    assert np.all(np.diff(high) < 0) and np.all(np.diff(low) > 0)  # the funnel narrows
-    low_998, high_998 = figures.funnel_limits(0.5, n, 0.998)
-    assert np.all(high_998 >= high) and np.all(low_998 <= low)
+def test_the_funnel_drawn_is_the_pipelines_own_at_the_edge_of_the_support() -> None:
+    # A reviewer with 13 changes in 13 cases, in a specialty changing 90% of plans: the binomial
+    # 99.9% quantile at n = 13 is 13 itself, so the limit is 100% and nobody is flagged for it.
+    rv = pl.DataFrame(
+        {
+            "reviewer_id": ["edge", "big"],
+            "specialty": ["spine", "spine"],
+            "n": [13, 400],
+            "change_rate": [1.0, 0.9],
+            "specialty_rate": [0.9, 0.9],
+        }
+    )
+    low, high = pipeline_stats.funnel_limits(np.full(2, 0.9), np.array([13, 400]), 0.998)
+    rv = rv.with_columns(
+        pl.Series("lower_998", low),
+        pl.Series("upper_998", high),
+        *[
+            pl.Series(c, v)
+            for c, v in zip(
+                ("lower_95", "upper_95"),
+                pipeline_stats.funnel_limits(np.full(2, 0.9), np.array([13, 400]), 0.95),
+                strict=True,
+            )
+        ],
+        pl.lit("within").alias("flag"),
+        pl.lit(False).alias("n_primary"),
+        pl.lit(False).alias("n_suppressed"),
+    )
+    assert high[0] == 1.0
+    fig = figures.funnel_figure(rv, "spine")
+    upper = next(t for t in fig.data if t.name == "99.8% limits")
+    at_13 = dict(zip(upper.x, upper.y, strict=True))[13.0]
+    assert at_13 == pytest.approx(1.0)
 
 
 def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboards.figures import funnel_limits
-from dashboards.pages import make_safe
+from dashboards.pages import COUNT_COLUMNS, check_safe, make_safe
 from dashboards.safe_marts import (
     TOTAL_CELL,
     outcome_cells,
@@ -31,6 +30,7 @@ from dashboards.suppression import (
     suppress_with_margins,
     thousands_text,
 )
+from pipelines.lib.stats import funnel_limits
 from tests.mart_fixtures import make_marts
 
 
@@ -406,23 +406,23 @@ def test_a_specialty_with_a_hidden_total_is_hidden_in_every_mart() -> None:
 
 def test_every_published_count_of_the_fixture_marts_is_zero_or_at_least_eleven() -> None:
     safe = make_safe(make_marts())
-    frames = {
-        "rates": ["n", "total"],
-        "monthly": ["n", "total"],
-        "flows": ["n"],
-        "reviewers": ["n"],
-        "turnaround": ["n"],
-        "distribution": ["n"],
-        "concordance": ["n"],
-        "cost": ["n_cases", "n_verified"],
-        "segments": ["n_cases", "n_verified"],
-        "targeting": ["n"],
-        "dq_rules": ["n_rows"],
-        "dq_files": ["rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"],
-    }
-    for name, cols in frames.items():
-        check_no_small_counts(getattr(safe, name), cols)
+    check_safe(safe)
+    assert set(COUNT_COLUMNS) <= {f for f in safe.__dataclass_fields__}
     assert TOTAL_CELL not in safe.rates["outcome"].to_list()
+
+
+def test_the_site_build_refuses_a_safe_mart_with_a_small_count(tmp_path, monkeypatch) -> None:
+    import dashboards.site as site_module
+
+    marts = make_marts()
+    safe = make_safe(marts)
+    safe.rates = safe.rates.with_columns(pl.lit(3, dtype=pl.Int64).alias("n"))
+    with pytest.raises(ValueError, match="refusing to publish: rates"):
+        check_safe(safe)
+    monkeypatch.setattr(site_module, "make_safe", lambda *_args, **_kwargs: safe)
+    with pytest.raises(ValueError, match="refusing to publish"):
+        site_module.build_site(marts, tmp_path / "site", {"run_id": "r"})
+    assert not (tmp_path / "site" / "index.html").exists()
 
 
 def _reviewers(n: list[int], changed: list[int], specialty: str = "s") -> pl.DataFrame:
@@ -464,7 +464,7 @@ def test_specialty_rate_of_an_incomplete_specialty_cannot_give_back_its_classifi
     shown = safe.filter(~pl.col("n_suppressed"))
     assert shown["n"].to_list() == [50, 60]
     assert shown["specialty_rate"].to_list() == [pytest.approx(57 / 110)] * 2
-    low, high = funnel_limits(57 / 110, np.array([50, 60]), 0.95)
+    low, high = funnel_limits(np.full(2, 57 / 110), np.array([50, 60]), 0.95)
     assert shown["lower_95"].to_list() == pytest.approx(low.tolist())
     assert shown["upper_95"].to_list() == pytest.approx(high.tolist())
     assert set(shown["flag"].to_list()) <= {"within", "high_95", "low_95", "high_998", "low_998"}

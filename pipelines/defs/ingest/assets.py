@@ -109,7 +109,13 @@ def landing_ingest(context: dg.AssetExecutionContext, secondlook: SecondLook):
             if table == "audit.ingest_files":
                 meta.update({k: int(v) for k, v in totals.items()})
             if table == OPINIONS.waiting_table:
-                meta.update({"waiting": report.waiting, "matched_this_run": report.matched_waiting})
+                meta.update(
+                    {
+                        "waiting": report.waiting,
+                        "matched_this_run": report.matched_waiting,
+                        "quarantined_this_run": report.quarantined_waiting,
+                    }
+                )
             yield dg.MaterializeResult(asset_key=asset_spec.key, metadata=meta)
         gx = run_gx_checks(conn, secondlook.settings(), today)
     failed = sum(not r.passed for r in gx)

@@ -9,7 +9,8 @@ back to one line of YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ class Rule:
     field: str
     name: str
     kind: str  # required | type | invalid_value | pattern | minimum | unique | custom
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
 
     @property
@@ -62,7 +63,6 @@ class Property:
 @dataclass(frozen=True)
 class Contract:
     record_type: str
-    version: str
     table: str
     properties: tuple[Property, ...]
     rules: tuple[Rule, ...]
@@ -241,7 +241,6 @@ def parse_contract(path: Path, known: dict[str, Contract] | None = None) -> Cont
             )
         return Contract(
             record_type=doc["name"],
-            version=str(doc.get("version", "")),
             table=schema.get("physicalName", f"staging.{doc['name']}"),
             properties=tuple(props),
             rules=tuple(rules),

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
 import duckdb
 import pyarrow.parquet as pq
@@ -84,7 +84,10 @@ def normalise_column(name: str) -> str:
 
 
 def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    """A gzip file or a plain one, read alike."""
+    if path.name.lower().endswith(".gz"):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 def is_blank(path: Path) -> bool:
@@ -128,7 +131,7 @@ def column_names(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[
     return list(conn.sql(f"SELECT * FROM {reader_sql(path, fmt)}").columns)
 
 
-def _nested_names(name: str, dtype: duckdb.typing.DuckDBPyType) -> Iterator[str]:
+def _nested_names(name: str, dtype: Any) -> Iterator[str]:
     """`patient.name`, `patient.contact.ssn`: the fields inside structs, lists and maps of a column."""
     if dtype.id in ("struct", "union"):
         for field, child in dtype.children:

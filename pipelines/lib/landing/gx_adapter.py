@@ -134,7 +134,7 @@ def validate_frame(
     import great_expectations as gx  # imported lazily: it costs ~3 s and only checks need it
 
     ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = {"globally": False}
+    ctx.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     batch = (
         ctx.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
     )
@@ -146,6 +146,7 @@ def validate_frame(
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config
+        assert cfg is not None  # every result of a suite run carries the expectation it ran
         rule = (cfg.meta or {}).get("rule", cfg.type)
         private = cfg.type == "expect_column_values_to_not_match_regex_list"  # never echo free text
         sample = [] if private else [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:3]]

@@ -185,10 +185,11 @@ def _insert(
 ) -> int:
     cols = ", ".join(q(c) for c in contract.columns)
     return int(
-        scalar(  # type: ignore[arg-type]
+        scalar(
             conn,
-            f"INSERT INTO {table} SELECT {cols}, _hash, {lit(lf.name)}, {lit(digest)}, _row_number, "
-            f"now()::TIMESTAMP, {lit(run_id)} FROM v WHERE len(_reasons) = 0 AND NOT _dup AND ({where})",
+            f"INSERT INTO {table} SELECT {cols}, _hash, $file, $digest, _row_number, "
+            f"now()::TIMESTAMP, $run_id FROM v WHERE len(_reasons) = 0 AND NOT _dup AND ({where})",
+            {"file": lf.name, "digest": digest, "run_id": run_id},
         )
         or 0
     )
@@ -259,7 +260,7 @@ def _read_file(
     missing = [p.name for p in contract.properties if p.required and p.name not in present]
     if missing:
         res.error = f"missing required column(s) {', '.join(missing)}"
-    res.rows_read = int(scalar(conn, "SELECT count(*) FROM raw"))  # type: ignore[arg-type]
+    res.rows_read = int(scalar(conn, "SELECT count(*) FROM raw"))
     if res.rows_read == 0:
         res.status, res.error = "empty", "header only: no rows"
         return res, []
@@ -292,10 +293,13 @@ def _stage_rows(
         + ", ".join(f"{q(c)} := {redacted(f'r.{q(c)}', patterns)}" for c in names)
         + "))"
     )
-    conn.execute(f"""
-        INSERT INTO quarantine.rows SELECT {lit(lf.name)}, {lit(lf.record_type)}, v._row_number,
-          {raw_json}, v._reasons, now()::TIMESTAMP, {lit(run_id)}
-        FROM v JOIN raw r USING (_row_number) WHERE len(v._reasons) > 0""")
+    conn.execute(
+        f"""
+        INSERT INTO quarantine.rows SELECT $file, $record_type, v._row_number,
+          {raw_json}, v._reasons, now()::TIMESTAMP, $run_id
+        FROM v JOIN raw r USING (_row_number) WHERE len(v._reasons) > 0""",
+        {"file": lf.name, "record_type": lf.record_type, "run_id": run_id},
+    )
     if lf.record_type == "procedure_costs":
         conn.execute(
             "DELETE FROM staging.procedure_costs WHERE procedure_code IN "
@@ -328,10 +332,13 @@ def match_waiting_opinions(conn: duckdb.DuckDBPyConnection, run_id: str) -> tupl
     bad = conn.execute(f"""
         SELECT w.source_sha256, count(*) FROM {waiting} w JOIN staging.cases c USING (case_id)
         WHERE {early} GROUP BY 1""").fetchall()
-    conn.execute(f"""
+    conn.execute(
+        f"""
         INSERT INTO quarantine.rows SELECT w.source_file, 'opinions', w.source_row, {struct},
-          ['opinion_date:before_referral'], now()::TIMESTAMP, {lit(run_id)}
-        FROM {waiting} w JOIN staging.cases c USING (case_id) WHERE {early}""")
+          ['opinion_date:before_referral'], now()::TIMESTAMP, $run_id
+        FROM {waiting} w JOIN staging.cases c USING (case_id) WHERE {early}""",
+        {"run_id": run_id},
+    )
     for digest, n in bad:
         conn.execute(
             """UPDATE audit.ingest_files SET rows_loaded = rows_loaded - ?,
@@ -347,7 +354,7 @@ def match_waiting_opinions(conn: duckdb.DuckDBPyConnection, run_id: str) -> tupl
         WHERE NOT ({early})""",
     )
     conn.execute(f"DELETE FROM {waiting} WHERE case_id IN (SELECT case_id FROM staging.cases)").fetchall()
-    return int(matched or 0), sum(n for _, n in bad)  # type: ignore[call-overload]
+    return int(matched or 0), sum(n for _, n in bad)
 
 
 def refresh_latest(conn: duckdb.DuckDBPyConnection, contracts: dict[str, Contract]) -> None:
@@ -417,7 +424,7 @@ def ingest(
         report.matched_waiting, report.quarantined_waiting = match_waiting_opinions(conn, run_id)
         refresh_latest(conn, contracts)
     waiting = contracts["opinions"].waiting_table
-    report.waiting = int(scalar(conn, f"SELECT count(*) FROM {waiting}"))  # type: ignore[arg-type]
+    report.waiting = int(scalar(conn, f"SELECT count(*) FROM {waiting}"))
     return report
 
 

@@ -80,7 +80,8 @@ def text_training_frame(
             ),
             "generated corpus (no dates)",
         )
-    window = f"opinions dated {labelled['opinion_date'].min()} to {labelled['opinion_date'].max()}"
+    first, last = labelled["opinion_date"].min(), labelled["opinion_date"].max()
+    window = f"opinions dated {first!s} to {last!s}"
     labelled = labelled.with_columns(text_groups(labelled["summary_text"]).cast(pl.String).alias("group"))
     source = f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
     frames = [labelled.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS)]
