@@ -54,9 +54,11 @@ dev: venv
 bench: venv
 	$(BIN)/python bench/run.py
 
+# Notebooks are jupytext .py sources; JupyterLab opens them as notebooks. They read the released
+# snapshot of the warehouse, never the file a run writes.
 notebooks: venv
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[notebooks]"
-	SECONDLOOK_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/jupyter lab notebooks/
+	SECONDLOOK_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
 
 clean:
 	rm -rf $(DATA) .dagster_home

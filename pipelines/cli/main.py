@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(outcome.summary)
     print(f"\nWarehouse: {args.warehouse.resolve()}")
     if outcome.site_index is not None:
-        print(f"Dashboards: {outcome.site_index.resolve()}")
+        print(f"Dashboards: {outcome.site_index.absolute()}")
     if outcome.failed_steps:
         print(
             f"secondlook: run incomplete: step(s) failed: {', '.join(outcome.failed_steps)}", file=sys.stderr

@@ -12,7 +12,8 @@ import dagster as dg
 from pipelines.cli.summary import render
 from pipelines.defs.resources import SecondLook
 from pipelines.lib.settings import load_settings
-from pipelines.lib.warehouse import WarehouseError, artifacts_dir, connect, writer_lock
+from pipelines.lib.site.release import released_run
+from pipelines.lib.warehouse import WarehouseError, artifacts_dir, connect, unfinished_run, writer_lock
 
 
 class RunError(RuntimeError):
@@ -77,6 +78,7 @@ def run_pipeline(
     )
     with writer_lock(warehouse, wait_seconds=wait_seconds):
         connect(warehouse).close()  # fail early, in one line, on a file that is not a DuckDB warehouse
+        interrupted = unfinished_run(warehouse)
         from pipelines.definitions import defs  # heavy imports only once the run can start
 
         result = dg.materialize(
@@ -91,10 +93,26 @@ def run_pipeline(
             conn = connect(warehouse, read_only=True)
         except WarehouseError as exc:
             raise RunError(str(exc)) from None
+        released = released_run(warehouse)
+        published = released is not None and released.get("run_id") == result.run_id
         try:
-            summary = render(conn, result.run_id, settings, artifacts_dir(warehouse))
+            summary = render(conn, result.run_id, settings, artifacts_dir(warehouse), published=published)
         finally:
             conn.close()
+    if interrupted:
+        summary = (
+            f"Note: the previous run ({interrupted.get('run_id')}, started {interrupted.get('started_at')}) did not "
+            "finish; nothing of it was published.\n" + summary
+        )
+    if not published:
+        shown = (
+            f"run {released['run_id']} (finished {released.get('finished_at')})"
+            if released
+            else "nothing yet"
+        )
+        summary += (
+            f"\nNothing was published by this run: the site and the reader snapshot still show {shown}."
+        )
     failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
     errors = [
         f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"

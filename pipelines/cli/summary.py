@@ -144,14 +144,18 @@ def models_section(artifacts: Path | None) -> list[str]:
 
 
 def render(
-    conn: duckdb.DuckDBPyConnection, run_id: str, settings: Settings, artifacts: Path | None = None
+    conn: duckdb.DuckDBPyConnection,
+    run_id: str,
+    settings: Settings,
+    artifacts: Path | None = None,
+    *,
+    published: bool = True,
 ) -> str:
-    lines = (
-        files_section(conn, run_id)
-        + outcomes_section(conn)
-        + money_section(conn)
-        + models_section(artifacts)
-        + checks_section(conn, run_id)
-    )
+    """The summary of run `run_id`. A run that did not publish shows only what it read and checked:
+    the outcome and money tables may be a previous run's, and are not printed beside this one's files."""
+    lines = files_section(conn, run_id)
+    if published:
+        lines += outcomes_section(conn) + money_section(conn) + models_section(artifacts)
+    lines += checks_section(conn, run_id)
     lines.append("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.as_dict().items()))
     return "\n".join(lines)

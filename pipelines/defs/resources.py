@@ -11,15 +11,15 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from pipelines.lib.settings import Settings, load_settings
-from pipelines.lib.warehouse import connect, writer_lock
+from pipelines.lib.warehouse import connect, mark_run_started, writer_lock
 
 DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
@@ -27,7 +27,12 @@ DEFAULT_SITE = "data/site"
 
 
 class SecondLook(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Paths, the as-of date and the warehouse writer of a run."""
+    """Paths, the as-of date and the warehouse writer of a run.
+
+    Within a run the writer is opened once, at the first step that writes, and held until the
+    run ends (with the one-writer lock): a reader opening the file meanwhile gets a clear
+    "busy" error instead of breaking a later step, and reads the released snapshot instead.
+    """
 
     landing: str = Field(default=DEFAULT_LANDING, description="landing folder of input files")
     warehouse: str = Field(default=DEFAULT_WAREHOUSE, description="DuckDB warehouse file")
@@ -41,6 +46,19 @@ class SecondLook(dg.ConfigurableResource):  # type: ignore[type-arg]
     lock_held: bool = Field(default=False, description="the caller (`secondlook run`) holds the writer lock")
     progress: bool = Field(default=False, description="print a progress line per step (the CLI)")
     lock_wait_seconds: float = Field(default=600.0, description="how long a step waits for another writer")
+
+    _run_id: str | None = PrivateAttr(default=None)
+    _stack: ExitStack | None = PrivateAttr(default=None)
+    _conn: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Nothing is opened here: sensors initialise resources too, and must not take the writer.
+        self._run_id = context.run_id
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack, self._conn = None, None
 
     @classmethod
     def from_env(cls) -> "SecondLook":
@@ -63,22 +81,40 @@ class SecondLook(dg.ConfigurableResource):  # type: ignore[type-arg]
         """The configured as-of date, or today (UTC) when none is set."""
         return dt.date.fromisoformat(self.as_of) if self.as_of else dt.datetime.now(dt.UTC).date()
 
+    @property
+    def run_id(self) -> str:
+        return self._run_id or ""
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """The run's writer: the lock (unless the caller holds it), one connection and the run marker."""
+        stack = ExitStack()
+        try:
+            if not self.lock_held:
+                stack.enter_context(writer_lock(self.warehouse_path, wait_seconds=self.lock_wait_seconds))
+            conn = stack.enter_context(closing(connect(self.warehouse_path)))
+            previous = mark_run_started(self.warehouse_path, self.run_id)
+        except BaseException:
+            stack.close()
+            raise
+        if previous:
+            dg.get_dagster_logger().warning(
+                f"the last run ({previous.get('run_id')}, started {previous.get('started_at')}) did not finish: "
+                "nothing of it was published"
+            )
+        self._stack, self._conn = stack, conn
+        return conn
+
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection, holding the one-writer lock unless the caller holds it."""
-        if self.lock_held:
-            conn = connect(self.warehouse_path)
-            try:
-                yield conn
-            finally:
-                conn.close()
+        """The warehouse connection that writes. In a run it is the run's own, held to the end; outside
+        one (a step called directly) it is opened for the block and closed after it."""
+        if self._run_id is not None:
+            yield self._conn if self._conn is not None else self._open()
             return
-        with writer_lock(self.warehouse_path, wait_seconds=self.lock_wait_seconds):
-            conn = connect(self.warehouse_path)
-            try:
-                yield conn
-            finally:
-                conn.close()
+        with ExitStack() as stack:
+            if not self.lock_held:
+                stack.enter_context(writer_lock(self.warehouse_path, wait_seconds=self.lock_wait_seconds))
+            yield stack.enter_context(closing(connect(self.warehouse_path)))
 
     def say(self, message: str) -> None:
         """A progress line for the CLI (the UI has the run log instead)."""

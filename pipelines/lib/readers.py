@@ -1,7 +1,10 @@
-"""Reading the warehouse from outside a run: notebooks and ad hoc clients open it read-only.
+"""Reading the warehouse from outside a run: notebooks and ad hoc clients.
 
-`SECONDLOOK_WAREHOUSE` names the file; a relative path is taken from the repository root, so a
-notebook started in notebooks/ and a script started at the root find the same warehouse.
+Readers open the released snapshot (`<warehouse>.published/current/warehouse.duckdb`), never the
+file a run is writing: the snapshot is swapped in whole at the end of each successful run, so a
+reader always sees one run's tables, and cannot break the run by holding the file open.
+`SECONDLOOK_WAREHOUSE` names the warehouse; a relative path is taken from the repository root,
+so a notebook started in notebooks/ and a script started at the root find the same one.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ import os
 from pathlib import Path
 
 import duckdb
+
+from pipelines.lib.site.release import releases_dir, snapshot_path
+from pipelines.lib.warehouse import WarehouseBusy
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 
@@ -23,15 +29,31 @@ def repo_root(start: Path) -> Path:
 
 
 def find_warehouse(env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
-    """SECONDLOOK_WAREHOUSE, else the demo's data/warehouse.duckdb; relative paths from the repository root."""
+    """The file a reader should open: the released snapshot of SECONDLOOK_WAREHOUSE (else of the
+    demo's data/warehouse.duckdb), or the named file itself when it is already a snapshot."""
     env = dict(os.environ) if env is None else env
     path = Path(env.get("SECONDLOOK_WAREHOUSE") or DEFAULT_WAREHOUSE)
     path = path if path.is_absolute() else repo_root((cwd or Path.cwd()).resolve()) / path
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: run `make demo`, or set SECONDLOOK_WAREHOUSE")
-    return path
+    inside_releases = path.parent.parent.name.endswith(".published")
+    chosen = path if inside_releases else snapshot_path(path)
+    if not chosen.exists():
+        where = (
+            f"{path} has no released snapshot yet ({releases_dir(path)})"
+            if path.exists()
+            else f"{path} does not exist"
+        )
+        raise FileNotFoundError(f"{where}: run `make demo` or `secondlook run`, or set SECONDLOOK_WAREHOUSE")
+    return chosen
 
 
 def open_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection: a reader can never change what a run published."""
-    return duckdb.connect(str(path or find_warehouse()), read_only=True)
+    target = path or find_warehouse()
+    try:
+        return duckdb.connect(str(target), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(
+                f"{target} is being written by a run; open its released snapshot instead ({snapshot_path(target)})"
+            ) from None
+        raise

@@ -9,6 +9,7 @@ Readers (dashboards, notebooks) open the file read-only.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -118,3 +119,33 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> 
     refuses the connection's next statement until it is exhausted."""
     rows = conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()
     return rows[0][0] if rows else None
+
+
+def marker_path(warehouse: Path) -> Path:
+    """`<warehouse>.run`: present while a run is under way, removed when it has published."""
+    return warehouse.with_name(warehouse.name + ".run")
+
+
+def mark_run_started(warehouse: Path, run_id: str) -> dict[str, str] | None:
+    """Record that `run_id` is under way; returns the record of an earlier run that never finished."""
+    path = marker_path(warehouse)
+    previous = unfinished_run(warehouse)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    path.write_text(json.dumps({"run_id": run_id, "started_at": started, "pid": os.getpid()}))
+    return previous if previous and previous.get("run_id") != run_id else None
+
+
+def unfinished_run(warehouse: Path) -> dict[str, str] | None:
+    """The run recorded as under way, if any (after a kill or a failure it stays behind)."""
+    path = marker_path(warehouse)
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def mark_run_finished(warehouse: Path, run_id: str) -> None:
+    """The run has published: forget it, unless another run has started since."""
+    record = unfinished_run(warehouse)
+    if record is not None and record.get("run_id") == run_id:
+        marker_path(warehouse).unlink(missing_ok=True)

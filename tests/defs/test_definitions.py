@@ -151,15 +151,17 @@ def test_the_sensor_asks_for_a_run_only_when_files_change(tmp_path: Path) -> Non
     from pipelines.defs.resources import SecondLook
 
     (tmp_path / "cases.csv").write_text("case_id\n")
-    res = SecondLook(landing=str(tmp_path))
-    ctx = dg.build_sensor_context(resources={"secondlook": res})
-    first = landing_sensor(ctx)
+    res = SecondLook(landing=str(tmp_path), warehouse=str(tmp_path / "never-opened.duckdb"))
+    with dg.build_sensor_context(resources={"secondlook": res}) as ctx:
+        first = landing_sensor(ctx)
+        cursor = ctx.cursor
     assert isinstance(first, dg.RunRequest)
-    ctx2 = dg.build_sensor_context(cursor=ctx.cursor, resources={"secondlook": res})
-    assert isinstance(landing_sensor(ctx2), dg.SkipReason)
+    with dg.build_sensor_context(cursor=cursor, resources={"secondlook": res}) as ctx2:
+        assert isinstance(landing_sensor(ctx2), dg.SkipReason)
     (tmp_path / "opinions.csv").write_text("opinion_id\n")
-    ctx3 = dg.build_sensor_context(cursor=ctx.cursor, resources={"secondlook": res})
-    assert isinstance(landing_sensor(ctx3), dg.RunRequest)
+    with dg.build_sensor_context(cursor=cursor, resources={"secondlook": res}) as ctx3:
+        assert isinstance(landing_sensor(ctx3), dg.RunRequest)
+    assert not (tmp_path / "never-opened.duckdb").exists()  # a sensor never takes the writer
 
 
 def test_as_of_is_run_configuration_with_today_as_the_documented_default() -> None:

@@ -51,18 +51,30 @@ def test_every_warehouse_connection_is_read_only(name: str) -> None:
     assert not re.findall(r"duckdb\.connect\(", sources), "open the warehouse with open_warehouse (read-only)"
 
 
-def test_the_reader_opens_the_warehouse_from_the_environment_read_only(tmp_path: Path) -> None:
-    warehouse = tmp_path / "w.duckdb"
-    with duckdb.connect(str(warehouse)) as conn:
-        conn.execute("CREATE TABLE t AS SELECT 42 AS x")
-    path = find_warehouse({"SECONDLOOK_WAREHOUSE": str(warehouse)})
+def test_the_reader_opens_the_released_snapshot_read_only_never_the_live_file(tmp_path: Path) -> None:
+    import os
+
+    live = tmp_path / "w.duckdb"
+    with duckdb.connect(str(live)) as conn:
+        conn.execute("CREATE TABLE t AS SELECT 'live' AS x")
+    release = tmp_path / "w.published" / "run-1"
+    release.mkdir(parents=True)
+    with duckdb.connect(str(release / "warehouse.duckdb")) as conn:
+        conn.execute("CREATE TABLE t AS SELECT 'released' AS x")
+    os.symlink("run-1", tmp_path / "w.published" / "current")
+    path = find_warehouse({"SECONDLOOK_WAREHOUSE": str(live)})
+    assert path == tmp_path / "w.published" / "current" / "warehouse.duckdb"
+    assert find_warehouse({"SECONDLOOK_WAREHOUSE": str(path)}) == path
     conn = open_warehouse(path)
     try:
-        assert path == warehouse and conn.execute("SELECT x FROM t").fetchall() == [(42,)]
+        assert conn.execute("SELECT x FROM t").fetchall() == [("released",)]
         with pytest.raises(duckdb.Error, match="read-only"):
             conn.execute("CREATE TABLE u AS SELECT 1")
     finally:
         conn.close()
+    (tmp_path / "w.published" / "current").unlink()
+    with pytest.raises(FileNotFoundError, match="has no released snapshot yet"):
+        find_warehouse({"SECONDLOOK_WAREHOUSE": str(live)})
 
 
 def test_a_relative_warehouse_path_is_resolved_from_the_repository_root() -> None:
@@ -102,7 +114,8 @@ def test_notebook_runs_end_to_end_on_a_generated_warehouse(
     from nbclient import NotebookClient
 
     monkeypatch.setenv("SECONDLOOK_WAREHOUSE", str(built_warehouse))  # the kernel inherits it
-    watched = [built_warehouse, built_warehouse.parent / "artifacts"]
+    snapshot = find_warehouse({"SECONDLOOK_WAREHOUSE": str(built_warehouse)})
+    watched = [built_warehouse, built_warehouse.parent / "artifacts", snapshot.resolve().parent]
     before = {k: v for path in watched if path.exists() for k, v in _digest(path).items()}
     nb = read(name)
     client = NotebookClient(
@@ -118,7 +131,7 @@ def test_notebook_runs_end_to_end_on_a_generated_warehouse(
     assert all(c.execution_count is not None for c in code_cells)
     assert not [o for c in code_cells for o in c.outputs if o.output_type == "error"]
     text = _output_text(nb)
-    assert f"warehouse: {built_warehouse}" in text, "the notebook did not read SECONDLOOK_WAREHOUSE"
+    assert f"warehouse: {snapshot}" in text, "the notebook did not open the snapshot of SECONDLOOK_WAREHOUSE"
 
     after = {k: v for path in watched if path.exists() for k, v in _digest(path).items()}
     assert after == before, "the notebook changed the warehouse or its artifacts"

@@ -6,6 +6,7 @@ site it published is in place. A subset run from the UI records what it ran.
 """
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
@@ -14,8 +15,11 @@ from pipelines.defs.resources import SecondLook
 from pipelines.defs.tables import key, keys
 from pipelines.lib.audit import CheckRow, record_check_results, record_run
 from pipelines.lib.core import invariants as core_invariants
+from pipelines.lib.faults import pause_point
 from pipelines.lib.landing.contracts import RECORD_TYPES, load_contracts
 from pipelines.lib.marts import invariants as mart_invariants
+from pipelines.lib.site.release import release, snapshot, snapshot_path
+from pipelines.lib.warehouse import mark_run_finished
 
 #: Every asset that carries checks (contract suites, the text model's floor, the invariants): the
 #: check results are gathered once they have all run.
@@ -82,13 +86,15 @@ def check_results(context: dg.AssetExecutionContext, secondlook: SecondLook) -> 
     owners=["team:data-engineering"],
     pool="duckdb_writer",
     deps=keys(["dashboards.site", "audit.check_results"]),
-    description="One row per completed run: when it started and finished, its paths, settings and as-of date.",
+    description="One row per released run (started, finished, paths, settings, as-of date), written as the run "
+    "releases its site and the reader snapshot of the warehouse together.",
 )
 def runs(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
     stats = context.instance.get_run_stats(context.run_id)
     started = (
         dt.datetime.fromtimestamp(stats.start_time, dt.UTC).replace(tzinfo=None) if stats.start_time else None
     )
+    warehouse, as_of = secondlook.warehouse_path, secondlook.as_of_date()
     with secondlook.writer() as conn:
         record_run(
             conn,
@@ -97,6 +103,23 @@ def runs(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.Materi
             secondlook.landing,
             secondlook.warehouse,
             secondlook.settings().as_dict(),
-            secondlook.as_of_date(),
+            as_of,
         )
-    return dg.MaterializeResult(metadata={"as_of": secondlook.as_of_date().isoformat()})
+        snapshot(conn, warehouse, context.run_id)
+    pause_point("release")  # tests kill the run here: site and snapshot ready, not yet swapped in
+    finished = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    release(
+        warehouse,
+        Path(secondlook.site),
+        context.run_id,
+        {"finished_at": finished.isoformat(), "as_of": as_of.isoformat()},
+    )
+    mark_run_finished(warehouse, context.run_id)
+    secondlook.say(f"released: site {secondlook.site} and reader snapshot {snapshot_path(warehouse)}")
+    return dg.MaterializeResult(
+        metadata={
+            "as_of": as_of.isoformat(),
+            "site": dg.MetadataValue.path(str(Path(secondlook.site) / "index.html")),
+            "snapshot": dg.MetadataValue.path(str(snapshot_path(warehouse))),
+        }
+    )
