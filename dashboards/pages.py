@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from importlib import resources
@@ -23,26 +22,10 @@ import polars as pl
 from dashboards import figures, views
 from dashboards.formatting import money_text, number_text, pct_text
 from dashboards.palette import HEADLINE_OUTCOMES, outcome_colour, outcome_label, specialty_label
-from dashboards.safe_marts import (
-    ALL,
-    safe_concordance,
-    safe_cost_impact,
-    safe_cost_segments,
-    safe_cost_sensitivity,
-    safe_data_quality_files,
-    safe_data_quality_rules,
-    safe_outcome_rates,
-    safe_outcome_rates_monthly,
-    safe_procedure_flows,
-    safe_reviewer_variation,
-    safe_single_count,
-    safe_targeting,
-    safe_turnaround,
-    safe_turnaround_distribution,
-    specialties_hidden,
-)
+from dashboards.publication import ALL, publish, summary_count
 from dashboards.suppression import DEFAULT_THRESHOLD, check_no_small_counts, count_text
 from dashboards.tables import Table, render_table
+from pipelines.lib.vocabulary import SPECIALTIES
 
 PLOT_CONFIG = {
     "displaylogo": False,
@@ -80,6 +63,8 @@ class SafeMarts:
     turnaround_quantiles: dict[str, tuple[float, float]]
     specialties: list[str]
     hidden_specialties: list[str] = field(default_factory=list)
+    pending: int | None = None  # None when hidden or unknown
+    disclosure: dict[str, int | float | None] = field(default_factory=dict)
 
 
 #: The count columns of each safe mart: what the last guard (check_no_small_counts) inspects.
@@ -110,18 +95,10 @@ def check_safe(safe: SafeMarts) -> None:
                 raise ValueError(f"refusing to publish: {name}: {exc}") from None
 
 
-def _maybe(frame: pl.DataFrame | None, fn: Callable[..., pl.DataFrame], *args: Any) -> pl.DataFrame | None:
-    return None if frame is None else fn(frame, *args)
-
-
 def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) -> SafeMarts:
-    """Suppresses every mart once; the only place raw counts are read."""
-    raw_rates = _get(marts, "outcome_rates")
-    rates = _maybe(raw_rates, safe_outcome_rates, threshold)
-    hidden, incomplete = specialties_hidden(rates)
-    cost = _maybe(_get(marts, "cost_impact"), safe_cost_impact, threshold, hidden)
-    sens = _get(marts, "cost_sensitivity")
-    dist_raw = _get(marts, "turnaround_distribution")
+    """Every mart through the publication layer, decided together; the only place raw counts are read."""
+    published = publish(marts, threshold)
+    f = published.frames
     summary_frame = _get(marts, "run_summary")
     summary = (
         dict(
@@ -130,47 +107,40 @@ def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD
         if summary_frame is not None and {"metric", "value"} <= set(summary_frame.columns)
         else {}
     )
-    monthly = (
-        None
-        if _get(marts, "outcome_rates_monthly") is None
-        else safe_outcome_rates_monthly(marts["outcome_rates_monthly"], raw_rates, threshold, hidden)
-    )
+    hidden = sorted(s for s in _specialties(marts) if published.hidden(f"t|{s}"))
     safe = SafeMarts(
         threshold=threshold,
-        rates=rates,
-        monthly=monthly,
-        flows=(
-            None
-            if _get(marts, "procedure_flows") is None
-            else safe_procedure_flows(marts["procedure_flows"], raw_rates, threshold, hidden)
-        ),
-        reviewers=_maybe(
-            _get(marts, "reviewer_variation"), safe_reviewer_variation, threshold, hidden, incomplete
-        ),
-        turnaround=_maybe(_get(marts, "turnaround"), safe_turnaround, threshold, hidden, monthly),
-        distribution=_maybe(dist_raw, safe_turnaround_distribution, threshold, hidden),
-        concordance=_maybe(_get(marts, "concordance"), safe_concordance, threshold, hidden, incomplete),
-        cost=cost,
-        segments=_maybe(_get(marts, "cost_impact_segments"), safe_cost_segments, threshold),
-        sensitivity=None if sens is None else safe_cost_sensitivity(sens, cost),
-        targeting=_maybe(_get(marts, "targeting"), safe_targeting, threshold),
-        dq_files=_maybe(_get(marts, "data_quality_files"), safe_data_quality_files, threshold),
-        dq_rules=_maybe(_get(marts, "data_quality_rules"), safe_data_quality_rules, threshold),
+        rates=f.get("outcome_rates"),
+        monthly=f.get("outcome_rates_monthly"),
+        flows=f.get("procedure_flows"),
+        reviewers=f.get("reviewer_variation"),
+        turnaround=f.get("turnaround"),
+        distribution=f.get("turnaround_distribution"),
+        concordance=f.get("concordance"),
+        cost=f.get("cost_impact"),
+        segments=f.get("cost_impact_segments"),
+        sensitivity=f.get("cost_sensitivity"),
+        targeting=f.get("targeting"),
+        dq_files=f.get("data_quality_files"),
+        dq_rules=f.get("data_quality_rules"),
         dq_checks=_get(marts, "data_quality_checks"),
         summary=summary,
         turnaround_quantiles={
-            k: v for k, v in _turnaround_quantiles(dist_raw, threshold).items() if k not in hidden
+            k: v
+            for k, v in _turnaround_quantiles(_get(marts, "turnaround_distribution"), threshold).items()
+            if not published.hidden(f"t|{k}")
         },
-        specialties=[],
+        specialties=_specialties(marts),
+        hidden_specialties=hidden,
+        pending=None if published.hidden("pending") else summary_count(marts, "pending"),
+        disclosure=published.decision.summary(),
     )
-    safe.specialties = _specialties(marts)
-    safe.hidden_specialties = hidden
     return safe
 
 
 def _specialties(marts: dict[str, pl.DataFrame]) -> list[str]:
     """Specialties with any data, in the contract's order first, then any others alphabetically."""
-    contract = ["spine", "orthopedics", "cardiology", "oncology", "general_surgery", "gynecology", "urology"]
+    contract = list(SPECIALTIES)
     found: set[str] = set()
     for name in ("outcome_rates", "cost_impact", "reviewer_variation", "procedure_flows", "turnaround"):
         frame = _get(marts, name)
@@ -668,10 +638,8 @@ def data_quality_page(safe: SafeMarts) -> Page:
         "data-contract rule they broke) and duplicate, the asset checks of this run, and the cases that are not in "
         "the rates yet.</p>"
     )
-    pending_raw = safe.summary.get("pending")
-    pending, pending_hidden = safe_single_count(
-        int(pending_raw) if pending_raw and pending_raw.isdigit() else None, t
-    )
+    pending = safe.pending
+    pending_hidden = pending is None and "pending" in safe.summary
     unclassified = "—"
     if safe.rates is not None:
         row = safe.rates.filter((pl.col("specialty") == ALL) & (pl.col("outcome") == "unclassified"))

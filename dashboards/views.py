@@ -19,7 +19,7 @@ from dashboards.formatting import (
     specialty_names,
 )
 from dashboards.palette import OUTCOMES, outcome_label
-from dashboards.safe_marts import REALIZED_MEASURES
+from dashboards.publication import REALIZED_MEASURES
 from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX, count_text
 from dashboards.tables import Table
 

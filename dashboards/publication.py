@@ -1,0 +1,748 @@
+"""The publication layer: every number the site, its CSVs and its charts show comes from here.
+
+`publish(marts)` makes the marts safe to publish in four steps:
+
+1. **Dimensions need support.** A reviewer, plan or payer type with fewer than `threshold`
+   cases is folded into "other" before any table is built; reviewer and plan ids are re-keyed
+   (stable pseudonyms such as "Reviewer 07", kept in the warehouse for the quality team).
+2. **Cells and relations.** Every published count becomes a cell of one system
+   (dashboards.disclosure), with every way counts add up: rows and columns of a table, the same
+   count in two tables (a specialty's cases on the outcome, cost and turnaround pages), counts a
+   reader can recompute from what is shown (a reviewer's changes are n x change rate; agreements
+   are raw agreement x n; programme cost is cases x fee) and the ones no table shows but others
+   determine (pending cases are loaded rows minus reviewed cases).
+3. **Protection and audit** over that whole system (dashboards.disclosure.protect).
+4. **Dependents.** Every rate, interval, limit and dollar figure declares the cells it rests on
+   and is hidden with them.
+
+Conventions of every safe frame (what pages, views and figures read): hidden counts are null,
+`<count>_primary` marks "<11", `<count>_suppressed` marks "<11" or "*", and measures resting on a
+hidden cell are null.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from dashboards.disclosure import Cells, Decision, protect
+from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX
+from pipelines.lib.stats import funnel_limits
+from pipelines.lib.vocabulary import ALL, CHANGED_OUTCOMES, REVIEW_OUTCOMES, UNCLASSIFIED
+
+OTHER = "other"
+COST_MEASURES = (
+    "gross_avoided", "gross_ci_low", "gross_ci_high", "program_cost", "net_avoided", "net_ci_low",
+    "net_ci_high", "per_case_net", "per_case_ci_low", "per_case_ci_high", "roi", "roi_ci_low", "roi_ci_high",
+)  # fmt: skip
+REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high", "realized_net")
+#: Outcomes whose cases have a second invasiveness tier (agreement leaves the others out).
+TIERED = tuple(o for o in REVIEW_OUTCOMES if o != "deferred")
+LEAKAGE_OUTCOMES = ("non_surgical", "deferred")
+
+
+def _k(prefix: str, *cols: str) -> pl.Expr:
+    """A cell key: `prefix|col1|col2...`; the same count in two tables gets the same key."""
+    parts: list[pl.Expr] = [pl.lit(prefix)]
+    for c in cols:
+        parts += [pl.lit("|"), pl.col(c).cast(pl.String).fill_null("∅")]
+    return pl.concat_str(parts).alias("key")
+
+
+def _get(marts: dict[str, pl.DataFrame], name: str) -> pl.DataFrame | None:
+    frame = marts.get(name)
+    return frame if frame is not None and not frame.is_empty() else None
+
+
+def _has_all(df: pl.DataFrame) -> bool:
+    return "specialty" in df.columns and bool((df["specialty"] == ALL).any())
+
+
+def _rel(df: pl.DataFrame, relation: pl.Expr, key: pl.Expr) -> pl.DataFrame:
+    return df.select(relation.alias("relation"), key.alias("key"))
+
+
+# --- step 1: dimensions with support, published under pseudonyms -------------------------------
+
+
+def pseudonyms(values: pl.Series, prefix: str, salt: str = "") -> pl.DataFrame:
+    """value -> "Prefix NN", numbered in salted-hash order so the numbers reveal nothing of the ids.
+
+    The warehouse keeps the assignments (core.publication_keys) so they stay stable across runs;
+    this is the fallback for marts handed in without them (tests, notebooks).
+    """
+    distinct = sorted(
+        set(values.drop_nulls().cast(pl.String).to_list()),
+        key=lambda v: hashlib.sha256(f"{salt}|{v}".encode()).hexdigest(),
+    )
+    width = max(2, len(str(len(distinct))))
+    return pl.DataFrame(
+        {"value": distinct, "label": [f"{prefix} {i + 1:0{width}d}" for i in range(len(distinct))]},
+        schema={"value": pl.String, "label": pl.String},
+    )
+
+
+def _labels(keys: pl.DataFrame | None, dimension: str, values: pl.Series, prefix: str) -> pl.DataFrame:
+    if keys is not None and {"dimension", "value", "label"} <= set(keys.columns):
+        mine = keys.filter(pl.col("dimension") == dimension).select("value", "label")
+        missing = set(values.drop_nulls().cast(pl.String).to_list()) - set(mine["value"].to_list())
+        if not missing:
+            return mine
+    return pseudonyms(values, prefix)
+
+
+def fold_reviewers(reviewers: pl.DataFrame, threshold: int, keys: pl.DataFrame | None) -> pl.DataFrame:
+    """Reviewers re-keyed, and those with fewer than `threshold` classified cases folded into one
+    "other" row per specialty (pooled n and changes; it is not a unit of the funnel)."""
+    labels = _labels(keys, "reviewer", reviewers["reviewer_id"], "Reviewer")
+    out = reviewers.join(labels, left_on=pl.col("reviewer_id").cast(pl.String), right_on="value", how="left")
+    out = out.with_columns(pl.col("label").alias("reviewer_id")).drop("label")
+    if "n_changed" not in out.columns:
+        out = out.with_columns(
+            (pl.col("n") * pl.col("change_rate")).round(0).cast(pl.Int64).alias("n_changed")
+        )
+    small = pl.col("n") < threshold
+    folded = (
+        out.filter(small)
+        .group_by("specialty")
+        .agg(pl.col("n").sum(), pl.col("n_changed").sum(), pl.len().alias("reviewers_folded"))
+        .with_columns(reviewer_id=pl.lit(OTHER), change_rate=pl.col("n_changed") / pl.col("n"))
+    )
+    big = out.filter(~small).with_columns(reviewers_folded=pl.lit(None, dtype=pl.UInt32))
+    return pl.concat([big, folded], how="diagonal_relaxed").sort(
+        "specialty", pl.col("reviewer_id") == OTHER, "reviewer_id"
+    )
+
+
+def fold_segments(segments: pl.DataFrame, threshold: int, keys: pl.DataFrame | None) -> pl.DataFrame:
+    """Plans re-keyed (a configured display name, else "Plan NN"); segments of fewer than
+    `threshold` cases folded into "other" per dimension (money summed, intervals unknown)."""
+    plans = segments.filter(pl.col("dimension") == "plan_id")
+    labels = _labels(keys, "plan", plans["segment"].filter(plans["segment"] != "unknown"), "Plan")
+    out = (
+        segments.join(labels, left_on="segment", right_on="value", how="left")
+        .with_columns(
+            segment=pl.when((pl.col("dimension") == "plan_id") & pl.col("label").is_not_null())
+            .then(pl.col("label"))
+            .otherwise(pl.col("segment"))
+        )
+        .drop("label")
+    )
+    small = (pl.col("n_cases") < threshold) | (pl.col("segment") == OTHER)
+    sums = [
+        c
+        for c in (
+            "n_cases",
+            "n_verified",
+            "gross_avoided",
+            "program_cost",
+            "net_avoided",
+            "realized_avoided",
+            "realized_net",
+        )
+        if c in out.columns
+    ]
+    folded = (
+        out.filter(small).group_by("dimension").agg(pl.col(sums).sum()).with_columns(segment=pl.lit(OTHER))
+    )
+    return pl.concat([out.filter(~small), folded], how="diagonal_relaxed").sort(
+        "dimension", pl.col("segment") == OTHER, "segment"
+    )
+
+
+def collapse(marts: dict[str, pl.DataFrame], threshold: int) -> dict[str, pl.DataFrame]:
+    """Mark (`_collapsed`) the rows that break down a count below `threshold`: small flows and the
+    flows of an outcome with fewer than 11 cases, the months of such an outcome or of such a month, the
+    turnaround bins of such a specialty. Every part of a small count is itself small, so such a
+    breakdown can only show "<11" — while its very rows give the count lower bounds (five flows
+    of an outcome make it at least 5). Collapsed rows are not published; their counts stay in the
+    audit as helper cells, so the relations remain exact (CMS: "collapse categories")."""
+    out = dict(marts)
+    rates = _get(marts, "outcome_rates")
+    if rates is None:
+        return out
+    small = (pl.col("n") >= 1) & (pl.col("n") < threshold)
+    small_outcomes = rates.filter(small).select("specialty", "outcome", _small=pl.lit(True))
+    small_totals = (
+        rates.filter((pl.col("total") >= 1) & (pl.col("total") < threshold))
+        .select("specialty", _small_total=pl.lit(True))
+        .unique()
+    )
+    if (flows := _get(marts, "procedure_flows")) is not None:
+        out["procedure_flows"] = (
+            flows.join(small_outcomes, on=["specialty", "outcome"], how="left")
+            # a flow row exists only where its count is at least 1, so a listed "<11" flow is a
+            # lower bound on its outcome: small flows collapse too (the Sankey never draws them)
+            .with_columns(_collapsed=pl.col("_small").fill_null(False) | (pl.col("n") < threshold))
+            .drop("_small")
+        )
+    if (monthly := _get(marts, "outcome_rates_monthly")) is not None:
+        out["outcome_rates_monthly"] = (
+            monthly.join(small_outcomes, on=["specialty", "outcome"], how="left")
+            .with_columns(
+                _collapsed=pl.col("_small").fill_null(False)
+                | ((pl.col("total") >= 1) & (pl.col("total") < threshold))
+            )
+            .drop("_small")
+        )
+    if (dist := _get(marts, "turnaround_distribution")) is not None:
+        out["turnaround_distribution"] = (
+            dist.join(small_totals, on="specialty", how="left")
+            .with_columns(_collapsed=pl.col("_small_total").fill_null(False))
+            .drop("_small_total")
+        )
+    return out
+
+
+def _published(frame: pl.DataFrame) -> pl.Series | bool:
+    return ~frame["_collapsed"] if "_collapsed" in frame.columns else True
+
+
+def _shown(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows a page shows: collapsed breakdowns are left out."""
+    return frame.filter(~pl.col("_collapsed")).drop("_collapsed") if "_collapsed" in frame.columns else frame
+
+
+# --- step 2: cells and relations -------------------------------------------------------------
+
+
+def _outcome_cells(c: Cells, rates: pl.DataFrame) -> None:
+    totals = rates.group_by("specialty", maintain_order=True).agg(pl.col("total").first())
+    c.add(rates.select(_k("o", "specialty", "outcome"))["key"], rates["n"])
+    c.add(totals.select(_k("t", "specialty"))["key"], totals["total"])
+    c.sums(
+        _rel(rates, _k("o-row", "specialty"), _k("o", "specialty", "outcome")),
+        _rel(totals, _k("o-row", "specialty"), _k("t", "specialty")),
+    )
+    if _has_all(rates):
+        parts, whole = rates.filter(pl.col("specialty") != ALL), rates.filter(pl.col("specialty") == ALL)
+        c.sums(
+            _rel(parts, _k("o-col", "outcome"), _k("o", "specialty", "outcome")),
+            _rel(whole, _k("o-col", "outcome"), _k("o", "specialty", "outcome")),
+        )
+        tparts, twhole = totals.filter(pl.col("specialty") != ALL), totals.filter(pl.col("specialty") == ALL)
+        c.sums(
+            _rel(tparts, pl.lit("t-col"), _k("t", "specialty")),
+            _rel(twhole, pl.lit("t-col"), _k("t", "specialty")),
+        )
+
+
+def _monthly_cells(c: Cells, monthly: pl.DataFrame, with_year: bool) -> None:
+    months = monthly.group_by("specialty", "month", maintain_order=True).agg(pl.col("total").first())
+    c.add(
+        monthly.select(_k("m", "specialty", "month", "outcome"))["key"],
+        monthly["n"],
+        published=_published(monthly),
+    )
+    c.add(months.select(_k("mt", "specialty", "month"))["key"], months["total"])
+    c.sums(
+        _rel(monthly, _k("m-row", "specialty", "month"), _k("m", "specialty", "month", "outcome")),
+        _rel(months, _k("m-row", "specialty", "month"), _k("mt", "specialty", "month")),
+    )
+    if with_year:  # the months of a specialty add up to its outcome counts and its total
+        years = monthly.select("specialty", "outcome").unique()
+        c.sums(
+            _rel(monthly, _k("m-year", "specialty", "outcome"), _k("m", "specialty", "month", "outcome")),
+            _rel(years, _k("m-year", "specialty", "outcome"), _k("o", "specialty", "outcome")),
+        )
+        specs = months.select("specialty").unique()
+        c.sums(
+            _rel(months, _k("mt-year", "specialty"), _k("mt", "specialty", "month")),
+            _rel(specs, _k("mt-year", "specialty"), _k("t", "specialty")),
+        )
+    if _has_all(monthly):
+        parts, whole = monthly.filter(pl.col("specialty") != ALL), monthly.filter(pl.col("specialty") == ALL)
+        c.sums(
+            _rel(parts, _k("m-col", "month", "outcome"), _k("m", "specialty", "month", "outcome")),
+            _rel(whole, _k("m-col", "month", "outcome"), _k("m", "specialty", "month", "outcome")),
+        )
+        mparts, mwhole = months.filter(pl.col("specialty") != ALL), months.filter(pl.col("specialty") == ALL)
+        c.sums(
+            _rel(mparts, _k("mt-col", "month"), _k("mt", "specialty", "month")),
+            _rel(mwhole, _k("mt-col", "month"), _k("mt", "specialty", "month")),
+        )
+
+
+def _flow_cells(c: Cells, flows: pl.DataFrame, with_outcomes: bool) -> None:
+    key = _k("f", "specialty", "source", "target", "outcome")
+    c.add(flows.select(key)["key"], flows["n"], published=_published(flows))
+    if with_outcomes:
+        outs = flows.select("specialty", "outcome").unique()
+        c.sums(
+            _rel(flows, _k("f-o", "specialty", "outcome"), key),
+            _rel(outs, _k("f-o", "specialty", "outcome"), _k("o", "specialty", "outcome")),
+        )
+    if _has_all(flows):
+        parts, whole = flows.filter(pl.col("specialty") != ALL), flows.filter(pl.col("specialty") == ALL)
+        c.sums(
+            _rel(parts, _k("f-col", "source", "target", "outcome"), key),
+            _rel(whole, _k("f-col", "source", "target", "outcome"), key),
+        )
+
+
+def _per_specialty_sum(
+    c: Cells, frame: pl.DataFrame, prefix: str, part_cols: Sequence[str], with_total: bool
+) -> None:
+    """Cells `prefix|specialty|part...` adding up to the specialty's total (and across specialties)."""
+    key = _k(prefix, "specialty", *part_cols)
+    c.add(frame.select(key)["key"], frame["n"], published=_published(frame))
+    if with_total:
+        specs = frame.select("specialty").unique()
+        c.sums(
+            _rel(frame, _k(f"{prefix}-t", "specialty"), key),
+            _rel(specs, _k(f"{prefix}-t", "specialty"), _k("t", "specialty")),
+        )
+    if _has_all(frame):
+        parts, whole = frame.filter(pl.col("specialty") != ALL), frame.filter(pl.col("specialty") == ALL)
+        rel = _k(f"{prefix}-col", *part_cols) if part_cols else pl.lit(f"{prefix}-col")
+        c.sums(_rel(parts, rel, key), _rel(whole, rel, key))
+
+
+def _split_cells(
+    c: Cells, frame: pl.DataFrame, prefix: str, keys: Sequence[str], whole: str, part: str
+) -> None:
+    """A count and its part, both derivable: `prefix|keys` = `prefix+|keys` + `prefix-|keys`."""
+    k, kp, km = _k(prefix, *keys), _k(prefix + "+", *keys), _k(prefix + "-", *keys)
+    c.add(frame.select(k)["key"], frame[whole])
+    c.add(frame.select(kp)["key"], frame[part])
+    c.add(frame.select(km)["key"], frame[whole] - frame[part])
+    rel = _k(prefix + "-split", *keys)
+    c.relate(
+        pl.concat([frame.select(rel)["key"]] * 3),
+        pl.concat([frame.select(x)["key"] for x in (kp, km, k)]),
+        [1] * frame.height + [1] * frame.height + [-1] * frame.height,
+    )
+
+
+def _outcome_sum(c: Cells, relation: str, keys: list[str], coefs: list[int]) -> None:
+    c.relate([relation] * len(keys), keys, coefs)
+
+
+def _reviewer_cells(c: Cells, reviewers: pl.DataFrame, outcomes: bool) -> None:
+    _split_cells(c, reviewers, "r", ["specialty", "reviewer_id"], "n", "n_changed")
+    if not outcomes:
+        return
+    for s in reviewers["specialty"].unique().to_list():
+        mine = reviewers.filter(pl.col("specialty") == s)
+        ids = mine.select(_k("r", "specialty", "reviewer_id"))["key"].to_list()
+        changed = [k.replace("r|", "r+|", 1) for k in ids]
+        kept = [k.replace("r|", "r-|", 1) for k in ids]
+        _outcome_sum(c, f"r-n|{s}", [*ids, f"t|{s}", f"o|{s}|{UNCLASSIFIED}"], [1] * len(ids) + [-1, 1])
+        _outcome_sum(
+            c,
+            f"r-c|{s}",
+            [*changed, *(f"o|{s}|{o}" for o in CHANGED_OUTCOMES)],
+            [1] * len(ids) + [-1] * len(CHANGED_OUTCOMES),
+        )
+        _outcome_sum(c, f"r-u|{s}", [*kept, f"o|{s}|confirmed"], [1] * len(ids) + [-1])
+
+
+def _concordance_cells(c: Cells, conc: pl.DataFrame, outcomes: pl.DataFrame | None) -> None:
+    frame = conc.with_columns(
+        agree=(pl.col("raw_agreement").fill_null(0) * pl.col("n")).round(0).cast(pl.Int64)
+    )
+    _split_cells(c, frame, "c", ["specialty"], "n", "agree")
+    if outcomes is None:
+        return
+    tiered = outcomes.filter(pl.col("outcome").is_in(TIERED)).group_by("specialty").agg(pl.col("n").sum())
+    gap = frame.join(tiered.rename({"n": "tiered"}), on="specialty").with_columns(
+        gap=pl.col("tiered") - pl.col("n")
+    )
+    # cases of a tiered outcome without a second tier (a narrative change with no code): no table
+    # shows their number, but outcome counts minus agreement's n give it, so it is a helper cell
+    c.add(gap.select(_k("cx", "specialty"))["key"], gap["gap"], published=False)
+    for s in gap["specialty"].to_list():
+        _outcome_sum(
+            c, f"c-o|{s}", [f"c|{s}", f"cx|{s}", *(f"o|{s}|{o}" for o in TIERED)], [1, 1] + [-1] * len(TIERED)
+        )
+
+
+def _cost_cells(c: Cells, cost: pl.DataFrame) -> None:
+    verified = cost.with_columns(pl.col("n_verified").fill_null(0))
+    c.add(verified.select(_k("t", "specialty"))["key"], verified["n_cases"])
+    _split_cells(c, verified.rename({"n_cases": "n"}), "cv", ["specialty"], "n", "n_verified")
+    for s in verified["specialty"].to_list():  # verified plus not verified is the specialty's cases
+        _outcome_sum(c, f"cv-t|{s}", [f"cv|{s}", f"t|{s}"], [1, -1])
+    if _has_all(cost):
+        parts = verified.filter(pl.col("specialty") != ALL)["specialty"].to_list()
+        for prefix in ("cv+", "cv-"):
+            _outcome_sum(
+                c,
+                f"{prefix}-col",
+                [f"{prefix}|{s}" for s in parts] + [f"{prefix}|{ALL}"],
+                [1] * len(parts) + [-1],
+            )
+
+
+def _segment_cells(c: Cells, segments: pl.DataFrame) -> None:
+    frame = segments.with_columns(pl.col("n_verified").fill_null(0)).rename({"n_cases": "n"})
+    _split_cells(c, frame, "seg", ["dimension", "segment"], "n", "n_verified")
+    for dim in frame["dimension"].unique().to_list():
+        keys = (
+            frame.filter(pl.col("dimension") == dim)
+            .select(_k("seg", "dimension", "segment"))["key"]
+            .to_list()
+        )
+        _outcome_sum(c, f"seg-t|{dim}", [*keys, f"t|{ALL}"], [1] * len(keys) + [-1])
+        for sign in ("+", "-"):
+            parts = [k.replace("seg|", f"seg{sign}|", 1) for k in keys]
+            _outcome_sum(c, f"seg{sign}-t|{dim}", [*parts, f"cv{sign}|{ALL}"], [1] * len(keys) + [-1])
+
+
+def _targeting_cells(c: Cells, targeting: pl.DataFrame, outcomes: bool) -> None:
+    frame = targeting.with_columns(
+        changed=(pl.col("observed_change_rate").fill_null(0) * pl.col("n")).round(0).cast(pl.Int64),
+        _s=pl.lit(ALL),
+    )
+    _split_cells(c, frame, "g", ["decile"], "n", "changed")
+    if not outcomes:
+        return
+    keys = frame.select(_k("g", "decile"))["key"].to_list()
+    _outcome_sum(c, "g-n", [*keys, f"t|{ALL}", f"o|{ALL}|{UNCLASSIFIED}"], [1] * len(keys) + [-1, 1])
+    _outcome_sum(
+        c,
+        "g-c",
+        [k.replace("g|", "g+|", 1) for k in keys] + [f"o|{ALL}|{o}" for o in CHANGED_OUTCOMES],
+        [1] * len(keys) + [-1] * len(CHANGED_OUTCOMES),
+    )
+    _outcome_sum(
+        c, "g-u", [k.replace("g|", "g-|", 1) for k in keys] + [f"o|{ALL}|confirmed"], [1] * len(keys) + [-1]
+    )
+
+
+DQ_ROWS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
+
+
+def _dq_cells(c: Cells, files: pl.DataFrame, reviewed: int | None, pending: int | None) -> None:
+    long = files.unpivot(
+        index=["record_type", "status"],
+        on=[m for m in DQ_ROWS if m in files.columns],
+        variable_name="measure",
+        value_name="n",
+    )
+    c.add(long.select(_k("dq", "record_type", "status", "measure"))["key"], long["n"].cast(pl.Int64))
+    for rt, status in files.select("record_type", "status").iter_rows():
+        k = f"dq|{rt or '∅'}|{status or '∅'}"
+        _outcome_sum(
+            c,
+            f"dq-row|{k}",
+            [f"{k}|rows_read", f"{k}|rows_loaded", f"{k}|rows_quarantined", f"{k}|rows_duplicate"],
+            [1, -1, -1, -1],
+        )
+    cases = files.filter(pl.col("record_type") == "cases")
+    if reviewed is not None and cases.height:
+        # staged cases = reviewed + pending: "loaded minus reviewed" gives the pending count, which
+        # is a cell whether or not a page shows it
+        loaded = int(cases["rows_loaded"].sum())
+        c.add(["pending"], [loaded - reviewed], published=pending is not None)
+        keys = [f"dq|cases|{s}|rows_loaded" for s in cases["status"].to_list()]
+        _outcome_sum(c, "dq-pending", [*keys, f"t|{ALL}", "pending"], [1] * len(keys) + [-1, -1])
+
+
+def summary_count(marts: dict[str, pl.DataFrame], metric: str) -> int | None:
+    """A count the run summary carries (pending cases), or None."""
+    frame = _get(marts, "run_summary")
+    if frame is None or not {"metric", "value"} <= set(frame.columns):
+        return None
+    values = frame.filter(pl.col("metric") == metric)["value"].to_list()
+    return int(values[0]) if values and str(values[0]).isdigit() else None
+
+
+def cell_model(marts: dict[str, pl.DataFrame]) -> Cells:
+    """The cells and relations of everything `publish` will show, from the prepared marts."""
+    c = Cells()
+    rates = _get(marts, "outcome_rates")
+    if rates is not None:
+        _outcome_cells(c, rates)
+    if (monthly := _get(marts, "outcome_rates_monthly")) is not None:
+        _monthly_cells(c, monthly, with_year=rates is not None)
+    if (flows := _get(marts, "procedure_flows")) is not None:
+        _flow_cells(c, flows, with_outcomes=rates is not None)
+    if (turnaround := _get(marts, "turnaround")) is not None:  # the same counts as the monthly totals
+        c.add(turnaround.select(_k("mt", "specialty", "month"))["key"], turnaround["n"])
+        if monthly is None:
+            _per_specialty_sum(
+                c, turnaround.rename({"n": "n"}), "mt", ["month"], with_total=rates is not None
+            )
+    if (dist := _get(marts, "turnaround_distribution")) is not None:
+        _per_specialty_sum(c, dist, "d", ["days"], with_total=rates is not None)
+    if (reviewers := _get(marts, "reviewer_variation")) is not None:
+        _reviewer_cells(c, reviewers, outcomes=rates is not None)
+    if (conc := _get(marts, "concordance")) is not None:
+        _concordance_cells(c, conc, rates)
+    if (cost := _get(marts, "cost_impact")) is not None:
+        _cost_cells(c, cost)
+    if (segments := _get(marts, "cost_impact_segments")) is not None and cost is not None:
+        _segment_cells(c, segments)
+    if (targeting := _get(marts, "targeting")) is not None:
+        _targeting_cells(c, targeting, outcomes=rates is not None)
+    pending = summary_count(marts, "pending")
+    if pending is not None:
+        c.add(["pending"], [pending])
+    if (files := _get(marts, "data_quality_files")) is not None:
+        reviewed = None
+        if rates is not None and _has_all(rates):
+            reviewed = int(rates.filter(pl.col("specialty") == ALL)["total"][0])
+        _dq_cells(c, files, reviewed, pending)
+    if (rules := _get(marts, "data_quality_rules")) is not None:
+        c.add(rules.select(_k("dqr", "record_type", "field", "rule"))["key"], rules["n_rows"].cast(pl.Int64))
+    return c
+
+
+# --- step 4: safe frames ---------------------------------------------------------------------
+
+
+def _flags(frame: pl.DataFrame, decision: Decision, count: str, key: pl.Expr) -> pl.DataFrame:
+    """Add `<count>_primary`/`<count>_suppressed` from the decision and null the hidden counts."""
+    flags = decision.cells.select(
+        pl.col("key").alias("_key"),
+        pl.col("primary").alias("_p"),
+        (pl.col("hidden") & pl.col("published")).alias("_h"),
+    )
+    out = (
+        frame.with_columns(key.alias("_key"))
+        .join(flags, on="_key", how="left")
+        .with_columns(
+            pl.col("_p").fill_null(False).alias(count + PRIMARY_SUFFIX),
+            pl.col("_h").fill_null(False).alias(count + SUPPRESSED_SUFFIX),
+        )
+    )
+    out = out.with_columns(
+        pl.when(pl.col("_h").fill_null(False)).then(None).otherwise(pl.col(count)).alias(count)
+    )
+    return out.drop("_key", "_p", "_h")
+
+
+def _hidden(decision: Decision, key: pl.Expr) -> pl.Expr:
+    """True where the cell `key` names is hidden (unknown keys: False)."""
+    return key.is_in(pl.Series(list(decision.hidden_keys), dtype=pl.String).implode())
+
+
+def _hide(frame: pl.DataFrame, condition: pl.Expr, cols: Sequence[str]) -> pl.DataFrame:
+    present = [c for c in cols if c in frame.columns]
+    return frame.with_columns(pl.when(condition).then(None).otherwise(pl.col(c)).alias(c) for c in present)
+
+
+@dataclass
+class Published:
+    """The safe frames and what the audit proved."""
+
+    frames: dict[str, pl.DataFrame]
+    decision: Decision
+    threshold: int
+
+    def hidden(self, key: str) -> bool:
+        return key in self.decision.hidden_keys
+
+
+def _safe_rates(rates: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = _flags(rates, d, "n", _k("o", "specialty", "outcome"))
+    out = _flags(out, d, "total", _k("t", "specialty"))
+    return _hide(out, pl.col("n_suppressed") | pl.col("total_suppressed"), ["rate", "ci_low", "ci_high"])
+
+
+def _safe_monthly(monthly: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = _flags(monthly, d, "n", _k("m", "specialty", "month", "outcome"))
+    out = _flags(out, d, "total", _k("mt", "specialty", "month"))
+    centre = _hidden(d, _k("o", "specialty", "outcome")) | _hidden(d, _k("t", "specialty"))
+    out = _hide(out, pl.col("n_suppressed") | pl.col("total_suppressed"), ["rate", "signal"])
+    out = _hide(out, pl.col("total_suppressed") | centre, ["lcl", "ucl"])
+    return _hide(out, centre, ["center_line"])
+
+
+def _safe_reviewers(reviewers: pl.DataFrame, d: Decision, threshold: int) -> pl.DataFrame:
+    out = _flags(reviewers, d, "n", _k("r", "specialty", "reviewer_id"))
+    hidden = (
+        pl.col("n_suppressed")
+        | _hidden(d, _k("r+", "specialty", "reviewer_id"))
+        | _hidden(d, _k("r-", "specialty", "reviewer_id"))
+    )
+    out = out.with_columns(n_suppressed=hidden, n=pl.when(hidden).then(None).otherwise(pl.col("n")))
+    measures = [
+        c
+        for c in out.columns
+        if c not in ("reviewer_id", "specialty", "reviewers_folded", "n", "n_primary", "n_suppressed")
+    ]
+    out = _hide(out, pl.col("n_suppressed"), measures).drop("n_changed", strict=False)
+    out = _hide(
+        out,
+        pl.col("reviewer_id") == OTHER,
+        [
+            c
+            for c in ("lower_95", "upper_95", "lower_998", "upper_998", "flag", "specialty_rate")
+            if c in out.columns
+        ],
+    )
+    # The specialty rate (the funnel's centre) is changes / classified cases of the specialty: where
+    # one of those outcome counts is hidden it would give it back, so the funnel is centred on the
+    # reviewers shown instead, a rate any reader can work out from the points.
+    parts = [
+        _k("t", "specialty"),
+        pl.concat_str([pl.lit("o|"), pl.col("specialty"), pl.lit(f"|{UNCLASSIFIED}")]),
+    ]
+    parts += [
+        pl.concat_str([pl.lit("o|"), pl.col("specialty"), pl.lit(f"|{o}")])
+        for o in (*CHANGED_OUTCOMES, "confirmed")
+    ]
+    centre_hidden = pl.any_horizontal([_hidden(d, p) for p in parts])
+    return _recentre(out.with_columns(_centre_hidden=centre_hidden), threshold).drop("_centre_hidden")
+
+
+def _recentre(reviewers: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """Centre the funnel of specialties flagged `_centre_hidden` on the reviewers shown."""
+    needed = {"specialty_rate", "lower_95", "upper_95", "lower_998", "upper_998", "flag", "change_rate"}
+    if not needed <= set(reviewers.columns) or not reviewers["_centre_hidden"].any():
+        return reviewers
+    unit = pl.col("_centre_hidden") & ~pl.col("n_suppressed") & (pl.col("reviewer_id") != OTHER)
+    rate = pl.when(unit).then(pl.col("n") * pl.col("change_rate")).sum().over("specialty") / pl.when(
+        unit
+    ).then(pl.col("n")).sum().over("specialty")
+    out = reviewers.with_columns(_unit=unit, _rate=rate)
+    centre = out["_rate"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    n = out["n"].fill_null(1).cast(pl.Float64).to_numpy()
+    lo95, hi95 = funnel_limits(centre, n, 0.95)
+    lo998, hi998 = funnel_limits(centre, n, 0.998)
+    r = pl.col("change_rate")
+    flag = (
+        pl.when(r > pl.col("_u998"))
+        .then(pl.lit("high_998"))
+        .when(r > pl.col("_u95"))
+        .then(pl.lit("high_95"))
+        .when(r < pl.col("_l998"))
+        .then(pl.lit("low_998"))
+        .when(r < pl.col("_l95"))
+        .then(pl.lit("low_95"))
+        .otherwise(pl.lit("within"))
+    )
+    out = out.with_columns(
+        _l95=pl.Series(lo95), _u95=pl.Series(hi95), _l998=pl.Series(lo998), _u998=pl.Series(hi998)
+    ).with_columns(_flag=flag)
+    swap = {
+        "specialty_rate": "_rate",
+        "lower_95": "_l95",
+        "upper_95": "_u95",
+        "lower_998": "_l998",
+        "upper_998": "_u998",
+        "flag": "_flag",
+    }
+    return out.with_columns(
+        pl.when(pl.col("_unit"))
+        .then(pl.col(new))
+        .when(pl.col("_centre_hidden"))
+        .then(None)
+        .otherwise(pl.col(old))
+        .alias(old)
+        for old, new in swap.items()
+    ).drop("_unit", "_rate", "_l95", "_u95", "_l998", "_u998", "_flag")
+
+
+def _safe_concordance(conc: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = _flags(conc, d, "n", _k("c", "specialty"))
+    hidden = pl.col("n_suppressed") | _hidden(d, _k("c+", "specialty")) | _hidden(d, _k("c-", "specialty"))
+    out = out.with_columns(n_suppressed=hidden, n=pl.when(hidden).then(None).otherwise(pl.col("n")))
+    measures = [c for c in out.columns if c not in ("specialty", "n", "n_primary", "n_suppressed")]
+    return _hide(out, pl.col("n_suppressed"), measures)
+
+
+def _safe_cost(cost: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = _flags(cost, d, "n_cases", _k("t", "specialty"))
+    out = _flags(out, d, "n_verified", _k("cv+", "specialty"))
+    verified_hidden = (
+        pl.col("n_verified_suppressed") | _hidden(d, _k("cv-", "specialty")) | pl.col("n_cases_suppressed")
+    )
+    out = out.with_columns(
+        n_verified_suppressed=verified_hidden,
+        n_verified=pl.when(verified_hidden).then(None).otherwise(pl.col("n_verified")),
+    )
+    out = _hide(out, pl.col("n_cases_suppressed"), COST_MEASURES)
+    return _hide(out, pl.col("n_verified_suppressed"), REALIZED_MEASURES)
+
+
+def _safe_segments(segments: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = _flags(segments, d, "n_cases", _k("seg", "dimension", "segment"))
+    out = _flags(out, d, "n_verified", _k("seg+", "dimension", "segment"))
+    verified_hidden = (
+        pl.col("n_verified_suppressed")
+        | _hidden(d, _k("seg-", "dimension", "segment"))
+        | pl.col("n_cases_suppressed")
+    )
+    out = out.with_columns(
+        n_verified_suppressed=verified_hidden,
+        n_verified=pl.when(verified_hidden).then(None).otherwise(pl.col("n_verified")),
+    )
+    out = _hide(out, pl.col("n_cases_suppressed"), COST_MEASURES)
+    return _hide(out, pl.col("n_verified_suppressed"), REALIZED_MEASURES)
+
+
+def _safe_sensitivity(sens: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    """A tornado row moves money by an exact function of counts (the fee by cases x fee, leakage by
+    the leaking outcomes' cases): it is dropped where those counts are hidden."""
+    leak = pl.any_horizontal(
+        [
+            _hidden(d, pl.concat_str([pl.lit("o|"), pl.col("specialty"), pl.lit(f"|{o}")]))
+            for o in LEAKAGE_OUTCOMES
+        ]
+    )
+    hidden = _hidden(d, _k("t", "specialty")) | ((pl.col("assumption") == "leakage") & leak)
+    return sens.filter(~hidden)
+
+
+def _safe_targeting(targeting: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = _flags(targeting, d, "n", _k("g", "decile"))
+    hidden = pl.col("n_suppressed") | _hidden(d, _k("g+", "decile")) | _hidden(d, _k("g-", "decile"))
+    out = out.with_columns(n_suppressed=hidden, n=pl.when(hidden).then(None).otherwise(pl.col("n"))).sort(
+        "decile"
+    )
+    out = _hide(out, pl.col("n_suppressed"), ["mean_score", "observed_change_rate", "lift"])
+    return _hide(out, pl.col("n_suppressed").cast(pl.Int32).cum_max() > 0, ["cumulative_lift"])
+
+
+def _safe_dq(files: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = files
+    for m in (m for m in DQ_ROWS if m in files.columns):
+        out = _flags(out, d, m, pl.concat_str([_k("dq", "record_type", "status"), pl.lit(f"|{m}")]))
+    return out
+
+
+def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) -> Published:
+    """Every mart made safe to publish, decided together (see the module docstring)."""
+    keys = marts.get("publication_keys")
+    prepared = dict(marts)
+    if (reviewers := _get(marts, "reviewer_variation")) is not None:
+        prepared["reviewer_variation"] = fold_reviewers(reviewers, threshold, keys)
+    if (segments := _get(marts, "cost_impact_segments")) is not None:
+        prepared["cost_impact_segments"] = fold_segments(segments, threshold, keys)
+    prepared = collapse(prepared, threshold)
+    decision = protect(cell_model(prepared).model(), threshold)
+    frames: dict[str, pl.DataFrame] = {}
+    apply = {
+        "outcome_rates": lambda f: _safe_rates(f, decision),
+        "outcome_rates_monthly": lambda f: _safe_monthly(f, decision),
+        "procedure_flows": lambda f: _flags(
+            f, decision, "n", _k("f", "specialty", "source", "target", "outcome")
+        ),
+        "turnaround": lambda f: _hide(
+            g := _flags(f, decision, "n", _k("mt", "specialty", "month")),
+            g["n_suppressed"],
+            ["median_days", "p90_days"],
+        ),
+        "turnaround_distribution": lambda f: _flags(f, decision, "n", _k("d", "specialty", "days")),
+        "reviewer_variation": lambda f: _safe_reviewers(f, decision, threshold),
+        "concordance": lambda f: _safe_concordance(f, decision),
+        "cost_impact": lambda f: _safe_cost(f, decision),
+        "cost_impact_segments": lambda f: _safe_segments(f, decision),
+        "cost_sensitivity": lambda f: _safe_sensitivity(f, decision),
+        "targeting": lambda f: _safe_targeting(f, decision),
+        "data_quality_files": lambda f: _safe_dq(f, decision),
+        "data_quality_rules": lambda f: _flags(
+            f, decision, "n_rows", _k("dqr", "record_type", "field", "rule")
+        ),
+    }
+    for name, fn in apply.items():
+        frame = _get(prepared, name)
+        if frame is not None and not (shown := _shown(frame)).is_empty():
+            frames[name] = fn(shown)
+    return Published(frames, decision, threshold)
