@@ -85,7 +85,7 @@ import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from html.parser import HTMLParser
@@ -100,6 +100,16 @@ Key = tuple[str, ...]
 Expr = dict[Key, float]
 
 Z95 = 1.959963984540054
+# Header labels of the pages' tables and the CSV column each shows.
+HTML_COLUMNS = {
+    "cases": ("n", "n_cases"),
+    "cases reviewed": ("total",),
+    "verified cases": ("n_verified",),
+    "rows read": ("rows_read",),
+    "loaded": ("rows_loaded",),
+    "quarantined": ("rows_quarantined",),
+    "duplicate": ("rows_duplicate",),
+}
 # Columns that hold counts of cases or rows in downloads the attacker has no relations for.
 COUNT_COLUMNS = {"n", "total", "n_cases", "n_verified", "rows_read", "rows_loaded", "rows_quarantined"}
 COUNT_COLUMNS.add("rows_duplicate")
@@ -114,6 +124,7 @@ class Range:
     where: list[str]
     low: int
     high: int
+    shown: list[str] = field(default_factory=list)  # where the same count is printed as a number
 
     @property
     def exact(self) -> bool:
@@ -157,6 +168,64 @@ def _count(text: str) -> int | None:
     return None
 
 
+def _cell_count(text: str) -> str:
+    """The count a table cell prints: "48.5% (955)" -> "955"; markers and plain counts as they are."""
+    hit = re.search(r"\(([\d,]+|<\s*\d+|\*)\)\s*$", text)
+    return hit.group(1) if hit else text.strip()
+
+
+def _norm(text: str) -> str:
+    """A label or value as letters and digits only; "2024-11-01" as its month, "All specialties" as all."""
+    text = re.sub(r"^(\d{4}-\d{2})-01$", r"\1", text.strip())
+    return re.sub(r"[^a-z0-9]", "", _label_key(text))
+
+
+def _match_rows(table: _Table, csv_rows: list[dict[str, str]]) -> dict[int, int]:
+    """HTML row -> CSV row, by labels (never by order: ties sort differently); unique matches only.
+
+    Label columns are the first and every other one that is not a count column and does not
+    read as a number, share or money. Each is paired with the CSV column whose set of values is
+    most alike (Jaccard at least 0.5); a row matches the one CSV row equal on every pair.
+    """
+    if not table.rows or not csv_rows:
+        return {}
+    heads = [h.lower() for h in table.header]
+    numeric = re.compile(r"^[-$\d.,%<*–— ()]*$")
+    label_cols = [
+        k
+        for k, head in enumerate(heads)
+        if k == 0
+        or (head not in HTML_COLUMNS and not all(numeric.match(r[k]) for r in table.rows if k < len(r)))
+    ]
+    csv_values = {c: {_norm(r.get(c) or "") for r in csv_rows} for c in csv_rows[0]}
+    pairs: list[tuple[int, str]] = []
+    taken: set[str] = set()
+    for k in label_cols:
+        html_values = {_norm(r[k]) for r in table.rows if k < len(r)}
+        scored = [
+            (len(html_values & vals) / len(html_values | vals), c)
+            for c, vals in csv_values.items()
+            if c not in taken and vals
+        ]
+        best = max(scored, default=(0.0, ""))
+        if best[0] >= 0.5:
+            pairs.append((k, best[1]))
+            taken.add(best[1])
+    if not pairs:
+        return {}
+    index: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for j, r in enumerate(csv_rows):
+        index[tuple(_norm(r.get(c) or "") for _, c in pairs)].append(j)
+    matches: dict[int, int] = {}
+    for i, row in enumerate(table.rows):
+        if len(row) != len(heads):
+            continue
+        found = index.get(tuple(_norm(row[k]) for k, _ in pairs), [])
+        if len(found) == 1:
+            matches[i] = found[0]
+    return matches
+
+
 def _number(text: str | None) -> float | None:
     if text is None:
         return None
@@ -178,21 +247,52 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     return rows
 
 
+@dataclass
+class _Table:
+    """An HTML table with the download it sits beside: header cells and body rows as text."""
+
+    title: str
+    download: str
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
 class _Page(HTMLParser):
-    """A page's visible text and its cards (label, value, sub)."""
+    """A page's visible text, its cards (label, value, sub) and its tables."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.cards: list[dict[str, str]] = []
+        self.tables: list[_Table] = []
         self._skip = 0
         self._field: str | None = None
-        self._depth = 0
+        self._title = ""
+        self._download = ""
+        self._in_h3 = False
+        self._cell: list[str] | None = None
+        self._row: list[str] | None = None
+        self._head = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in {"script", "style"}:
             self._skip += 1
-        classes = (dict(attrs).get("class") or "").split()
+        values = dict(attrs)
+        if tag == "h3":
+            self._in_h3, self._title, self._download = True, "", ""
+        elif tag == "a" and values.get("href", "").endswith(".csv"):
+            self._download = values.get("href") or ""
+        elif tag == "table":
+            self.tables.append(_Table(self._title.strip(), self._download))
+        elif tag == "thead":
+            self._head = True
+        elif tag == "tbody":
+            self._head = False
+        elif tag == "tr" and self.tables:
+            self._row = []
+        elif tag in {"td", "th"} and self._row is not None:
+            self._cell = []
+        classes = (values.get("class") or "").split()
         if tag == "div" and "card" in classes:
             self.cards.append({})
         if tag == "div" and self.cards and {"label", "value", "sub"} & set(classes):
@@ -205,11 +305,27 @@ class _Page(HTMLParser):
             self._skip -= 1
         if tag == "div":
             self._field = None
+        if tag == "h3":
+            self._in_h3 = False
+        elif tag in {"td", "th"} and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self.tables:
+            table = self.tables[-1]
+            if self._head:
+                table.header = self._row
+            else:
+                table.rows.append(self._row)
+            self._row = None
 
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
         self.text.append(data)
+        if self._in_h3:
+            self._title += data
+        if self._cell is not None:
+            self._cell.append(data)
         if self._field and self.cards:
             card = self.cards[-1]
             card[self._field] = (card.get(self._field, "") + data).strip()
@@ -259,6 +375,8 @@ class _Model:
     eqs: list[_Eq] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     derivations: dict[Key, list[str]] = field(default_factory=lambda: defaultdict(list))
+    shown: dict[Key, list[str]] = field(default_factory=lambda: defaultdict(list))
+    cells: dict[str, Key] = field(default_factory=dict)  # "file.csv:row:column" -> variable
     exact_columns: set[tuple[str, str]] = field(default_factory=set)
     aux: int = 0
 
@@ -266,6 +384,7 @@ class _Model:
     def publish(self, key: Key, text: str | None, where: str) -> None:
         """A published cell: a count fixes the variable, a marker restricts it."""
         text = "" if text is None else str(text).strip()
+        self.cells.setdefault(where, key)
         value = _count(text)
         if value is not None:
             self.fix(key, value, where)
@@ -291,6 +410,7 @@ class _Model:
             self.conflicts.append(f"{'/'.join(key)}: {self.fixed[key]} and {value} ({where})")
             return
         self.fixed[key] = value
+        self.shown[key].append(where)
 
     def derived(self, key: Key, value: float | None, family: str, where: str) -> None:
         """A count computed from other published figures: kept only when it is an integer."""
@@ -397,6 +517,7 @@ class _Reader:
         self._sensitivity()
         self._data_quality()
         self._page_figures()
+        self._page_tables()
         self._unknown_csvs()
         for key in list(m.where):
             m.where[key] = sorted(set(m.where[key]))
@@ -482,6 +603,8 @@ class _Reader:
                 m.publish(n, r.get("n"), f"{where}:n")
                 m.publish(tot, r.get("total"), f"{where}:total")
                 m.ratio("rates", {n: 1}, {tot: 1}, r.get("rate"), self._exact(name, "rate"))
+                # The centre line is the specialty's rate over the whole period.
+                m.ratio("rates", {("n", s, o): 1}, {("total", s): 1}, r.get("center_line"), True)
                 self._pchart(tot, r.get("center_line"), r.get("lcl"), r.get("ucl"))
         for s, months in per.items():
             for mo in months:
@@ -844,6 +967,75 @@ class _Reader:
                             o, mo = _label_key(tname.removesuffix(" share")), _month(str(x))
                             self._hover(("n_month", spec, mo, o), ("total_month", spec, mo), str(text), where)
 
+    # -- the same tables as HTML ------------------------------------------------------------------
+
+    def _page_tables(self) -> None:
+        """Each table beside a "Download CSV" link shows the download again; read it cell by cell.
+
+        Tables in the download's row order are matched row by row; the overview (specialty by
+        outcome) and the monthly tables (month by outcome) are pivots, read by their labels.
+        Cells print counts ("955", "48.5% (955)"), markers, or a share of the row's cases
+        ("57.9%"), which bounds the count to the printed digit.
+        """
+        m = self.model
+        for name, (page, _) in self.pages.items():
+            for table in page.tables:
+                csv_rows = self.csvs.get(table.download)
+                if csv_rows is None or not table.header:
+                    continue
+                where = f"{name}:table '{table.title}'"
+                heads = [h.lower() for h in table.header]
+                if table.download == "overview-outcome-rates.csv":
+                    self._pivot(
+                        table,
+                        where,
+                        lambda row: ("n", _label_key(row[0])),
+                        lambda row: ("total", _label_key(row[0])),
+                    )
+                elif table.download.endswith("-monthly.csv") and not table.download.endswith(
+                    "turnaround-monthly.csv"
+                ):
+                    spec = csv_rows[0]["specialty"] if csv_rows else ""
+                    self._pivot(
+                        table,
+                        where,
+                        lambda row, spec=spec: ("n_month", spec, _month(row[0])),
+                        lambda row, spec=spec: ("total_month", spec, _month(row[0])),
+                    )
+                else:
+                    for i, j in _match_rows(table, csv_rows).items():
+                        for col, head in zip(table.rows[i], heads, strict=False):
+                            for csv_col in HTML_COLUMNS.get(head, ()):
+                                key = m.cells.get(f"{table.download}:{j + 2}:{csv_col}")
+                                if key is not None:
+                                    m.publish(key, _cell_count(col), f"{where} row {i + 1} {head}")
+                                    break
+
+    def _pivot(
+        self,
+        table: _Table,
+        where: str,
+        n_key: Callable[[list[str]], Key],
+        total_key: Callable[[list[str]], Key],
+    ) -> None:
+        m = self.model
+        heads = table.header
+        for row in table.rows:
+            if len(row) != len(heads):
+                continue
+            total = total_key(row)
+            m.publish(total, _cell_count(row[1]), f"{where} {row[0]} {heads[1]}")
+            for head, cell in zip(heads[2:], row[2:], strict=True):
+                key = (*n_key(row), _label_key(head))
+                here = f"{where} {row[0]} {head}"
+                pct = re.fullmatch(r"(-?[\d.]+)%", cell.strip())
+                if pct and not re.search(r"\(", cell):
+                    # A share alone: n / total to the printed digit (one decimal of a percent).
+                    digits = len(pct.group(1).partition(".")[2]) + 2
+                    m.ratio("rates", {key: 1}, {total: 1}, f"{float(pct.group(1)) / 100:.{digits}f}", False)
+                    continue
+                m.publish(key, _cell_count(cell), here)
+
     # -- everything else --------------------------------------------------------------------------
     def _unknown_csvs(self) -> None:
         """Suppressed cells of downloads this attacker has no relations for, by marker alone."""
@@ -1026,7 +1218,9 @@ def _choose_families(model: _Model, solver: _Solver) -> tuple[set[str], dict[str
     return families, dropped
 
 
-def _tighten(system: _System, lb: np.ndarray, ub: np.ndarray, cells: np.ndarray, solver: _Solver) -> None:
+def _tighten(
+    system: _System, lb: np.ndarray, ub: np.ndarray, cells: np.ndarray, solver: _Solver, exact_only: bool
+) -> None:
     """Narrow the cells' bounds to the integer program's true min and max, component by component.
 
     Published values are already substituted; variables the propagation fixed are substituted
@@ -1072,21 +1266,24 @@ def _tighten(system: _System, lb: np.ndarray, ub: np.ndarray, cells: np.ndarray,
             c[:] = 0
             c[mine] = weights
             witness(solver(sub, blo, bhi, c, blb, bub)[2])
-        # Push every cell still short of its bound at once, until a push gains nothing.
+        # Push the cells still short of their bound, with random weights so that pushes differ,
+        # until three pushes in a row gain (almost) nothing.
         for sign in (1.0, -1.0):
-            while True:
+            idle = 0
+            while idle < 3:
                 short = (inner_lo > blb[mine]) if sign > 0 else (inner_hi < bub[mine])
                 if not short.any():
                     break
                 before = short.sum()
                 c[:] = 0
-                c[mine[short]] = sign
+                c[mine[short]] = sign * (0.5 + rng.random(before))
                 witness(solver(sub, blo, bhi, c, blb, bub)[2])
                 still = (inner_lo > blb[mine]) if sign > 0 else (inner_hi < bub[mine])
-                if before - still.sum() < max(2, before // 10):
-                    break
+                idle = idle + 1 if before - still.sum() < max(1, before // 50) else 0
         for pos in np.argsort(bub[mine] - blb[mine], kind="stable"):
             j = mine[pos]
+            if exact_only and inner_lo[pos] < inner_hi[pos]:
+                continue  # two witnesses differ: not recoverable; its outer bounds stay as they are
             for sign in (1.0, -1.0):
                 c[:] = 0
                 c[j] = sign
@@ -1097,18 +1294,30 @@ def _tighten(system: _System, lb: np.ndarray, ub: np.ndarray, cells: np.ndarray,
                     witness(x)
                     if status == 2 or not math.isfinite(bound):
                         continue
+                    before = (blb[j], bub[j])
                     if sign > 0:
                         blb[j] = max(blb[j], math.ceil(bound - 1e-6))
                     else:
                         bub[j] = min(bub[j], math.floor(-bound + 1e-6))
+                    if (blb[j], bub[j]) != before:
+                        _propagate(sub, blo, bhi, blb, bub)  # a proven bound narrows its neighbours
         lb[glob], ub[glob] = blb, bub
 
 
-def attack(site: Path, *, pages: bool = True, without: Iterable[str] = (), time_limit: float = 5.0) -> Attack:
+def attack(
+    site: Path,
+    *,
+    pages: bool = True,
+    without: Iterable[str] = (),
+    exact_only: bool = False,
+    time_limit: float = 5.0,
+) -> Attack:
     """Every suppressed cell of a built site with the range the published numbers allow.
 
-    `pages=False` reads the CSV downloads alone (no chart, card or note of the HTML pages);
-    `without` leaves out relation families by name, to see which ones a recovery needs.
+    `pages=False` reads the CSV downloads alone (no chart, card, table or note of the HTML
+    pages); `without` leaves out relation families by name, to see which ones a recovery needs.
+    `exact_only=True` only decides which cells are recovered: a cell two solutions disagree on
+    keeps its propagated bounds (sound, wider than its true range), which saves most solves.
     """
     started = time.perf_counter()
     model = _Reader(Path(site), pages=pages).model
@@ -1122,7 +1331,7 @@ def attack(site: Path, *, pages: bool = True, without: Iterable[str] = (), time_
     if not _propagate(system.a, system.lo, system.hi, lb, ub):
         raise RuntimeError("the chosen relations are infeasible")
     cells = np.array(sorted(system.index[k] for k in model.where if k in system.index), dtype=int)
-    _tighten(system, lb, ub, cells, solver)
+    _tighten(system, lb, ub, cells, solver, exact_only)
     ranges = []
     for k in sorted(model.where):
         # A cell suppressed in one place but published in another is recovered without solving.
@@ -1132,7 +1341,9 @@ def attack(site: Path, *, pages: bool = True, without: Iterable[str] = (), time_
             low, high = int(lb[system.index[k]]), int(ub[system.index[k]])
         else:
             continue
-        ranges.append(Range(k, model.marker.get(k, ""), list(model.where[k]), low, high))
+        ranges.append(
+            Range(k, model.marker.get(k, ""), list(model.where[k]), low, high, model.shown.get(k, []))
+        )
     counts: dict[str, int] = defaultdict(int)
     for eq in model.eqs:
         if eq.family in families:
