@@ -2,8 +2,8 @@
 
 Independent of the publication layer on purpose: it reads nothing of `dashboards/` and shares no
 model with the defender. Its only inputs are the files of a built site folder — every CSV
-download, the Plotly figures embedded in the HTML pages, the pages' cards and notes — and what
-the methodology page says the markers mean. It poses the attacker's problem as an integer
+download, the pages' HTML tables, the Plotly figures embedded in the pages, their cards and
+notes — and what the methodology page says the markers mean. It poses the attacker's problem as an integer
 program (scipy's HiGHS `milp`) and returns, for every suppressed cell it can find, the range
 [low, high] that every integer solution consistent with the published numbers agrees on. A
 range of width 0 is a recovered count.
@@ -15,8 +15,8 @@ What a suppressed cell may hold ("marker domains")
            least T when the methodology says that zero is shown.
     ""     a count left empty (beside a published rate or money figure): 0..U.
     other  any other text in a count column: 0..U.
-    U is ten times the largest count published anywhere, plus 1,000: a bound no true count
-    of a 2,000-case programme comes near, kept finite for the solver.
+    U is ten times the largest count published in any download, plus 1,000 (no count on the
+    site exceeds the rows read, which are published): finite, for the solver.
 
 Relations exploited (family names as in `Attack.relations`; each is a hypothesis about what the
 site means, tested first on the cells that are published in full: a family contradicted by
@@ -55,26 +55,36 @@ published numbers is dropped, and so is one that makes the whole system infeasib
                         (multiplier - 1) x fee x cases
     rates               a published rate r = n / total: with r = p/q in lowest terms (exact in
                         the CSV's full precision), n = k p and total = k q for an integer k;
-                        a rounded rate bounds n / total to its last printed digit. Used for
-                        outcome rates, monthly rates, reviewers' change rates, deciles' change
-                        rates, raw agreement
+                        a rounded rate (a percentage on a page) bounds n / total to its last
+                        printed digit. Used for outcome rates, monthly rates, the p-charts'
+                        centre lines (the specialty's rate), reviewers' change rates, deciles'
+                        change rates, raw agreement, and the shares in the pages' pivot tables
     intervals           a published Wilson 95% interval has centre (n + z^2/2) / (total + z^2)
     p-chart limits      a published 3-sigma limit gives the month's cases:
                         total = 9 p (1 - p) / (limit - p)^2
     data quality        rows read = loaded + quarantined + duplicate; cases loaded = cases
                         reviewed + pending (the data-quality page's card)
-    page figures        the same count read from a chart's hover text or a card (outcome mix,
-                        p-charts, cards with "n = ...", pending and unclassified cards) is the
-                        same variable as in the CSV; a disagreement is recorded in
-                        `Attack.conflicts`
+    page figures        the same count read from a page is the same variable as in the CSV:
+                        chart hover text (outcome mix, p-charts), cards ("n = ...", pending,
+                        unclassified, verified cases) and every HTML table beside a "Download
+                        CSV" link (rows matched to the download by their labels, pivots by
+                        their row and column labels). A count hidden in one place and printed
+                        in another is recovered outright (`Range.shown`); two different
+                        numbers for one count are recorded in `Attack.conflicts`
+
+Not exploited, because here they are not counts: the sensitivity table's leakage and price
+swings move the net by a leakage or price factor times a sum of prices (money, not cases);
+bootstrap intervals; turnaround medians and percentiles; kappa and its interval.
 
 Cells in CSVs the attacker does not know are still collected (any column named like a count,
 "n", "total", "n_*", "rows_*") and reported with their marker domain alone.
 
-Solving: interval propagation over all equations first (sound outer bounds), then one integer
-program per open bound; every solution found is a witness that narrows the gap for all cells at
-once (inner bounds), so most bounds need no solve of their own. A solve that hits its time limit
-keeps HiGHS's proven dual bound, so every range stays sound.
+Solving: interval propagation over all equations first (sound outer bounds); variables it fixes
+are substituted and the rest splits into independent blocks. In each block, integer solutions
+pushed in random directions are witnesses (inner bounds) for every cell at once; a bound a
+witness does not reach is proven by the LP relaxation (HiGHS, rounded inward) when an integral
+vertex or a witness meets it, else by the integer program (HiGHS `milp`). A solve that hits its
+time limit keeps HiGHS's proven dual bound, so every range stays sound.
 """
 
 from __future__ import annotations
@@ -125,6 +135,7 @@ class Range:
     low: int
     high: int
     shown: list[str] = field(default_factory=list)  # where the same count is printed as a number
+    derived: list[str] = field(default_factory=list)  # figures it was computed from ("money: cost.csv:3")
 
     @property
     def exact(self) -> bool:
@@ -273,6 +284,7 @@ class _Page(HTMLParser):
         self._cell: list[str] | None = None
         self._row: list[str] | None = None
         self._head = False
+        self._in_table = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in {"script", "style"}:
@@ -284,11 +296,12 @@ class _Page(HTMLParser):
             self._download = values.get("href") or ""
         elif tag == "table":
             self.tables.append(_Table(self._title.strip(), self._download))
+            self._in_table = True
         elif tag == "thead":
             self._head = True
         elif tag == "tbody":
             self._head = False
-        elif tag == "tr" and self.tables:
+        elif tag == "tr" and self._in_table:
             self._row = []
         elif tag in {"td", "th"} and self._row is not None:
             self._cell = []
@@ -307,6 +320,8 @@ class _Page(HTMLParser):
             self._field = None
         if tag == "h3":
             self._in_h3 = False
+        elif tag == "table":
+            self._in_table = False
         elif tag in {"td", "th"} and self._cell is not None and self._row is not None:
             self._row.append(" ".join("".join(self._cell).split()))
             self._cell = None
@@ -374,10 +389,9 @@ class _Model:
     where: dict[Key, list[str]] = field(default_factory=lambda: defaultdict(list))
     eqs: list[_Eq] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
-    derivations: dict[Key, list[str]] = field(default_factory=lambda: defaultdict(list))
+    derivations: dict[Key, list[str]] = field(default_factory=lambda: defaultdict(list))  # family: source
     shown: dict[Key, list[str]] = field(default_factory=lambda: defaultdict(list))
     cells: dict[str, Key] = field(default_factory=dict)  # "file.csv:row:column" -> variable
-    exact_columns: set[tuple[str, str]] = field(default_factory=set)
     aux: int = 0
 
     # -- observations -------------------------------------------------------------------------
@@ -393,7 +407,8 @@ class _Model:
         self.marker.setdefault(key, text)
         lo, hi = 0, self.upper
         if re.fullmatch(r"<\s*\d+", text):
-            lo, hi = self.small[0], int(text.lstrip("< ")) - 1
+            self.star_low = int(text.lstrip("< "))  # "*" is never what "<T" would have shown
+            lo, hi = self.small[0], self.star_low - 1
         elif text == "*":
             if self.star_zero:
                 self.star.add(key)
@@ -519,8 +534,8 @@ class _Reader:
         self._page_figures()
         self._page_tables()
         self._unknown_csvs()
-        for key in list(m.where):
-            m.where[key] = sorted(set(m.where[key]))
+        for key in list(m.where):  # downloads first, then pages
+            m.where[key] = sorted(set(m.where[key]), key=lambda w: (".csv:" not in w, w))
 
     # -- settings -----------------------------------------------------------------------------
     def _page_text(self, name: str) -> str:
@@ -569,7 +584,7 @@ class _Reader:
             m.publish(("n", s, o), r.get("n"), f"{where}:n")
             m.publish(("total", s), r.get("total"), f"{where}:total")
             m.ratio("rates", {("n", s, o): 1}, {("total", s): 1}, r.get("rate"), self._exact(where, "rate"))
-            self._wilson(("n", s, o), ("total", s), r.get("ci_low"), r.get("ci_high"))
+            self._wilson(("n", s, o), ("total", s), r.get("ci_low"), r.get("ci_high"), where)
         specs = sorted(self.specialties - {"all"})
         for s in self.specialties:
             m.equal("outcome rows", {("n", s, o): 1 for o in self.outcomes}, {("total", s): 1})
@@ -578,18 +593,19 @@ class _Reader:
                 m.equal("outcome columns", {("n", "all", o): 1}, {("n", s, o): 1 for s in specs})
             m.equal("outcome columns", {("total", "all"): 1}, {("total", s): 1 for s in specs})
 
-    def _wilson(self, n: Key, total: Key, low: str | None, high: str | None) -> None:
+    def _wilson(self, n: Key, total: Key, low: str | None, high: str | None, where: str) -> None:
         lo, hi = _number(low), _number(high)
         t = self.model.fixed.get(total)
         if lo is None or hi is None or t is None:
             return
         z2 = Z95 * Z95
-        self.model.derived(n, (lo + hi) / 2 * (t + z2) - z2 / 2, "intervals", "")
+        self.model.derived(n, (lo + hi) / 2 * (t + z2) - z2 / 2, "intervals", where)
 
     # -- monthly p-charts ---------------------------------------------------------------------
     def _monthly(self) -> None:
         m = self.model
         per: dict[str, set[str]] = defaultdict(set)
+        centres: set[tuple[str, str, str | None]] = set()
         for name, table in self.csvs.items():
             if not name.endswith("-monthly.csv") or name.endswith("turnaround-monthly.csv"):
                 continue
@@ -603,9 +619,12 @@ class _Reader:
                 m.publish(n, r.get("n"), f"{where}:n")
                 m.publish(tot, r.get("total"), f"{where}:total")
                 m.ratio("rates", {n: 1}, {tot: 1}, r.get("rate"), self._exact(name, "rate"))
-                # The centre line is the specialty's rate over the whole period.
-                m.ratio("rates", {("n", s, o): 1}, {("total", s): 1}, r.get("center_line"), True)
-                self._pchart(tot, r.get("center_line"), r.get("lcl"), r.get("ucl"))
+                # The centre line is the specialty's rate over the whole period (once per value).
+                if (s, o, r.get("center_line")) not in centres:
+                    centres.add((s, o, r.get("center_line")))
+                    exact = self._exact(name, "center_line")
+                    m.ratio("rates", {("n", s, o): 1}, {("total", s): 1}, r.get("center_line"), exact)
+                self._pchart(tot, r.get("center_line"), r.get("lcl"), r.get("ucl"), where)
         for s, months in per.items():
             for mo in months:
                 m.equal(
@@ -617,13 +636,13 @@ class _Reader:
                 m.equal("month columns", {("n_month", s, mo, o): 1 for mo in months}, {("n", s, o): 1})
             m.equal("month columns", {("total_month", s, mo): 1 for mo in months}, {("total", s): 1})
 
-    def _pchart(self, total: Key, centre: str | None, lcl: str | None, ucl: str | None) -> None:
+    def _pchart(self, total: Key, centre: str | None, lcl: str | None, ucl: str | None, where: str) -> None:
         p = _number(centre)
         if p is None or not 0 < p < 1:
             return
         for limit in (_number(ucl), _number(lcl)):
             if limit is not None and 0 < limit < 1 and abs(limit - p) > 1e-12:
-                self.model.derived(total, 9 * p * (1 - p) / (limit - p) ** 2, "p-chart limits", "")
+                self.model.derived(total, 9 * p * (1 - p) / (limit - p) ** 2, "p-chart limits", where)
 
     def _index_trend(self) -> None:
         """The overview's all-specialty monthly trend exists only as a chart."""
@@ -1342,7 +1361,15 @@ def attack(
         else:
             continue
         ranges.append(
-            Range(k, model.marker.get(k, ""), list(model.where[k]), low, high, model.shown.get(k, []))
+            Range(
+                k,
+                model.marker.get(k, ""),
+                list(model.where[k]),
+                low,
+                high,
+                model.shown.get(k, []),
+                model.derivations.get(k, []),
+            )
         )
     counts: dict[str, int] = defaultdict(int)
     for eq in model.eqs:

@@ -131,6 +131,23 @@ def test_a_count_hidden_in_a_download_but_printed_in_a_chart_is_recovered(tmp_pa
     assert _range(csv_only, "n", "spine", "non_surgical") == (0, 7)
 
 
+def test_a_page_table_is_matched_to_its_download_by_labels_not_by_row_order(tmp_path: Path) -> None:
+    flows = "specialty,source,target,outcome,n\nspine,fusion,confirmed,confirmed,<11\nspine,injection,confirmed,confirmed,<11\n"
+    page = (
+        "<html><body><h3>Flows — Spine</h3><a href='spine-flows.csv'>Download CSV</a><table><thead><tr>"
+        "<th>First recommendation</th><th>Second opinion</th><th>Outcome</th><th>Cases</th></tr></thead><tbody>"
+        "<tr><td>injection</td><td>confirmed</td><td>Confirmed</td><td>3</td></tr>"
+        "<tr><td>fusion</td><td>confirmed</td><td>Confirmed</td><td>&lt;11</td></tr>"
+        "</tbody></table></body></html>"
+    )
+    result = attack(_site(tmp_path, {"spine-flows.csv": flows, "specialty-spine.html": page}))
+    found = {r.key: r for r in result.ranges}
+    leaked = found[("flow", "spine", "injection", "confirmed", "confirmed")]
+    assert (leaked.low, leaked.high) == (3, 3)
+    assert leaked.shown == ["specialty-spine.html:table 'Flows — Spine' row 1 cases"]
+    assert _range(result, "flow", "spine", "fusion", "confirmed", "confirmed") == (1, 10)
+
+
 def test_a_relation_the_published_cells_contradict_is_dropped_not_trusted(tmp_path: Path) -> None:
     # 20 + 9 is not 27: whatever the table means, its rows do not add up, so they prove nothing.
     rows = (
