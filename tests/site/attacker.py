@@ -292,7 +292,7 @@ class _Page(HTMLParser):
         values = dict(attrs)
         if tag == "h3":
             self._in_h3, self._title, self._download = True, "", ""
-        elif tag == "a" and values.get("href", "").endswith(".csv"):
+        elif tag == "a" and (values.get("href") or "").endswith(".csv"):
             self._download = values.get("href") or ""
         elif tag == "table":
             self.tables.append(_Table(self._title.strip(), self._download))
@@ -1015,12 +1015,14 @@ class _Reader:
                     "turnaround-monthly.csv"
                 ):
                     spec = csv_rows[0]["specialty"] if csv_rows else ""
-                    self._pivot(
-                        table,
-                        where,
-                        lambda row, spec=spec: ("n_month", spec, _month(row[0])),
-                        lambda row, spec=spec: ("total_month", spec, _month(row[0])),
-                    )
+
+                    def n_key(row: list[str], spec: str = spec) -> Key:
+                        return ("n_month", spec, _month(row[0]))
+
+                    def total_key(row: list[str], spec: str = spec) -> Key:
+                        return ("total_month", spec, _month(row[0]))
+
+                    self._pivot(table, where, n_key, total_key)
                 else:
                     for i, j in _match_rows(table, csv_rows).items():
                         for col, head in zip(table.rows[i], heads, strict=False):
@@ -1130,9 +1132,9 @@ def _system(model: _Model, families: set[str]) -> _System | str:
     c = [j for coefs, _, _ in rows for j in coefs]
     v = [a for coefs, _, _ in rows for a in coefs.values()]
     a = coo_matrix((v, (r, c)), shape=(len(rows), len(index))).tocsr()
-    lo = np.array([row[1] for row in rows], dtype=float)
-    hi = np.array([row[2] for row in rows], dtype=float)
-    return _System(index, lb, ub, a, lo, hi)
+    row_lo = np.array([row[1] for row in rows], dtype=float)
+    row_hi = np.array([row[2] for row in rows], dtype=float)
+    return _System(index, lb, ub, a, row_lo, row_hi)
 
 
 def _propagate(a: csr_matrix, lo: np.ndarray, hi: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> bool:
