@@ -22,6 +22,24 @@ import pytest
 from tests.site.attacker import Attack, Key, Range, attack
 
 SEEDS = (1, 2, 3)
+# Relations every site of a programme holds; the attacker must find the tables that carry them.
+CORE_RELATIONS = {
+    "outcome rows",
+    "outcome columns",
+    "month rows",
+    "month columns",
+    "all-specialty months",
+    "turnaround months",
+    "turnaround bins",
+    "flows",
+    "reviewers",
+    "cost cases",
+    "cost verified",
+    "money",
+    "rates",
+    "targeting",
+    "data quality",
+}
 N_CASES = 2000
 HEADER = "specialty,outcome,n,total,rate,ci_low,ci_high\n"
 
@@ -265,6 +283,9 @@ def test_the_attacker_reads_every_suppressed_cell_of_the_downloads(programmes: d
                             missed.append(f"{path.name}:{i + 2}:{col}")
         assert missed == [], f"seed {p.seed}: cells the attacker did not read: {missed[:10]}"
         assert sum(1 for r in p.full.ranges if r.marker == "<11") > 500
+        # A renamed download must not leave the attack without its relations (and pass for nothing).
+        missing = sorted(CORE_RELATIONS - {f for f, n in p.full.relations.items() if n})
+        assert missing == [], f"seed {p.seed}: relation families the attacker could not build: {missing}"
 
 
 @pytest.mark.slow
