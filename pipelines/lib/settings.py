@@ -59,6 +59,10 @@ class Settings(BaseModel):
         ge=11, le=1_000, description="published counts from 1 to this minus one are suppressed (CMS: 11)"
     )
     gx_max_rows: int = Field(ge=1, description="staged rows Great Expectations validates per table")
+    plan_display_names: str = Field(
+        default="",
+        description="CSV of plan_id,display_name naming plans on the site; empty: plans are re-keyed",
+    )
 
     def as_dict(self) -> dict[str, float | int]:
         return self.model_dump()

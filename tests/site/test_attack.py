@@ -205,7 +205,16 @@ def _truth(warehouse: Path) -> dict[Key, int]:
             t[("decile_n", str(d))] = n
         for s, n, v in q("select specialty, n_cases, n_verified from marts.cost_impact"):
             t[("cost_cases", "specialty", s)], t[("cost_verified", "specialty", s)] = n, v
-        for d, g, n, v in q("select dimension, segment, n_cases, n_verified from marts.cost_impact_segments"):
+        # Segments as the site publishes them: plans under their labels (core.publication_keys), and
+        # every segment of fewer than 11 cases (with any true "other") folded into "other".
+        for d, g, n, v in q(
+            """select s.dimension, case when n_cases < 11 or segment = 'other' then 'other'
+                                     else coalesce(k.label, segment) end, sum(n_cases), sum(n_verified)
+               from marts.cost_impact_segments s
+               left join core.publication_keys k on s.dimension = 'plan_id' and k.dimension = 'plan'
+                                                 and k.value = s.segment
+               group by all"""
+        ):
             t[("cost_cases", d, g)], t[("cost_verified", d, g)] = n, v
         columns = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
         for rt, st, *values in q(
@@ -282,9 +291,15 @@ def test_the_attacker_reads_every_suppressed_cell_of_the_downloads(programmes: d
                         if value in {"<11", "*"} and f"{path.name}:{i + 2}:{col}" not in seen:
                             missed.append(f"{path.name}:{i + 2}:{col}")
         assert missed == [], f"seed {p.seed}: cells the attacker did not read: {missed[:10]}"
-        assert sum(1 for r in p.full.ranges if r.marker == "<11") > 500
+        assert (
+            sum(1 for r in p.full.ranges if r.marker == "<11") > 100
+        )  # hundreds of small cells are published
         # A renamed download must not leave the attack without its relations (and pass for nothing).
-        missing = sorted(CORE_RELATIONS - {f for f, n in p.full.relations.items() if n})
+        # Breakdowns of a count below 11 (small flows, the months of a small outcome) are not published
+        # at all, so the families that sum a breakdown to its total are incomplete: the attacker rightly
+        # drops them rather than trust a sum with parts missing.
+        collapsed = {"flows", "month columns"}
+        missing = sorted(CORE_RELATIONS - collapsed - {f for f, n in p.full.relations.items() if n})
         assert missing == [], f"seed {p.seed}: relation families the attacker could not build: {missing}"
 
 

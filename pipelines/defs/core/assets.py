@@ -8,6 +8,7 @@ from pipelines.defs.core import checks
 from pipelines.defs.resources import SecondLook
 from pipelines.defs.tables import spec
 from pipelines.lib.core.costs import build_case_costs
+from pipelines.lib.core.keys import build_publication_keys, plan_display_names
 from pipelines.lib.core.outcomes import build_case_outcomes
 from pipelines.lib.training.propensity import build_case_scores
 from pipelines.lib.training.text import narrative_predictions
@@ -125,3 +126,21 @@ def case_scores(secondlook: SecondLook) -> dg.MaterializeResult:
     with secondlook.writer() as conn:
         n = build_case_scores(conn, Path(secondlook.warehouse))
     return dg.MaterializeResult(metadata={"dagster/row_count": n})
+
+
+@dg.asset(
+    key=dg.AssetKey(["core", "publication_keys"]),
+    group_name="core",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    owners=["team:clinical-quality"],
+    tags={"pii": "pseudonymous"},
+    deps=[dg.AssetKey(OUTCOMES.split("."))],
+    description='The label each reviewer and plan is published under ("Reviewer 07"), stable across runs; '
+    "the key back to the ids stays here, for the quality team.",
+)
+def publication_keys(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
+    names = plan_display_names(secondlook.settings().plan_display_names)
+    with secondlook.writer() as conn:
+        n = build_publication_keys(conn, context.run_id, names)
+    return dg.MaterializeResult(metadata={"dagster/row_count": n, "plans_named": names.height})

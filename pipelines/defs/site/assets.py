@@ -21,7 +21,7 @@ PUBLISHED = [m.table for m in MARTS if m.name not in UNPUBLISHED]
     group_name="dashboards",
     kinds={"plotly", "html"},
     owners=["team:clinical-quality"],
-    deps=keys([*PUBLISHED, "marts.targeting", "reference.procedures"]),
+    deps=keys([*PUBLISHED, "marts.targeting", "reference.procedures", "core.publication_keys"]),
     tags={"published": "site"},
     description="Static dashboards (overview, one page per specialty, cost impact, data quality, methodology), "
     "built into this run's release folder; audit.runs swaps them in with the reader snapshot.",

@@ -10,6 +10,7 @@ import polars as pl
 
 from dashboards.site import build_site
 from pipelines.lib.settings import Settings
+from pipelines.lib.warehouse import table_exists
 
 PRICE_COLUMNS = (
     "procedure_code, description, specialty, family, tier, cost_usd, cost_basis, cost_year, cost_source"
@@ -28,6 +29,9 @@ def read_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     ]
     marts = {n: conn.sql(f"SELECT * FROM marts.{n}").pl() for n in names if n not in UNPUBLISHED_MARTS}
     marts["price_sources"] = conn.sql(f"SELECT {PRICE_COLUMNS} FROM reference.procedures ORDER BY 1").pl()
+    # the labels reviewers and plans are published under (never the ids)
+    if table_exists(conn, "core.publication_keys"):
+        marts["publication_keys"] = conn.sql("SELECT dimension, value, label FROM core.publication_keys").pl()
     return marts
 
 
