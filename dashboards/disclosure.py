@@ -41,6 +41,9 @@ SOLVE_SECONDS = 20.0
 #: The protection interval (as in tau-ARGUS and sdcTable): the smallest width the attacker's
 #: feasible range of a small count may have. 4 means at least five values stay possible.
 DEFAULT_PROTECTION = 4
+#: Seconds for the program that chooses what to hide around one exposed cell; its best solution
+#: so far is used (the audit checks it anyway).
+COVER_SECONDS = 5.0
 #: Steered solves without progress before the audit bounds the remaining cells one by one, and the
 #: most steered solves per component and round.
 WITNESS_PATIENCE = 3
@@ -218,38 +221,45 @@ def _start_bounds(cells: pl.DataFrame, threshold: int) -> pl.DataFrame:
     )
 
 
+def _implied(terms: pl.DataFrame, bounds: pl.DataFrame) -> pl.DataFrame:
+    """For every term: the interval its relation alone implies for its cell (relation, key, ilo, ihi)."""
+    t = terms.join(bounds, on="key").with_columns(
+        cmin=pl.when(pl.col("coef") > 0)
+        .then(pl.col("coef") * pl.col("lo"))
+        .otherwise(pl.col("coef") * pl.col("hi")),
+        cmax=pl.when(pl.col("coef") > 0)
+        .then(pl.col("coef") * pl.col("hi"))
+        .otherwise(pl.col("coef") * pl.col("lo")),
+    )
+    finite_min = pl.when(pl.col("cmin").is_infinite()).then(0.0).otherwise(pl.col("cmin"))
+    finite_max = pl.when(pl.col("cmax").is_infinite()).then(0.0).otherwise(pl.col("cmax"))
+    t = t.with_columns(
+        smin=finite_min.sum().over("relation"),
+        nmin=pl.col("cmin").is_infinite().sum().over("relation"),
+        smax=finite_max.sum().over("relation"),
+        nmax=pl.col("cmax").is_infinite().sum().over("relation"),
+    )
+    # coef_j x_j = -(sum of the others), so it lies in [-(others' max), -(others' min)]
+    others_max_inf = (pl.col("nmax") - pl.col("cmax").is_infinite().cast(pl.UInt32)) > 0
+    others_min_inf = (pl.col("nmin") - pl.col("cmin").is_infinite().cast(pl.UInt32)) > 0
+    low = pl.when(others_max_inf).then(float("-inf")).otherwise(-(pl.col("smax") - finite_max))
+    high = pl.when(others_min_inf).then(float("inf")).otherwise(-(pl.col("smin") - finite_min))
+    return t.select(
+        "relation",
+        "key",
+        ilo=pl.when(pl.col("coef") > 0).then(low / pl.col("coef")).otherwise(high / pl.col("coef")).ceil(),
+        ihi=pl.when(pl.col("coef") > 0).then(high / pl.col("coef")).otherwise(low / pl.col("coef")).floor(),
+    )
+
+
 def propagate(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, rounds: int = 30) -> pl.DataFrame:
     """Interval bounds implied by the relations (constraint propagation, as an integer-programming
     presolve does): key, lo, hi. Every feasible value lies inside them, so a small cell whose
-    propagated interval is narrower than the band is certainly exposed; no solver is needed to know."""
+    propagated interval is narrower than the protection interval is certainly exposed; no solver
+    is needed to know."""
     bounds = _start_bounds(cells, threshold)
     for _ in range(rounds):
-        t = terms.join(bounds, on="key").with_columns(
-            cmin=pl.when(pl.col("coef") > 0)
-            .then(pl.col("coef") * pl.col("lo"))
-            .otherwise(pl.col("coef") * pl.col("hi")),
-            cmax=pl.when(pl.col("coef") > 0)
-            .then(pl.col("coef") * pl.col("hi"))
-            .otherwise(pl.col("coef") * pl.col("lo")),
-        )
-        finite_min = pl.when(pl.col("cmin").is_infinite()).then(0.0).otherwise(pl.col("cmin"))
-        finite_max = pl.when(pl.col("cmax").is_infinite()).then(0.0).otherwise(pl.col("cmax"))
-        t = t.with_columns(
-            smin=finite_min.sum().over("relation"),
-            nmin=pl.col("cmin").is_infinite().sum().over("relation"),
-            smax=finite_max.sum().over("relation"),
-            nmax=pl.col("cmax").is_infinite().sum().over("relation"),
-        )
-        # coef_j x_j = -(sum of the others), so it lies in [-(others' max), -(others' min)]
-        others_max_inf = (pl.col("nmax") - pl.col("cmax").is_infinite().cast(pl.UInt32)) > 0
-        others_min_inf = (pl.col("nmin") - pl.col("cmin").is_infinite().cast(pl.UInt32)) > 0
-        low = pl.when(others_max_inf).then(float("-inf")).otherwise(-(pl.col("smax") - finite_max))
-        high = pl.when(others_min_inf).then(float("inf")).otherwise(-(pl.col("smin") - finite_min))
-        t = t.with_columns(
-            ilo=pl.when(pl.col("coef") > 0).then(low / pl.col("coef")).otherwise(high / pl.col("coef")),
-            ihi=pl.when(pl.col("coef") > 0).then(high / pl.col("coef")).otherwise(low / pl.col("coef")),
-        )
-        implied = t.group_by("key").agg(pl.col("ilo").max().ceil(), pl.col("ihi").min().floor())
+        implied = _implied(terms, bounds).group_by("key").agg(pl.col("ilo").max(), pl.col("ihi").min())
         new = bounds.join(implied, on="key", how="left").select(
             "key",
             lo=pl.max_horizontal("lo", pl.col("ilo").fill_null(float("-inf"))),
@@ -259,6 +269,27 @@ def propagate(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, rounds: 
             break
         bounds = new
     return bounds
+
+
+def _binding(keys: list[str], cells: pl.DataFrame, terms: pl.DataFrame, bounds: pl.DataFrame) -> pl.DataFrame:
+    """For each exposed key, the smallest visible nonzero published cell of the relation that pins it
+    hardest (the narrowest interval a single relation implies for it): key."""
+    info = cells.select("key", "value", "published", "hidden")
+    narrow = (
+        _implied(terms, bounds)
+        .filter(pl.col("key").is_in(keys))
+        .with_columns(width=pl.col("ihi") - pl.col("ilo"))
+        .select(pl.col("key").alias("origin"), "relation", "width")
+    )
+    candidates = (
+        narrow.join(terms.select("relation", "key"), on="relation")
+        .join(info, on="key")
+        .filter(~pl.col("hidden") & pl.col("published") & (pl.col("value") > 0))
+        .sort("width", "value", "key")
+        .group_by("origin", maintain_order=True)
+        .agg(pl.col("key").first())
+    )
+    return candidates.select("key").unique()
 
 
 def _components(hidden: list[str], terms: pl.DataFrame) -> list[list[str]]:
@@ -405,6 +436,84 @@ def audit(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, width: float
     )
 
 
+def _cover(key: str, cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, protection: int) -> list[str]:
+    """The cheapest set of visible cells whose hiding protects `key` (Fischetti and Salazar's
+    model, one cell at a time): two copies of the table, each a solution the attacker could not
+    rule out, put the cell at values `protection` apart; a visible cell may take a value other
+    than its own in either copy only if it is hidden, and hiding costs 1 + log(1 + value), so the
+    program hides few and small cells. Zeros are never hidden; a hidden cell is at least the
+    threshold, as a "*" says. Returns [] when no hiding can protect the cell."""
+    info = cells.select("key", "value", "published", "hidden", "primary").with_row_index("var")
+    n = info.height
+    var = dict(zip(info["key"].to_list(), info["var"].to_list(), strict=True))
+    value = info["value"].cast(pl.Float64).to_numpy()
+    hidden = info["hidden"].to_numpy()
+    primary = info["primary"].to_numpy()
+    published = info["published"].to_numpy()
+    free = ~hidden & published & (value > 0)  # may be hidden: the decision variables z
+    # how far a hidden cell may move in a witness: its own size, or a few protection widths for
+    # a small one (tight bounds keep the program well conditioned; the audit checks the result)
+    reach = np.maximum(value, 10.0 * protection)
+    big = float(reach.max()) * 2 + threshold
+    lower = np.where(hidden, np.where(primary, 1.0, np.where(published, float(threshold), 0.0)), value)
+    upper = np.where(hidden, np.where(primary, float(threshold - 1), big), value)
+    lower = np.where(free, float(threshold), lower)
+    upper = np.where(free, value + reach, upper)
+    x = var[key]
+    low_target = float(min(max(1, int(value[x]) - protection // 2), threshold - 1 - protection))
+    lower_a, upper_a = lower.copy(), upper.copy()
+    lower_b, upper_b = lower.copy(), upper.copy()
+    upper_a[x] = min(upper_a[x], low_target)
+    lower_b[x] = max(lower_b[x], low_target + protection)
+    if lower_b[x] > upper_b[x] or lower_a[x] > upper_a[x]:
+        return []
+    rows = (
+        terms["relation"]
+        .replace_strict(
+            {r: i for i, r in enumerate(terms["relation"].unique().sort().to_list())}, return_dtype=pl.Int64
+        )
+        .to_numpy()
+    )
+    cols = terms["key"].replace_strict(var, return_dtype=pl.Int64).to_numpy()
+    coef = terms["coef"].cast(pl.Float64).to_numpy()
+    m = int(rows.max()) + 1 if rows.size else 0
+    z_index = np.flatnonzero(free)
+    k = z_index.size
+    # variables: copy a (n), copy b (n), z (k)
+    relation = sparse.csr_matrix((coef, (rows, cols)), shape=(m, n))
+    zeros_mn, zeros_mk = sparse.csr_matrix((m, n)), sparse.csr_matrix((m, k))
+    blocks = [
+        sparse.hstack([relation, zeros_mn, zeros_mk]),
+        sparse.hstack([zeros_mn, relation, zeros_mk]),
+    ]
+    # |y - value| <= big * z for each free cell, in each copy
+    pick = sparse.csr_matrix((np.ones(k), (np.arange(k), z_index)), shape=(k, n))
+    zero_kn = sparse.csr_matrix((k, n))
+    big_z = sparse.diags(reach[z_index], format="csr")
+    for copy in (0, 1):
+        y = sparse.hstack([pick, zero_kn] if copy == 0 else [zero_kn, pick])
+        blocks.append(sparse.hstack([y, -big_z]))  # y - big z <= value
+        blocks.append(sparse.hstack([y, big_z]))  # y + big z >= value
+    matrix = sparse.vstack(blocks).tocsr()
+    v = value[z_index]
+    lo = np.concatenate([np.zeros(2 * m), np.full(k, -np.inf), v, np.full(k, -np.inf), v])
+    hi = np.concatenate([np.zeros(2 * m), v, np.full(k, np.inf), v, np.full(k, np.inf)])
+    objective = np.concatenate([np.zeros(2 * n), 1.0 + np.log1p(v)])
+    res = milp(
+        objective,
+        integrality=np.ones(2 * n + k),
+        bounds=Bounds(
+            np.concatenate([lower_a, lower_b, np.zeros(k)]), np.concatenate([upper_a, upper_b, np.ones(k)])
+        ),
+        constraints=LinearConstraint(matrix, lo, hi),
+        options={"time_limit": COVER_SECONDS, "presolve": True},
+    )
+    if res.x is None:  # infeasible, or no solution in time: the caller widens by neighbours
+        return []
+    chosen = z_index[np.round(res.x[2 * n :]) > 0.5]
+    return info["key"].gather(chosen).to_list()
+
+
 def _neighbours(keys: Iterable[str], cells: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
     """The smallest visible nonzero published cell sharing a relation with each key, widening to
     the relations of hidden neighbours where a key's own relations have nothing left to hide."""
@@ -437,6 +546,41 @@ def _neighbours(keys: Iterable[str], cells: pl.DataFrame, terms: pl.DataFrame) -
     return pl.concat(picks).select("key").unique() if picks else pl.DataFrame(schema={"key": pl.String})
 
 
+def collapse(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int) -> pl.Series:
+    """Keys of the published cells that break down a small published count: they are not shown.
+
+    A relation in which one term has the opposite sign to all the others says that term (the
+    total) is the sum of the others (its parts). The parts of a total from 1 to threshold-1 are
+    themselves small, so a breakdown could only print "<11" — while the parts' own labels would
+    give the total lower bounds (seven months of a specialty, each "<11", make it at least 7).
+    Such parts are collapsed: kept in the audit as helper cells, never published. Collapsing can
+    cascade (a collapsed month total takes its outcome cells with it only through its own small
+    totals), so it repeats until nothing changes (CMS: "collapse categories")."""
+    signs = terms.with_columns(
+        pos=(pl.col("coef") > 0).sum().over("relation"), neg=(pl.col("coef") < 0).sum().over("relation")
+    )
+    total_sign = pl.when(pl.col("neg") == 1).then(-1).when(pl.col("pos") == 1).then(1).otherwise(0)
+    sums = signs.with_columns(total_sign=total_sign).filter(pl.col("total_sign") != 0)
+    sums = sums.with_columns(is_total=(pl.col("coef").sign() == pl.col("total_sign")))
+    published = cells.select("key", "value", "published")
+    collapsed: set[str] = set()
+    while True:
+        state = published.with_columns(
+            pl.col("published") & ~pl.col("key").is_in(pl.Series(list(collapsed), dtype=pl.String).implode())
+        )
+        small_totals = (
+            sums.filter("is_total")
+            .join(state, on="key")
+            .filter(pl.col("published") & (pl.col("value") >= 1) & (pl.col("value") < threshold))
+            .select("relation")
+        )
+        parts = sums.filter(~pl.col("is_total")).join(small_totals, on="relation").join(state, on="key")
+        new = set(parts.filter("published")["key"].to_list()) - collapsed
+        if not new:
+            return pl.Series("key", sorted(collapsed), dtype=pl.String)
+        collapsed |= new
+
+
 def protect(
     model: CellModel, threshold: int, *, protection: int = DEFAULT_PROTECTION, max_rounds: int = 200
 ) -> Decision:
@@ -444,14 +588,20 @@ def protect(
     is protected: the values an attacker cannot rule out span at least `protection` (five or more
     possible values at the default of 4), within what a "<11" already says."""
     small = (pl.col("value") >= 1) & (pl.col("value") < threshold)
-    cells = model.cells.with_columns(
-        primary=pl.col("published") & small,
-        # what the audit protects: every small published cell, and every small helper count (a
-        # count no table shows can still be worked out from those that are)
-        target=small,
-    ).with_columns(
-        hidden=pl.col("primary") | ~pl.col("published"),
-        added_by_audit=pl.lit(False),
+    folded = collapse(model.cells, model.terms, threshold)
+    cells = (
+        model.cells.with_columns(collapsed=pl.col("key").is_in(folded.implode()))
+        .with_columns(published=pl.col("published") & ~pl.col("collapsed"))
+        .with_columns(
+            primary=pl.col("published") & small,
+            # what the audit protects: every small published cell, and every small helper count (a
+            # count no table shows can still be worked out from those that are)
+            target=small,
+        )
+        .with_columns(
+            hidden=pl.col("primary") | ~pl.col("published"),
+            added_by_audit=pl.lit(False),
+        )
     )
     terms = model.terms
     rounds = 0
@@ -477,7 +627,20 @@ def protect(
             )
             if exposed.is_empty():
                 break
-        add = _neighbours(exposed["key"].to_list(), cells, terms)
+        if certain.height:
+            add = _binding(exposed["key"].to_list(), cells, terms, bounds)
+            rest = set(exposed["key"].to_list()) - set(add["key"].to_list())
+            if add.is_empty() or rest:
+                add = pl.concat([add, _neighbours(exposed["key"].to_list(), cells, terms)]).unique()
+        else:  # the solver found them: hide what protects one of them, at least cost
+            chosen: list[str] = []
+            for key in exposed["key"].to_list():
+                chosen = _cover(key, cells, terms, threshold, protection)
+                if chosen:
+                    break
+            add = pl.DataFrame({"key": chosen}, schema={"key": pl.String})
+            if add.is_empty():
+                add = _neighbours(exposed["key"].to_list(), cells, terms)
         if add.is_empty():
             raise RuntimeError(
                 f"disclosure audit: nothing left to hide around {exposed['key'].head(3).to_list()}"

@@ -153,47 +153,43 @@ def fold_segments(segments: pl.DataFrame, threshold: int, keys: pl.DataFrame | N
     )
 
 
-def collapse(marts: dict[str, pl.DataFrame], threshold: int) -> dict[str, pl.DataFrame]:
-    """Mark (`_collapsed`) the rows that break down a count below `threshold`: small flows and the
-    flows of an outcome with fewer than 11 cases, the months of such an outcome or of such a month, the
-    turnaround bins of such a specialty. Every part of a small count is itself small, so such a
-    breakdown can only show "<11" — while its very rows give the count lower bounds (five flows
-    of an outcome make it at least 5). Collapsed rows are not published; their counts stay in the
-    audit as helper cells, so the relations remain exact (CMS: "collapse categories")."""
-    out = dict(marts)
-    rates = _get(marts, "outcome_rates")
-    if rates is None:
-        return out
-    small = (pl.col("n") >= 1) & (pl.col("n") < threshold)
-    small_outcomes = rates.filter(small).select("specialty", "outcome", _small=pl.lit(True))
-    small_totals = (
-        rates.filter((pl.col("total") >= 1) & (pl.col("total") < threshold))
-        .select("specialty", _small_total=pl.lit(True))
-        .unique()
+def fold_bins(dist: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """Turnaround bins whose count over all specialties is below `threshold` are merged into their
+    neighbour (the first bins into the next, later ones into the one before), the same way for
+    every specialty, so each specialty's bins still add up to its cases and tables compare. A bin
+    keeps the mart's meaning: `days` is its upper edge. Without this the rare long waits would be
+    a breakdown of a small count and could not be shown at all."""
+    if not _has_all(dist):
+        return dist
+    whole = dist.filter(pl.col("specialty") == ALL).sort("days")
+    edges, counts = whole["days"].to_list(), whole["n"].to_list()
+    groups: list[list[int]] = [[e] for e in edges]
+    sizes = list(counts)
+    while len(groups) > 1 and min(sizes) < threshold:  # a handful of bins, not rows of data
+        i = sizes.index(min(sizes))
+        j = i + 1 if i == 0 else i - 1
+        lo, hi = min(i, j), max(i, j)
+        groups[lo : hi + 1] = [groups[lo] + groups[hi]]
+        sizes[lo : hi + 1] = [sizes[lo] + sizes[hi]]
+    upper = {e: max(g) for g in groups for e in g}
+    return (
+        dist.with_columns(
+            pl.col("days").replace_strict(upper, default=pl.col("days"), return_dtype=dist.schema["days"])
+        )
+        .group_by("specialty", "days", maintain_order=True)
+        .agg(pl.col("n").sum())
+        .sort(pl.col("specialty") != ALL, "specialty", "days")
     )
+
+
+def collapse_flows(marts: dict[str, pl.DataFrame], threshold: int) -> dict[str, pl.DataFrame]:
+    """Mark (`_collapsed`) the flows below `threshold`. A flow row exists only where its count is
+    at least 1, so every listed "<11" flow is a lower bound on its outcome; the Sankey never
+    draws them, so they are not published at all (their counts stay in the audit as helpers).
+    Breakdowns of any small count are collapsed generally by the audit (disclosure.collapse)."""
+    out = dict(marts)
     if (flows := _get(marts, "procedure_flows")) is not None:
-        out["procedure_flows"] = (
-            flows.join(small_outcomes, on=["specialty", "outcome"], how="left")
-            # a flow row exists only where its count is at least 1, so a listed "<11" flow is a
-            # lower bound on its outcome: small flows collapse too (the Sankey never draws them)
-            .with_columns(_collapsed=pl.col("_small").fill_null(False) | (pl.col("n") < threshold))
-            .drop("_small")
-        )
-    if (monthly := _get(marts, "outcome_rates_monthly")) is not None:
-        out["outcome_rates_monthly"] = (
-            monthly.join(small_outcomes, on=["specialty", "outcome"], how="left")
-            .with_columns(
-                _collapsed=pl.col("_small").fill_null(False)
-                | ((pl.col("total") >= 1) & (pl.col("total") < threshold))
-            )
-            .drop("_small")
-        )
-    if (dist := _get(marts, "turnaround_distribution")) is not None:
-        out["turnaround_distribution"] = (
-            dist.join(small_totals, on="specialty", how="left")
-            .with_columns(_collapsed=pl.col("_small_total").fill_null(False))
-            .drop("_small_total")
-        )
+        out["procedure_flows"] = flows.with_columns(_collapsed=pl.col("n") < threshold)
     return out
 
 
@@ -437,7 +433,8 @@ def _dq_cells(c: Cells, files: pl.DataFrame, reviewed: int | None, pending: int 
         # staged cases = reviewed + pending: "loaded minus reviewed" gives the pending count, which
         # is a cell whether or not a page shows it
         loaded = int(cases["rows_loaded"].sum())
-        c.add(["pending"], [loaded - reviewed], published=pending is not None)
+        if pending is None:  # shown or not, it is a cell; a relation that does not hold is dropped
+            c.add(["pending"], [loaded - reviewed], published=False)
         keys = [f"dq|cases|{s}|rows_loaded" for s in cases["status"].to_list()]
         _outcome_sum(c, "dq-pending", [*keys, f"t|{ALL}", "pending"], [1] * len(keys) + [-1, -1])
 
@@ -501,10 +498,12 @@ def _flags(frame: pl.DataFrame, decision: Decision, count: str, key: pl.Expr) ->
         pl.col("key").alias("_key"),
         pl.col("primary").alias("_p"),
         (pl.col("hidden") & pl.col("published")).alias("_h"),
+        pl.col("collapsed").alias("_c"),
     )
     out = (
         frame.with_columns(key.alias("_key"))
         .join(flags, on="_key", how="left")
+        .filter(~pl.col("_c").fill_null(False))  # a collapsed breakdown is not published at all
         .with_columns(
             pl.col("_p").fill_null(False).alias(count + PRIMARY_SUFFIX),
             pl.col("_h").fill_null(False).alias(count + SUPPRESSED_SUFFIX),
@@ -513,7 +512,7 @@ def _flags(frame: pl.DataFrame, decision: Decision, count: str, key: pl.Expr) ->
     out = out.with_columns(
         pl.when(pl.col("_h").fill_null(False)).then(None).otherwise(pl.col(count)).alias(count)
     )
-    return out.drop("_key", "_p", "_h")
+    return out.drop("_key", "_p", "_h", "_c")
 
 
 def _hidden(decision: Decision, key: pl.Expr) -> pl.Expr:
@@ -715,7 +714,9 @@ def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) 
         prepared["reviewer_variation"] = fold_reviewers(reviewers, threshold, keys)
     if (segments := _get(marts, "cost_impact_segments")) is not None:
         prepared["cost_impact_segments"] = fold_segments(segments, threshold, keys)
-    prepared = collapse(prepared, threshold)
+    if (dist := _get(marts, "turnaround_distribution")) is not None:
+        prepared["turnaround_distribution"] = fold_bins(dist, threshold)
+    prepared = collapse_flows(prepared, threshold)
     decision = protect(cell_model(prepared).model(), threshold)
     frames: dict[str, pl.DataFrame] = {}
     apply = {
