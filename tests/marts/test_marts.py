@@ -450,7 +450,9 @@ def test_quality_checks_catch_broken_tables(tmp_path):
     )
     conn.execute("UPDATE marts.cost_impact SET gross_avoided = gross_avoided + 5 WHERE specialty = 'urology'")
     conn.execute("UPDATE core.prices SET price = -1 WHERE procedure_code = '22630'")
-    conn.execute("UPDATE marts.reviewer_variation SET expected = expected * 1.01 WHERE specialty = 'oncology'")
+    conn.execute(
+        "UPDATE marts.reviewer_variation SET expected = expected * 1.01 WHERE specialty = 'oncology'"
+    )
     results = {c.name: c.run(conn) for c in CHECKS}
     failed = {name: r.metadata for name, r in results.items() if not r.passed}
     assert set(failed) == {c.name for c in CHECKS}

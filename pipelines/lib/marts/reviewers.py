@@ -35,7 +35,7 @@ def reviewer_expectations(cases: pl.DataFrame) -> pl.DataFrame:
     return (
         cases.group_by("reviewer_id", "specialty")
         .agg(
-            n=pl.len(),
+            n=pl.len().cast(pl.Int64),
             n_changed=pl.col("changed").sum().cast(pl.Int64),
             expected=pl.col("expected").sum(),
             variance=(pl.col("expected") * (1.0 - pl.col("expected"))).sum(),
@@ -164,22 +164,29 @@ def build_reviewer_variation(conn: duckdb.DuckDBPyConnection, ctx: MartContext) 
     month each reviewer's risk-adjusted CUSUM first signalled (marts.reviewer_cusum).
     """
     out = reviewer_comparison(case_expectations(conn))
-    signals = (
-        conn.sql("SELECT reviewer_id, specialty, direction, first_signal_month FROM marts.reviewer_cusum")
-        .pl()
-        .pivot(on="direction", index=["reviewer_id", "specialty"], values="first_signal_month")
+    states = conn.sql("SELECT * FROM marts.reviewer_cusum").pl()
+    write_table(
+        conn,
+        "marts.reviewer_variation",
+        with_cusum_signals(out, states).select(COLUMNS).sort("specialty", "reviewer_id"),
+    )
+
+
+def with_cusum_signals(reviewers: pl.DataFrame, states: pl.DataFrame) -> pl.DataFrame:
+    """The month each reviewer's CUSUMs first signalled (marts.reviewer_cusum), one column per direction."""
+    wide = states.select("reviewer_id", "specialty", "direction", "first_signal_month").pivot(
+        on="direction", index=["reviewer_id", "specialty"], values="first_signal_month"
     )
     for direction in CUSUM_DIRECTIONS:
-        if direction not in signals.columns:
-            signals = signals.with_columns(pl.lit(None, dtype=pl.Date).alias(direction))
-    signals = signals.select(
+        if direction not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Date).alias(direction))
+    wide = wide.select(
         "reviewer_id",
         "specialty",
-        pl.col(CUSUM_DIRECTIONS[0]).alias("cusum_high_signal_month"),
-        pl.col(CUSUM_DIRECTIONS[1]).alias("cusum_low_signal_month"),
+        pl.col(CUSUM_DIRECTIONS[0]).cast(pl.Date).alias("cusum_high_signal_month"),
+        pl.col(CUSUM_DIRECTIONS[1]).cast(pl.Date).alias("cusum_low_signal_month"),
     )
-    out = out.join(signals, on=["reviewer_id", "specialty"], how="left")
-    write_table(conn, "marts.reviewer_variation", out.select(COLUMNS).sort("specialty", "reviewer_id"))
+    return reviewers.join(wide, on=["reviewer_id", "specialty"], how="left")
 
 
 #: Why a case is not in the agreement table's n (marts.concordance n_<reason> columns).
