@@ -178,8 +178,9 @@ def dispersion_caption(reviewers: pl.DataFrame, specialty: str) -> str:
         return (
             f"Reviewers differ more than chance allows: over-dispersion φ = {phi:.2f} ({p_text}; 1 means "
             f"chance alone). The limits add a between-reviewer variance τ² = {tau2:.4f}: reviewers' true "
-            f"O/E typically spread by about ±{np.sqrt(tau2):.0%} around 1 for reasons the case mix does not "
-            "explain, so a point is flagged only when it lies beyond that ordinary spread as well as chance."
+            f"O/E spread around 1 with a standard deviation of about {np.sqrt(tau2):.2f} (±{np.sqrt(tau2):.0%}) "
+            "for reasons the case mix does not explain, so a point is flagged only when it lies beyond that "
+            "ordinary spread as well as chance."
         )
     return (
         f"Reviewers differ no more than chance allows (φ = {phi:.2f}, {p_text}; 1 means chance alone), "
