@@ -763,6 +763,9 @@ def methodology_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
             min_leak=settings.get("min_cases_observed_leakage", 30),
             text_threshold=settings.get("text_model_threshold", 0.6),
             bootstrap=f"{int(settings.get('bootstrap_resamples', 1000)):,}",
+            cusum_odds=f"{float(settings.get('cusum_odds_ratio', 2.0)):g}",
+            cusum_arl=f"{int(settings.get('cusum_in_control_arl', 10_000)):,}",
+            cusum_year=f"{300 / int(settings.get('cusum_in_control_arl', 10_000)):.0%}",
         )
     )
     b.section(

@@ -485,8 +485,8 @@ def ra_cusum_arl(
     probabilities: ArrayLike, odds_ratio: float, threshold: float, *, states: int = 300, quantiles: int = 64
 ) -> float:
     """In-control average run length (cases until S first exceeds h) of the Bernoulli
-    risk-adjusted CUSUM, by the Markov-chain approximation of Brook & Evans [brook-evans1972]
-    that Steiner et al. used [steiner2000].
+    risk-adjusted CUSUM [steiner2000], by the Markov-chain approximation of Brook & Evans
+    [brook-evans1972].
 
     [0, h] is cut into `states` cells of width d = h / (states - 1/2), cell j holding S near j d;
     from cell i a score W leads to cell round(max(0, i d + W) / d), or out (a signal) past h. With

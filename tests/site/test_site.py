@@ -205,8 +205,15 @@ def test_methodology_states_rules_intervals_and_limits_with_sources(built) -> No
         "$750 per review",
         "12 months",
         "Reference procedure prices",
+        "DerSimonian &amp; Laird",
+        "additive widening rather than multiplying",
+        "Steiner et al.",
+        "in-control average run",
+        "linearly weighted κ",
+        "Both leave out the same cases",
     ):
         assert phrase in text, phrase
+    assert "$cusum" not in text  # every template value substituted
     assert text.count("<li>") >= 6 + 8  # the six outcome rules and the limits
 
 

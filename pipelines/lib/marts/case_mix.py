@@ -6,7 +6,8 @@ the change-propensity model's out-of-fold score (core.case_scores), or, where th
 skipped (a small warehouse), the change rate of the case's stratum of specialty x initial
 procedure x urgency. Either way the probabilities are calibrated in the large per specialty, so a
 specialty's expected changes equal its observed changes and a reviewer is measured against their
-own specialty's practice (docs/method.md "Reviewer comparison").
+own specialty's practice (docs/method.md "Reviewer comparison"). A funnel of binary indicators
+starts from such a case-mix model, checked before the funnel is drawn [funnel-workflow].
 """
 
 from __future__ import annotations

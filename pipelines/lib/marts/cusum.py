@@ -1,4 +1,4 @@
-"""marts.reviewer_cusum: each reviewer's risk-adjusted CUSUMs over time (Steiner et al. 2000).
+"""marts.reviewer_cusum: each reviewer's risk-adjusted CUSUMs over time (Steiner et al. 2000 [steiner2000]).
 
 A funnel compares reviewers over the whole period; a CUSUM watches each reviewer case by case, in
 opinion-date order, and signals when their changes run persistently above (or below) what their
