@@ -675,7 +675,9 @@ LANDIS_KOCH = (
 )
 
 
-def _kappa_marker(name: str, value: float, low: float | None, high: float | None, colour: str, symbol: str):
+def _kappa_marker(
+    name: str, value: float, low: float | None, high: float | None, colour: str, symbol: str
+) -> go.Scatter:
     err = {
         "type": "data",
         "symmetric": False,
@@ -748,7 +750,7 @@ def agreement_figure(concordance: pl.DataFrame, specialty: str) -> go.Figure:
                 "diamond",
             )
         )
-    markers.append(_kappa_marker("Cohen's κ", kappa, lo, hi, INK, "circle"))
+    markers.append(_kappa_marker("Cohen's κ", float(cast(float, kappa)), lo, hi, INK, "circle"))
     for trace in markers:
         fig.add_trace(trace, row=1, col=1)
     if raw is not None:
