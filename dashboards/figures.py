@@ -16,6 +16,7 @@ from typing import cast
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
+from plotly.subplots import make_subplots
 
 from dashboards.formatting import (
     money_text,
@@ -28,6 +29,7 @@ from dashboards.formatting import (
 )
 from dashboards.palette import (
     FLAG_COLOURS,
+    FLAG_SYMBOLS,
     GRID,
     HEADLINE_OUTCOMES,
     INK,
@@ -43,7 +45,8 @@ from dashboards.palette import (
     specialty_label,
 )
 from dashboards.suppression import DEFAULT_THRESHOLD, count_text, primary_label
-from pipelines.lib.stats import funnel_limits
+from pipelines.lib.stats import funnel_limits, oe_limits
+from pipelines.lib.vocabulary import FLAG_ORDER, FLAG_WITHIN
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -413,18 +416,50 @@ def sankey_figure(flows: pl.DataFrame, specialty: str, *, threshold: int = DEFAU
     return fig
 
 
+def _flag_points(fig: go.Figure, sub: pl.DataFrame, x: str, y: str, flag_col: str) -> None:
+    """One marker trace per flag present, in the vocabulary's order, coloured and shaped by flag."""
+    for flag in FLAG_ORDER:
+        part = sub.filter(pl.col(flag_col) == flag)
+        if part.is_empty():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                name=flag[:1].upper() + flag[1:],
+                x=part[x].to_list(),
+                y=part[y].to_list(),
+                mode="markers",
+                marker={
+                    "color": FLAG_COLOURS[flag],
+                    "size": 9 if flag == FLAG_WITHIN else 12,
+                    "symbol": FLAG_SYMBOLS[flag],
+                    "line": {
+                        "color": FLAG_COLOURS[flag] if "open" in FLAG_SYMBOLS[flag] else "white",
+                        "width": 1.5,
+                    },
+                },
+                customdata=part["_hover"].to_list(),
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+
+
+def _shown_reviewers(reviewers: pl.DataFrame, specialty: str, sort: str) -> pl.DataFrame:
+    return reviewers.filter((pl.col("specialty") == specialty) & ~pl.col("n_suppressed")).sort(sort)
+
+
 def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
-    """Funnel plot: each reviewer's change rate against cases reviewed, with exact binomial
-    95% and 99.8% limits around the specialty rate (Spiegelhalter 2005). Suppressed reviewers
-    (fewer than 11 cases, or hidden as complements) are not drawn; colours and symbols follow
-    the mart's flag."""
+    """Funnel plot of the raw change rate: each reviewer's share of cases changed against cases
+    reviewed, with exact binomial 95% and 99.8% limits around the specialty rate (Spiegelhalter
+    2005), not adjusted for case mix. Suppressed reviewers (fewer than 11 cases, or hidden as
+    complements) are not drawn; colours and symbols follow the mart's `raw_flag` (in words)."""
     fig = _figure(
-        f"Reviewer variation — {specialty_label(specialty)}", "Cases reviewed (n)", "Change rate (%)"
+        f"Unadjusted change rates — {specialty_label(specialty)}", "Cases reviewed (n)", "Change rate (%)"
     )
     fig.update_yaxes(tickformat=".0%")
-    sub = reviewers.filter((pl.col("specialty") == specialty) & ~pl.col("n_suppressed")).sort("n")
+    sub = _shown_reviewers(reviewers, specialty, "n")
     if sub.is_empty():
         return _empty_note(fig, "No reviewer with 11 or more cases")
+    flag_col = "raw_flag" if "raw_flag" in sub.columns else "flag"
     spread = sub.select(
         lo=pl.min_horizontal(pl.col("change_rate"), pl.col("lower_998")).min(),
         hi=pl.max_horizontal(pl.col("change_rate"), pl.col("upper_998")).max(),
@@ -442,19 +477,7 @@ def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
             (0.95, "95% limits", LIMIT_95, "dot"),
         ):
             low, high = funnel_limits(np.full(grid.shape, rate), grid, coverage)
-            for i, y in enumerate((high, low)):
-                fig.add_trace(
-                    go.Scatter(
-                        name=name,
-                        x=grid.tolist(),
-                        y=y.tolist(),
-                        mode="lines",
-                        legendgroup=name,
-                        showlegend=i == 0,
-                        line={"color": colour, "dash": dash, "width": 1.8},
-                        hovertemplate=f"{name} at n=%{{x}}: %{{y:.1%}}<extra></extra>",
-                    )
-                )
+            _limit_lines(fig, grid, low, high, name, colour, dash)
         fig.add_hline(
             y=rate,
             line={"color": INK, "width": 1.5},
@@ -470,44 +493,89 @@ def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
             + pl.lit("<br>change rate ")
             + pct_text(pl.col("change_rate"))
             + pl.lit("<br>")
-            + pl.col("flag").str.replace_all("_", " ")
+            + pl.col(flag_col)
+            + pl.lit(" (unadjusted)")
         ).alias("t")
     )["t"]
-    sub = sub.with_columns(_hover=hover)
-    flag_names = {
-        "within": "Within limits",
-        "high_95": "Above 95%",
-        "high_998": "Above 99.8%",
-        "low_95": "Below 95%",
-        "low_998": "Below 99.8%",
-    }
-    symbols = {
-        "within": "circle",
-        "high_95": "triangle-up",
-        "high_998": "triangle-up",
-        "low_95": "triangle-down",
-        "low_998": "triangle-down",
-    }
-    for flag, label in flag_names.items():
-        part = sub.filter(pl.col("flag") == flag)
-        if part.is_empty():
-            continue
+    _flag_points(fig, sub.with_columns(_hover=hover), "n", "change_rate", flag_col)
+    return fig
+
+
+def _limit_lines(
+    fig: go.Figure, grid: np.ndarray, low: np.ndarray, high: np.ndarray, name: str, colour: str, dash: str
+) -> None:
+    for i, y in enumerate((high, low)):
         fig.add_trace(
             go.Scatter(
-                name=label,
-                x=part["n"].to_list(),
-                y=part["change_rate"].to_list(),
-                mode="markers",
-                marker={
-                    "color": FLAG_COLOURS[flag],
-                    "size": 9 if flag == "within" else 12,
-                    "symbol": symbols[flag],
-                    "line": {"color": "white", "width": 0.8},
-                },
-                customdata=part["_hover"].to_list(),
-                hovertemplate="%{customdata}<extra></extra>",
+                name=name,
+                x=grid.tolist(),
+                y=y.tolist(),
+                mode="lines",
+                legendgroup=name,
+                showlegend=i == 0,
+                line={"color": colour, "dash": dash, "width": 1.8},
+                hovertemplate=f"{name} at %{{x:,.1f}}: %{{y:.2f}}<extra></extra>",
             )
         )
+
+
+def oe_funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
+    """Funnel plot of observed / expected changes against expected changes, the case mix taken
+    into account, with 95% and 99.8% limits widened by the specialty's between-reviewer variance
+    tau^2 (Spiegelhalter 2005; DerSimonian-Laird).
+
+    Each point is flagged against its own limits (the mart's `flag`). The lines are drawn for the
+    specialty's average case: V = r E with r = sum V / sum E over the reviewers shown, so a point
+    near a line may sit a hair to either side of its own limit; the table gives each reviewer's."""
+    fig = _figure(
+        f"Reviewers against their case mix — {specialty_label(specialty)}",
+        "Expected changes given the cases reviewed (E)",
+        "Observed / expected changes (O/E)",
+    )
+    sub = _shown_reviewers(reviewers, specialty, "expected")
+    sub = sub.filter(pl.col("o_e").is_not_null() & pl.col("expected").is_not_null())
+    if sub.is_empty():
+        return _empty_note(fig, "No reviewer with 11 or more cases")
+    tau2 = float(sub["tau2"].fill_null(0.0)[0])
+    ratio = float(sub["variance"].sum()) / float(sub["expected"].sum())
+    e_min, e_max = float(cast(float, sub["expected"].min())), float(cast(float, sub["expected"].max()))
+    grid = np.geomspace(max(e_min * 0.9, 0.5), max(e_max * 1.05, 1.0), 160)
+    for coverage, name, colour, dash in (
+        (0.998, "99.8% limits", LIMIT_998, "dash"),
+        (0.95, "95% limits", LIMIT_95, "dot"),
+    ):
+        low, high = oe_limits(grid, ratio * grid, tau2, coverage)
+        _limit_lines(fig, grid, low, high, name, colour, dash)
+    fig.add_hline(
+        y=1.0,
+        line={"color": INK, "width": 1.5},
+        annotation_text="as expected (O/E = 1)",
+        annotation_position="top left",
+    )
+    top = float(cast(float, sub.select(pl.max_horizontal("o_e", "o_e_upper_998").max()).item()))
+    fig.update_yaxes(range=[0.0, max(2.0, top * 1.08)])
+    fig.update_xaxes(type="log")
+    hover = sub.select(
+        (
+            pl.lit("<b>")
+            + pl.col("reviewer_id")
+            + pl.lit("</b><br>n = ")
+            + pl.col("n").cast(pl.String)
+            + pl.lit("<br>observed ")
+            + pl.col("observed").cast(pl.String)
+            + pl.lit(", expected ")
+            + number_text(pl.col("expected"), 1)
+            + pl.lit("<br>O/E ")
+            + number_text(pl.col("o_e"))
+            + pl.lit(" (95% CI ")
+            + number_text(pl.col("o_e_ci_low"))
+            + pl.lit("–")
+            + number_text(pl.col("o_e_ci_high"))
+            + pl.lit(")<br>")
+            + pl.col("flag")
+        ).alias("t")
+    )["t"]
+    _flag_points(fig, sub.with_columns(_hover=hover), "expected", "o_e", "flag")
     return fig
 
 
@@ -607,75 +675,101 @@ LANDIS_KOCH = (
 )
 
 
+def _kappa_marker(
+    name: str, value: float, low: float | None, high: float | None, colour: str, symbol: str
+) -> go.Scatter:
+    err = {
+        "type": "data",
+        "symmetric": False,
+        "array": [max(high - value, 0)] if high is not None else [0],
+        "arrayminus": [max(value - low, 0)] if low is not None else [0],
+        "color": INK,
+        "thickness": 1.5,
+        "width": 8,
+    }
+    interval = f" (95% CI {low:.2f} – {high:.2f})" if low is not None and high is not None else ""
+    return go.Scatter(
+        name=f"{name} (95% CI)",
+        x=[value],
+        y=[name],
+        mode="markers",
+        error_x=err,
+        marker={"color": colour, "size": 14, "symbol": symbol},
+        hovertemplate=f"{name} = {value:.2f}{interval}<extra></extra>",
+    )
+
+
 def agreement_figure(concordance: pl.DataFrame, specialty: str) -> go.Figure:
-    """Cohen's kappa with its interval beside raw agreement, on Landis & Koch (1977) bands."""
-    fig = _figure(
-        f"Agreement of first and second opinion — {specialty_label(specialty)}",
-        "Agreement (κ or share of cases)",
-        "",
+    """Linearly weighted and Cohen's kappa with their intervals on the Landis & Koch (1977) bands,
+    and raw agreement on an axis of its own: a share of cases is not a kappa, so it is not drawn
+    over the kappa bands."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.68, 0.32], horizontal_spacing=0.12)
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": f"Agreement of first and second opinion — {specialty_label(specialty)}"},
     )
     row = concordance.filter(pl.col("specialty") == specialty)
     if row.is_empty() or row["kappa"].is_null().all():
         return _empty_note(fig, "Agreement not shown (no data or fewer than 11 cases)")
-    kappa, lo, hi, raw = (row[c][0] for c in ("kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"))
+    get = row.row(0, named=True)
+    kappa, lo, hi, raw = (get.get(c) for c in ("kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"))
+    weighted = get.get("weighted_kappa")
     for i, (a, b, name) in enumerate(LANDIS_KOCH):
-        # the bands belong to kappa only: shade its row (category 0), label them above it
+        # the bands belong to kappa only: shade the kappa panel, label them along its top
         fig.add_shape(
             type="rect",
             xref="x",
-            yref="y",
+            yref="y domain",
             x0=max(a, -0.2),
             x1=b,
-            y0=-0.4,
-            y1=0.4,
+            y0=0,
+            y1=1,
             layer="below",
             fillcolor="#EDEDED" if i % 2 else "#F7F7F7",
             line_width=0,
         )
         fig.add_annotation(
             x=(max(a, -0.2) + b) / 2,
-            y=0.4,
-            yref="y",
+            y=1.0,
+            xref="x",
+            yref="y domain",
             text=name,
             showarrow=False,
             yanchor="bottom",
             font={"size": 11, "color": MUTED},
         )
-    err = {
-        "type": "data",
-        "symmetric": False,
-        "array": [max(hi - kappa, 0)] if hi is not None else [0],
-        "arrayminus": [max(kappa - lo, 0)] if lo is not None else [0],
-        "color": INK,
-        "thickness": 1.5,
-        "width": 8,
-    }
-    fig.add_trace(
-        go.Scatter(
-            name="Cohen's κ (95% CI)",
-            x=[kappa],
-            y=["Cohen's κ"],
-            mode="markers",
-            error_x=err,
-            marker={"color": PROJECTED, "size": 14, "symbol": "diamond"},
-            hovertemplate=f"κ = {kappa:.2f} (95% CI {lo:.2f} – {hi:.2f})<extra></extra>"
-            if lo is not None and hi is not None
-            else f"κ = {kappa:.2f}<extra></extra>",
-        )
-    )
-    if raw is not None:
-        fig.add_trace(
-            go.Scatter(
-                name="Raw agreement",
-                x=[raw],
-                y=["Raw agreement"],
-                mode="markers",
-                marker={"color": VERIFIED, "size": 14, "symbol": "circle"},
-                hovertemplate=f"raw agreement {raw:.1%}<extra></extra>",
+    markers = []
+    if weighted is not None:
+        markers.append(
+            _kappa_marker(
+                "Weighted κ",
+                weighted,
+                get.get("weighted_kappa_ci_low"),
+                get.get("weighted_kappa_ci_high"),
+                PROJECTED,
+                "diamond",
             )
         )
-    fig.update_xaxes(range=[-0.2, 1.0], zeroline=True)
-    fig.update_layout(height=300, showlegend=False, margin={"l": 130})
+    markers.append(_kappa_marker("Cohen's κ", float(cast(float, kappa)), lo, hi, INK, "circle"))
+    for trace in markers:
+        fig.add_trace(trace, row=1, col=1)
+    if raw is not None:
+        fig.add_trace(
+            go.Bar(
+                name="Raw agreement",
+                x=[raw],
+                y=["Same tier"],
+                orientation="h",
+                marker={"color": VERIFIED},
+                hovertemplate=f"raw agreement {raw:.1%}<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(range=[-0.2, 1.0], zeroline=True, title_text="κ (agreement beyond chance)", row=1, col=1)
+    fig.update_xaxes(range=[0.0, 1.0], tickformat=".0%", title_text="Raw agreement (same tier)", row=1, col=2)
+    fig.update_yaxes(autorange="reversed", row=1, col=1)
+    fig.update_layout(height=300, showlegend=False, margin={"l": 110, "t": 80}, bargap=0.5)
     return fig
 
 

@@ -72,10 +72,10 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "rates": ("n", "total"),
     "monthly": ("n", "total"),
     "flows": ("n",),
-    "reviewers": ("n",),
+    "reviewers": ("n", "observed"),
     "turnaround": ("n",),
     "distribution": ("n",),
-    "concordance": ("n",),
+    "concordance": ("n", "n_no_tier"),
     "cost": ("n_cases", "n_verified"),
     "segments": ("n_cases", "n_verified"),
     "targeting": ("n",),
@@ -356,6 +356,16 @@ def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
                 title="Cost avoided by specialty: projected beside verified",
             )
         )
+    b.section(
+        "Reviewers beyond the limits",
+        "How many reviewers in each specialty change plans more (or less) often than their case mix predicts, "
+        "beyond the 99.8% limits widened for the ordinary spread between reviewers; each specialty page "
+        "shows the funnel and the table.",
+    )
+    if safe.reviewers is None:
+        b.missing("Reviewer variation (marts.reviewer_variation)")
+    else:
+        b.table(views.reviewer_flags_table(safe.reviewers, "overview-reviewer-flags", "Reviewers by flag"))
     b.section("Specialty pages")
     links = "".join(
         f'<li><a href="{specialty_filename(s)}">{escape(specialty_label(s))}</a></li>'
@@ -427,16 +437,27 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
 
     b.section(
         "Reviewer variation",
-        "Each reviewer's change rate (share of cases not confirmed) against the number of "
-        "cases reviewed; points outside the funnel differ from the specialty rate by more than chance would "
-        "explain at 95% or 99.8%. Not adjusted for case mix.",
+        "Each reviewer's observed changes (cases not confirmed) against the changes expected from the cases "
+        "they were sent, known at referral: O/E above 1 means more changes than the case mix predicts. Points "
+        "outside the funnel differ by more than chance and the ordinary spread between reviewers explain, at "
+        "95% or 99.8%. A flag is a prompt to look at the cases, not a verdict.",
     )
     reviewers = only(safe.reviewers)
     if reviewers is None:
         b.missing("Reviewer variation for this specialty")
     else:
-        b.figure(figures.funnel_figure(reviewers, specialty))
+        if "o_e" in reviewers.columns:
+            b.figure(
+                figures.oe_funnel_figure(reviewers, specialty),
+                caption=views.dispersion_caption(reviewers, specialty),
+            )
         b.table(views.reviewers_table(reviewers, f"{slug}-reviewers", f"Reviewers — {label}"))
+        b.figure(
+            figures.funnel_figure(reviewers, specialty),
+            caption="The raw view: change rates around the specialty's rate, not adjusted for case mix or for "
+            "the spread between reviewers.",
+            size="short",
+        )
 
     b.section("Turnaround", "Days from referral to opinion, with the median and 90th percentile.")
     dist = only(safe.distribution)
@@ -460,8 +481,9 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
 
     b.section(
         "Agreement",
-        "Cohen's κ on the invasiveness tier of the first and second recommendations, beside raw "
-        "agreement, on the Landis &amp; Koch (1977) bands.",
+        "Linearly weighted κ on the invasiveness tier of the first and second recommendations (a change of "
+        "one tier counts as a near miss, of four as a full disagreement), Cohen's unweighted κ beside it, on "
+        "the Landis &amp; Koch (1977) bands; raw agreement, a share of cases rather than a κ, on its own axis.",
     )
     conc = only(safe.concordance)
     if conc is None:
@@ -709,6 +731,9 @@ def methodology_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
             min_leak=settings.get("min_cases_observed_leakage", 30),
             text_threshold=settings.get("text_model_threshold", 0.6),
             bootstrap=f"{int(settings.get('bootstrap_resamples', 1000)):,}",
+            cusum_odds=f"{float(settings.get('cusum_odds_ratio', 2.0)):g}",
+            cusum_arl=f"{int(settings.get('cusum_in_control_arl', 10_000)):,}",
+            cusum_year=f"{300 / int(settings.get('cusum_in_control_arl', 10_000)):.0%}",
         )
     )
     b.section(

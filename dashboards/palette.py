@@ -9,6 +9,9 @@ pages without re-learning the key.
 from __future__ import annotations
 
 from pipelines.lib.vocabulary import (
+    FLAG_NOT_ASSESSED,
+    FLAG_WITHIN,
+    FUNNEL_FLAGS,
     HEADLINE_OUTCOMES,
     OUTCOMES,
     SPECIALTY_LABELS,
@@ -46,12 +49,23 @@ WARNING = "#D55E00"
 LIMIT_95 = "#E69F00"
 LIMIT_998 = "#D55E00"
 
+#: Funnel flags (the vocabulary's words): warm above the limits, cool below, grey within.
 FLAG_COLOURS: dict[str, str] = {
-    "within": "#777777",
-    "high_95": "#E69F00",
-    "high_998": "#D55E00",
-    "low_95": "#56B4E9",
-    "low_998": "#0072B2",
+    FUNNEL_FLAGS[2]: "#D55E00",
+    FUNNEL_FLAGS[1]: "#E69F00",
+    FLAG_WITHIN: "#777777",
+    FUNNEL_FLAGS[-1]: "#56B4E9",
+    FUNNEL_FLAGS[-2]: "#0072B2",
+    FLAG_NOT_ASSESSED: "#BBBBBB",
+}
+#: ...and a shape for each, so the flag reads without colour: up above, down below.
+FLAG_SYMBOLS: dict[str, str] = {
+    FUNNEL_FLAGS[2]: "triangle-up",
+    FUNNEL_FLAGS[1]: "triangle-up-open",
+    FLAG_WITHIN: "circle",
+    FUNNEL_FLAGS[-1]: "triangle-down-open",
+    FUNNEL_FLAGS[-2]: "triangle-down",
+    FLAG_NOT_ASSESSED: "circle-open",
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+import numpy as np
 import polars as pl
 
 from dashboards.suppression import (
@@ -26,7 +27,8 @@ from dashboards.suppression import (
     suppress_counts,
     suppress_with_margins,
 )
-from pipelines.lib.stats import funnel_limits
+from pipelines.lib.stats import funnel_band, funnel_limits
+from pipelines.lib.vocabulary import FLAG_NOT_ASSESSED, FUNNEL_FLAGS
 
 ALL = "all"
 TOTAL_CELL = "__total__"  # the row-total cell of a bordered table
@@ -49,6 +51,15 @@ COST_MEASURES = (
     "roi_ci_high",
 )
 REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high", "realized_net")
+KAPPA_MEASURES = (
+    "weighted_kappa",
+    "weighted_kappa_ci_low",
+    "weighted_kappa_ci_high",
+    "kappa",
+    "kappa_ci_low",
+    "kappa_ci_high",
+    "raw_agreement",
+)
 
 
 def _flags(col: str) -> tuple[str, str]:
@@ -278,8 +289,11 @@ def safe_reviewer_variation(
 
 
 def _recentre_funnel(reviewers: pl.DataFrame, specialties: Collection[str]) -> pl.DataFrame:
-    """Centres the funnel of `specialties` on the reviewers shown: limits and flags follow."""
-    needed = {"specialty_rate", "lower_95", "upper_95", "lower_998", "upper_998", "flag"}
+    """Centres the raw-rate funnel of `specialties` on the reviewers shown: limits and raw flags follow.
+
+    The O/E flag does not rest on the specialty rate and is left as it is."""
+    raw_flag = "raw_flag" if "raw_flag" in reviewers.columns else "flag"
+    needed = {"specialty_rate", "lower_95", "upper_95", "lower_998", "upper_998", raw_flag}
     if not specialties or not needed <= set(reviewers.columns):
         return reviewers
     mine = pl.col("specialty").is_in(list(specialties)) & ~pl.col("n_suppressed")
@@ -293,31 +307,28 @@ def _recentre_funnel(reviewers: pl.DataFrame, specialties: Collection[str]) -> p
     for coverage, low_col, high_col in ((0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")):
         low, high = funnel_limits(rate, n, coverage)
         limits[low_col], limits[high_col] = low, high
-    r = pl.col("change_rate")
-    flag = (
-        pl.when(r > pl.col("_u998"))
-        .then(pl.lit("high_998"))
-        .when(r > pl.col("_u95"))
-        .then(pl.lit("high_95"))
-        .when(r < pl.col("_l998"))
-        .then(pl.lit("low_998"))
-        .when(r < pl.col("_l95"))
-        .then(pl.lit("low_95"))
-        .otherwise(pl.lit("within"))
+    band = funnel_band(
+        out["change_rate"].fill_null(float("nan")).to_numpy(),
+        limits["lower_95"],
+        limits["upper_95"],
+        limits["lower_998"],
+        limits["upper_998"],
     )
+    flags = [FLAG_NOT_ASSESSED if np.isnan(b) else FUNNEL_FLAGS[int(b)] for b in band.tolist()]
     out = out.with_columns(
         _l95=pl.Series(limits["lower_95"]),
         _u95=pl.Series(limits["upper_95"]),
         _l998=pl.Series(limits["lower_998"]),
         _u998=pl.Series(limits["upper_998"]),
-    ).with_columns(_flag=flag)
+        _flag=pl.Series(flags, dtype=pl.String),
+    )
     replace = {
         "specialty_rate": "_rate",
         "lower_95": "_l95",
         "upper_95": "_u95",
         "lower_998": "_l998",
         "upper_998": "_u998",
-        "flag": "_flag",
+        raw_flag: "_flag",
     }
     return out.with_columns(
         pl.when(pl.col("_mine")).then(pl.col(new)).otherwise(pl.col(old)).alias(old)
@@ -392,20 +403,41 @@ def safe_concordance(
 
     A specialty whose outcome counts are partly hidden keeps its kappa but not its n: n counts the
     classified cases, and total minus n would give its hidden unclassified count back. Its raw
-    agreement goes with n, since the fraction's denominator is n."""
+    agreement goes with n, since the fraction's denominator is n.
+
+    The left-out counts: deferred and unclassified are outcome_rates cells, published (and
+    suppressed) there, so they are dropped here. The no-tier count is total - deferred -
+    unclassified - n: where it is from 1 to 10, n and raw agreement are hidden with it, and it is
+    hidden wherever n is."""
+    conc = conc.drop("n_deferred", "n_unclassified", strict=False)
     out = safe_by_count(
         conc,
         "n",
         [[]],
-        ("kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement"),
+        KAPPA_MEASURES,
         threshold,
         hide_specialties,
     )
-    if incomplete_specialties and not out.is_empty():
-        extra = pl.col("specialty").is_in(list(incomplete_specialties)) & ~pl.col("n_suppressed")
-        # raw agreement is agreements / n at full precision: its denominator would name the hidden n
-        out = hide_where(out, extra, ["raw_agreement"]).with_columns(
-            n=pl.when(extra).then(None).otherwise(pl.col("n")), n_suppressed=pl.col("n_suppressed") | extra
+    if out.is_empty():
+        return out
+    no_tier = "n_no_tier" in out.columns
+    if no_tier:
+        out = out.with_columns(n_no_tier_primary=primary_mask(pl.col("n_no_tier").cast(pl.Int64), threshold))
+    extra = pl.lit(False)
+    if incomplete_specialties:
+        extra = pl.col("specialty").is_in(list(incomplete_specialties))
+    if no_tier:
+        extra = extra | pl.col("n_no_tier_primary")
+    extra = extra & ~pl.col("n_suppressed")
+    # raw agreement is agreements / n at full precision: its denominator would name the hidden n
+    out = hide_where(out, extra, ["raw_agreement"]).with_columns(
+        n=pl.when(extra).then(None).otherwise(pl.col("n")), n_suppressed=pl.col("n_suppressed") | extra
+    )
+    if no_tier:
+        out = hide_where(
+            out.with_columns(n_no_tier_suppressed=pl.col("n_suppressed") | pl.col("n_no_tier_primary")),
+            pl.col("n_no_tier_suppressed"),
+            ["n_no_tier"],
         )
     return out
 

@@ -7,6 +7,7 @@ sees, in which words, and what the download holds. Every function takes a safe f
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from dashboards.formatting import (
@@ -22,6 +23,7 @@ from dashboards.palette import OUTCOMES, outcome_label
 from dashboards.publication import REALIZED_MEASURES
 from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX, count_text
 from dashboards.tables import Table
+from pipelines.lib.vocabulary import FLAG_ORDER, FLAGS_BEYOND_95, FUNNEL_FLAGS
 
 
 def _drop_flags(df: pl.DataFrame) -> pl.DataFrame:
@@ -109,28 +111,125 @@ def flows_table(flows: pl.DataFrame, slug: str, title: str, threshold: int = DEF
     return Table(slug, title, csv, html, label_cols=3)
 
 
+def _cusum_text() -> pl.Expr:
+    """The month each reviewer's CUSUM first signalled, in words; blank when it has not."""
+
+    def month(col: str) -> pl.Expr:
+        return pl.col(col).cast(pl.String).str.slice(0, 7)
+
+    high = pl.lit("more changes than expected, first signalled ") + month("cusum_high_signal_month")
+    low = pl.lit("fewer changes than expected, first signalled ") + month("cusum_low_signal_month")
+    return (
+        pl.when(
+            pl.col("cusum_high_signal_month").is_not_null() & pl.col("cusum_low_signal_month").is_not_null()
+        )
+        .then(high + pl.lit("; ") + low)
+        .when(pl.col("cusum_high_signal_month").is_not_null())
+        .then(high)
+        .when(pl.col("cusum_low_signal_month").is_not_null())
+        .then(low)
+        .otherwise(pl.lit("no signal"))
+    )
+
+
 def reviewers_table(reviewers: pl.DataFrame, slug: str, title: str, max_rows: int = 200) -> Table:
-    """Only reviewers shown in the funnel; hidden ones are counted in the note, never listed."""
+    """Only reviewers shown in the funnel; hidden ones are counted in the note, never listed.
+
+    Cases, expected and observed changes, O/E with its 95% interval and the flag in words (against
+    the limits widened for over-dispersion), the CUSUM's first signal, and the raw rate beside."""
     shown = reviewers.filter(~pl.col("n_suppressed"))
     hidden = reviewers.height - shown.height
-    order = {"high_998": 0, "low_998": 1, "high_95": 2, "low_95": 3, "within": 4}
-    shown = shown.with_columns(_o=pl.col("flag").replace_strict(order, default=5)).sort(
+    order = {flag: i for i, flag in enumerate(FLAG_ORDER)}
+    shown = shown.with_columns(_o=pl.col("flag").replace_strict(order, default=len(order))).sort(
         "_o", "n", descending=[False, True]
     )
     csv = _drop_flags(shown.drop("_o"))
+    cusum = "cusum_high_signal_month" in shown.columns and "cusum_low_signal_month" in shown.columns
     html = shown.select(
         pl.col("reviewer_id").alias("Reviewer"),
+        pl.col("flag").alias("Compared with case mix"),
+        *([_cusum_text().alias("Over time (CUSUM)")] if cusum else []),
         pl.col("n").cast(pl.String).alias("Cases"),
+        number_text(pl.col("expected"), 1).alias("Expected changes"),
+        pl.col("observed").cast(pl.String).alias("Observed changes"),
+        number_text(pl.col("o_e")).alias("O/E"),
+        _ci("o_e_ci_low", "o_e_ci_high", number_text).alias("O/E 95% CI"),
+        _ci("o_e_lower_998", "o_e_upper_998", number_text).alias("O/E 99.8% limits"),
         pct_text(pl.col("change_rate")).alias("Change rate"),
-        _ci("lower_95", "upper_95", pct_text).alias("95% limits"),
-        _ci("lower_998", "upper_998", pct_text).alias("99.8% limits"),
-        pl.col("flag").str.replace_all("_", " ").alias("Flag"),
+        pl.col("raw_flag").alias("Change rate, unadjusted"),
     )
     note = (
-        f"{hidden} reviewer(s) not shown: fewer than 11 cases, or hidden so their count cannot be recovered "
-        "from the specialty total. Rates are not adjusted for case mix."
+        f"{hidden} reviewer(s) not shown: fewer than 11 cases, or fewer than 11 changed or confirmed, or hidden so "
+        "their count cannot be recovered from the specialty total. Expected changes come from each case's "
+        "referral-time case mix; the limits are widened for the spread between reviewers (see the methodology)."
     )
-    return Table(slug, title, csv, html, note=note, max_rows=max_rows)
+    return Table(slug, title, csv, html, note=note, max_rows=max_rows, label_cols=3 if cusum else 2)
+
+
+def dispersion_caption(reviewers: pl.DataFrame, specialty: str) -> str:
+    """What the specialty's phi and tau^2 mean, in a sentence or two for the funnel's caption."""
+    sub = reviewers.filter((pl.col("specialty") == specialty) & pl.col("phi").is_not_null())
+    if sub.is_empty():
+        return "Too few reviewers with 11 or more cases to measure the spread between reviewers."
+    row = sub.row(0, named=True)
+    phi, p_value, tau2 = row["phi"], row["phi_p_value"], row["tau2"] or 0.0
+    p_text = "p &lt; 0.001" if p_value is not None and p_value < 0.001 else f"p = {p_value:.3f}"
+    if tau2 > 0:
+        return (
+            f"Reviewers differ more than chance allows: over-dispersion φ = {phi:.2f} ({p_text}; 1 means "
+            f"chance alone). The limits add a between-reviewer variance τ² = {tau2:.4f}: reviewers' true "
+            f"O/E spread around 1 with a standard deviation of about {np.sqrt(tau2):.2f} (±{np.sqrt(tau2):.0%}) "
+            "for reasons the case mix does not explain, so a point is flagged only when it lies beyond that "
+            "ordinary spread as well as chance."
+        )
+    return (
+        f"Reviewers differ no more than chance allows (φ = {phi:.2f}, {p_text}; 1 means chance alone), "
+        "so the limits are those of chance alone (τ² = 0)."
+    )
+
+
+def reviewer_flags_table(reviewers: pl.DataFrame, slug: str, title: str) -> Table:
+    """Per specialty: reviewers shown, how many lie beyond the 99.8% (and 95%) O/E limits, and how
+    many CUSUMs have signalled. Only reviewers already shown on the specialty pages are counted."""
+    shown = reviewers.filter(~pl.col("n_suppressed"))
+    has_cusum = "cusum_high_signal_month" in shown.columns
+    frame = (
+        shown.group_by("specialty")
+        .agg(
+            reviewers=pl.len(),
+            higher_998=(pl.col("flag") == FUNNEL_FLAGS[2]).sum(),
+            lower_998=(pl.col("flag") == FUNNEL_FLAGS[-2]).sum(),
+            beyond_95=pl.col("flag").is_in(list(FLAGS_BEYOND_95)).sum(),
+            raw_beyond_95=pl.col("raw_flag").is_in(list(FLAGS_BEYOND_95)).sum(),
+            **(
+                {
+                    "cusum_signals": (
+                        pl.col("cusum_high_signal_month").is_not_null()
+                        | pl.col("cusum_low_signal_month").is_not_null()
+                    ).sum()
+                }
+                if has_cusum
+                else {}
+            ),
+        )
+        .sort("specialty")
+        .with_columns(pl.exclude("specialty").cast(pl.Int64))
+    )
+    html = frame.select(
+        specialty_names().alias("Specialty"),
+        pl.col("reviewers").cast(pl.String).alias("Reviewers shown"),
+        pl.col("higher_998").cast(pl.String).alias("Higher than expected, beyond 99.8%"),
+        pl.col("lower_998").cast(pl.String).alias("Lower than expected, beyond 99.8%"),
+        pl.col("beyond_95").cast(pl.String).alias("Beyond 95% (either side)"),
+        pl.col("raw_beyond_95").cast(pl.String).alias("Beyond 95%, unadjusted rate"),
+        *([pl.col("cusum_signals").cast(pl.String).alias("CUSUM signals")] if has_cusum else []),
+    )
+    note = (
+        "Counts of reviewers (not of patients) among those shown on the specialty pages. Compared with the "
+        "changes their case mix predicts, with limits widened for the spread between reviewers; the "
+        "unadjusted column is the raw change-rate funnel, for comparison."
+    )
+    return Table(slug, title, frame, html, note=note)
 
 
 def turnaround_table(
@@ -158,16 +257,43 @@ def distribution_table(
 
 
 def concordance_table(conc: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
-    csv = _drop_flags(conc.with_columns(count_text("n", threshold)))
+    """Weighted kappa first (the tiers are ordinal), Cohen's kappa beside it, raw agreement apart."""
+    csv = _drop_flags(
+        conc.with_columns(
+            count_text("n", threshold),
+            *([count_text("n_no_tier", threshold)] if "n_no_tier" in conc.columns else []),
+        )
+    )
+    weighted = "weighted_kappa" in conc.columns
+    band = pl.col("weighted_kappa") if weighted else pl.col("kappa")
     html = conc.select(
         specialty_names().alias("Specialty"),
         count_text("n", threshold, thousands=True).alias("Cases"),
+        *(
+            [
+                number_text(pl.col("weighted_kappa")).alias("Weighted κ (linear)"),
+                _ci("weighted_kappa_ci_low", "weighted_kappa_ci_high", number_text).alias("95% CI"),
+            ]
+            if weighted
+            else []
+        ),
         number_text(pl.col("kappa")).alias("Cohen's κ"),
-        _ci("kappa_ci_low", "kappa_ci_high", number_text).alias("95% CI"),
+        _ci("kappa_ci_low", "kappa_ci_high", number_text).alias("95% CI "),
         pct_text(pl.col("raw_agreement")).alias("Raw agreement"),
-        landis_koch(pl.col("kappa")).alias("Landis & Koch band"),
+        landis_koch(band).alias("Landis & Koch band"),
+        *(
+            [count_text("n_no_tier", threshold, thousands=True).alias("Left out: no tier")]
+            if "n_no_tier" in conc.columns
+            else []
+        ),
     )
-    return Table(slug, title, csv, html)
+    note = (
+        "Both kappas use the same cases: those with a tier on both sides. Left out of both: deferred cases "
+        "(no second plan yet) and unclassified cases (counted in the outcome table), and cases with no tier on "
+        "one side (an unknown initial code, or a change with no catalogue code, such as a narrative that named "
+        "no procedure). Weighted κ gives partial credit by tier distance; the band is read from it."
+    )
+    return Table(slug, title, csv, html, note=note)
 
 
 def landis_koch(kappa: pl.Expr) -> pl.Expr:

@@ -13,21 +13,26 @@
 # ---
 
 # %% [markdown]
-# # Reviewer variation: funnel plots, agreement, and case mix
+# # Reviewer variation: case mix, over-dispersion, funnels, CUSUMs and agreement
 #
 # Do some reviewers change the first recommendation more often than others, and is that the
-# reviewer or the cases they get?
+# reviewer or the cases they get? This notebook reads what the pipeline published and re-derives
+# it with the library's own functions (`pipelines.lib.stats`, `pipelines.lib.marts`), so each
+# statistic is written once and the notebook cannot drift from the dashboard.
 #
-# * **Funnel plots** (Spiegelhalter, *Stat Med* 2005): each reviewer's change rate against the
-#   number of cases reviewed, with exact binomial 95% and 99.8% limits around the specialty's
-#   rate (`marts.reviewer_variation`, drawn by `dashboards.figures.funnel_figure`). Reviewers
-#   with fewer than 11 cases are not drawn.
-# * **Agreement**: Cohen's kappa between the invasiveness tier of the first and second
-#   recommendation (`marts.concordance`), beside raw agreement, on the Landis & Koch (1977) bands.
-# * **Case mix**: indirect standardisation of each reviewer's expected change rate from the
-#   specialty x initial procedure x urgency mix of their cases, and the observed / expected ratio.
+# * **Case mix** (`pipelines.lib.marts.case_mix`): every classified case's expected chance of a
+#   changed plan, from the change-propensity model's out-of-fold score (else stratum rates of
+#   specialty x initial procedure x urgency), calibrated per specialty. A reviewer's expected
+#   changes E are the sum over their cases; O/E above 1 is more changes than the case mix predicts.
+# * **Over-dispersion** (Spiegelhalter 2005): reviewers differ more than chance allows. φ from
+#   winsorised z-scores measures it; the limits of the O/E funnel add a DerSimonian-Laird
+#   between-reviewer variance τ² so that a flag means "beyond the ordinary spread as well as chance".
+# * **Over time**: a risk-adjusted CUSUM per reviewer (Steiner et al. 2000), in `marts.reviewer_cusum`.
+# * **Agreement**: linearly weighted κ on the tier, Cohen's κ beside it, raw agreement apart.
 
 # %%
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
@@ -42,12 +47,14 @@ pl.Config.set_fmt_str_lengths(400)
 print(f"warehouse: {WAREHOUSE}")
 
 # %%
-from dashboards.figures import agreement_figure, funnel_figure
+from dashboards.figures import agreement_figure, funnel_figure, oe_funnel_figure
 from dashboards.palette import specialty_label
 from dashboards.safe_marts import safe_reviewer_variation
-from dashboards.views import landis_koch
+from dashboards.views import dispersion_caption, landis_koch
 from pipelines.lib import stats
-from pipelines.lib.vocabulary import CHANGED_OUTCOMES
+from pipelines.lib.marts.case_mix import case_expectations
+from pipelines.lib.marts.reviewers import MIN_CASES_FOR_DISPERSION, reviewer_comparison
+from pipelines.lib.vocabulary import FLAG_ORDER, FLAGS_BEYOND_95, FLAGS_BEYOND_998
 
 reviewers = conn.sql("SELECT * FROM marts.reviewer_variation").pl()
 specialties = sorted(reviewers["specialty"].unique().to_list())
@@ -55,153 +62,127 @@ reviewers.group_by("specialty").agg(
     reviewers=pl.len(),
     cases=pl.col("n").sum(),
     rate=(pl.col("n_changed").sum() / pl.col("n").sum()).round(3),
-    **{flag: (pl.col("flag") == flag).sum() for flag in ("high_998", "high_95", "low_95", "low_998")},
+    phi=pl.col("phi").first().round(2),
+    tau2=pl.col("tau2").first().round(4),
+    flagged_raw=pl.col("raw_flag").is_in(list(FLAGS_BEYOND_95)).sum(),
+    flagged_adjusted=pl.col("flag").is_in(list(FLAGS_BEYOND_95)).sum(),
+    beyond_998_adjusted=pl.col("flag").is_in(list(FLAGS_BEYOND_998)).sum(),
 ).sort("specialty")
 
 # %% [markdown]
-# ## Funnel plots
+# ## The comparison, re-derived with the library
 #
-# Points outside the 99.8% limits are unlikely to be chance alone *given the specialty's rate*;
-# they are not yet adjusted for the cases each reviewer sees.
+# `case_expectations` reads the warehouse (classified cases, the propensity scores) and gives each
+# case its calibrated expectation; `reviewer_comparison` turns those into the mart's columns. The
+# result must be the published mart, column for column.
+
+# %%
+cases = case_expectations(conn)
+again = reviewer_comparison(cases).sort("specialty", "reviewer_id")
+published = reviewers.sort("specialty", "reviewer_id")
+assert again.height == published.height
+for column in ("n", "observed", "expected", "o_e", "phi", "tau2", "o_e_upper_998", "flag", "raw_flag"):
+    left, right = again[column], published[column]
+    if left.dtype.is_numeric():
+        np.testing.assert_allclose(left.to_numpy(), right.to_numpy(), rtol=1e-9, equal_nan=True)
+    else:
+        assert left.to_list() == right.to_list(), column
+print(f"{cases.height:,} classified cases; expectation from {cases['basis'].value_counts().rows()}")
+
+# %% [markdown]
+# ## How much of the spread is case mix?
+#
+# Crude change rate minus the specialty rate splits into (expected rate - specialty rate), the
+# reviewer's case mix, and (crude - expected rate), what the case mix does not explain. φ measured
+# on the crude rates (every case expecting the specialty rate) against φ on O/E shows how much of
+# the excess spread the case mix accounts for. Both use `stats.dispersion`, the mart's estimator.
+
+
+# %%
+def specialty_phi(frame: pl.DataFrame, expected: str, variance: str) -> pl.DataFrame:
+    """φ per specialty with the library's estimator, from reviewers with enough cases."""
+    rows = []
+    for (specialty,), part in frame.filter(pl.col("n") >= MIN_CASES_FOR_DISPERSION).group_by("specialty"):
+        o, e, v = (part[c].to_numpy().astype(float) for c in ("observed", expected, variance))
+        d = stats.dispersion(stats.standardised_z(o, e, v), np.sqrt(v) / e)
+        rows.append((specialty, d.phi, d.tau2))
+    return pl.DataFrame(rows, schema=["specialty", "phi", "tau2"], orient="row").sort("specialty")
+
+
+crude = reviewers.with_columns(
+    crude_expected=pl.col("n") * pl.col("specialty_rate"),
+    crude_variance=pl.col("n") * pl.col("specialty_rate") * (1 - pl.col("specialty_rate")),
+)
+parts = reviewers.with_columns(expected_rate=pl.col("expected") / pl.col("n")).with_columns(
+    case_mix=pl.col("expected_rate") - pl.col("specialty_rate"),
+    reviewer=pl.col("change_rate") - pl.col("expected_rate"),
+    crude=pl.col("change_rate") - pl.col("specialty_rate"),
+)
+
+
+def weighted_ss(c: str) -> pl.Expr:
+    return (pl.col("n") * pl.col(c) ** 2).sum()
+
+
+decomposition = (
+    parts.group_by("specialty")
+    .agg(
+        crude_ss=weighted_ss("crude"),
+        case_mix_ss=weighted_ss("case_mix"),
+        reviewer_ss=weighted_ss("reviewer"),
+    )
+    .with_columns(
+        case_mix_share=(pl.col("case_mix_ss") / pl.col("crude_ss")).round(3),
+        reviewer_share=(pl.col("reviewer_ss") / pl.col("crude_ss")).round(3),
+    )
+    .sort("specialty")
+)
+overall = decomposition.select(pl.col("case_mix_ss").sum() / pl.col("crude_ss").sum()).item()
+print(
+    f"All specialties: case mix accounts for {overall:.0%} of reviewers' squared deviation from their "
+    "specialty's rate (weighted by cases)"
+)
+decomposition.select("specialty", "case_mix_share", "reviewer_share").join(
+    specialty_phi(crude, "crude_expected", "crude_variance").rename(
+        {"phi": "phi_crude", "tau2": "tau2_crude"}
+    ),
+    on="specialty",
+).join(reviewers.group_by("specialty").agg(phi_adjusted=pl.col("phi").first()), on="specialty")
+
+# %% [markdown]
+# The two shares need not add to 1 (case mix and reviewer effects can offset or reinforce each
+# other). φ adjusted below φ crude means case mix accounted for part of the excess spread; φ still
+# well above 1 is variation between reviewers that case mix does not explain, and τ² widens the
+# limits by it.
+#
+# ## Funnels
+#
+# The O/E funnel is the one the dashboard leads with; the raw change-rate funnel is kept beside it
+# for people who want the unadjusted view. Reviewers under 11 cases, or whose changed or confirmed
+# cases number 1 to 10, are hidden by `safe_reviewer_variation`, as on the dashboard.
 
 # %%
 safe = safe_reviewer_variation(reviewers)
 for specialty in specialties:
-    funnel_figure(safe, specialty).show()
-
+    print(f"{specialty_label(specialty)}: {html.unescape(dispersion_caption(safe, specialty))}")
+    oe_funnel_figure(safe, specialty).show()
+busiest = reviewers.group_by("specialty").agg(pl.col("n").sum()).sort("n", descending=True)["specialty"][0]
+funnel_figure(safe, busiest).show()
 
 # %% [markdown]
-# ### Over-dispersion
+# ### Flags before and after
 #
-# If reviewers differed only by chance, the squared z-scores of their rates around the
-# specialty rate would average about 1. The ratio φ = Σz² / (k − 1) measures the excess
-# (Spiegelhalter 2005 suggests widening limits by √φ when φ is clearly above 1).
-
+# Rows: where the raw change rate falls in its binomial funnel; columns: where O/E falls once the
+# case mix is taken into account and the limits are widened for over-dispersion.
 
 # %%
-def dispersion(frame: pl.DataFrame, observed: str, expected: str, variance: str) -> pl.DataFrame:
-    """φ per specialty: mean squared z of observed vs expected counts (k - 1 degrees of freedom)."""
-    return (
-        frame.with_columns(z2=(pl.col(observed) - pl.col(expected)) ** 2 / pl.col(variance))
-        .group_by("specialty")
-        .agg(k=pl.len(), phi=(pl.col("z2").sum() / (pl.len() - 1)).round(2))
-        .sort("specialty")
-    )
-
-
-crude_phi = dispersion(
-    reviewers.with_columns(
-        expected=pl.col("n") * pl.col("specialty_rate"),
-        variance=pl.col("n") * pl.col("specialty_rate") * (1 - pl.col("specialty_rate")),
-    ),
-    "n_changed",
-    "expected",
-    "variance",
+crosstab = (
+    reviewers.group_by("raw_flag", "flag").len().pivot(on="flag", index="raw_flag", values="len").fill_null(0)
 )
-crude_phi
-
-# %% [markdown]
-# ## Agreement between the first and second recommendation
-#
-# Kappa depends on prevalence, so raw agreement is shown beside it (literature.md §4.5). For
-# context: an inter-heart-team kappa of 0.58 (*EHJ-QCCO* 2022) and weighted kappa of about
-# 0.63–0.65 for pancreatic-cancer second-opinion management (PMC5995638).
-
-# %%
-concordance = conn.sql("SELECT * FROM marts.concordance").pl()
-agreement_figure(concordance, "all").show()
-concordance.with_columns(pl.col(pl.Float64).round(3), landis_koch=landis_koch(pl.col("kappa")))
-
-# %% [markdown]
-# ## How much of the variation is case mix?
-#
-# **Indirect standardisation.** Each case gets the change rate of all classified cases in its
-# stratum, specialty x initial procedure code x urgency; a reviewer's *expected* number of
-# changes is the sum of those rates over their cases, and *observed / expected* (O/E) says how
-# far they stand from what their case mix predicts. A stratum with fewer than `MIN_STRATUM`
-# cases borrows the rate of specialty x procedure, and failing that of the specialty, so a
-# reviewer who is most of a tiny stratum is not simply compared with themselves.
-#
-# * O/E above 1: more changes than the case mix predicts;
-# * the **adjusted rate** = O/E x specialty rate goes on the same funnel as the crude rate;
-# * the limits for each reviewer are exact binomial around their *expected* rate
-#   (`pipelines.stats.funnel_limits` takes one target per reviewer).
-
-# %%
-MIN_STRATUM = 10
-CHANGED_SQL = "(" + ", ".join(f"'{o}'" for o in CHANGED_OUTCOMES) + ")"
-
-adjusted = (
-    conn.sql(f"""
-    WITH c AS (
-        SELECT reviewer_id, specialty, initial_procedure_code AS code, coalesce(urgency, 'missing') AS urgency,
-               CAST(outcome IN {CHANGED_SQL} AS INTEGER) AS changed
-        FROM core.case_outcomes WHERE outcome <> 'unclassified'
-    ),
-    rated AS (
-        SELECT *,
-               count(*) OVER (PARTITION BY specialty, code, urgency) AS n3,
-               avg(changed) OVER (PARTITION BY specialty, code, urgency) AS p3,
-               count(*) OVER (PARTITION BY specialty, code) AS n2,
-               avg(changed) OVER (PARTITION BY specialty, code) AS p2,
-               avg(changed) OVER (PARTITION BY specialty) AS p1
-        FROM c
-    ),
-    expected AS (
-        SELECT *, CASE WHEN n3 >= {MIN_STRATUM} THEN p3 WHEN n2 >= {MIN_STRATUM} THEN p2 ELSE p1 END AS p
-        FROM rated
-    )
-    SELECT reviewer_id, specialty, count(*) AS n, CAST(sum(changed) AS BIGINT) AS n_changed,
-           sum(p) AS expected, sum(p * (1 - p)) AS variance
-    FROM expected GROUP BY ALL ORDER BY specialty, reviewer_id
-""")
-    .pl()
-    .join(
-        reviewers.select("reviewer_id", "specialty", "specialty_rate", pl.col("flag").alias("crude_flag")),
-        on=["reviewer_id", "specialty"],
-    )
+order = {f: i for i, f in enumerate(FLAG_ORDER)}
+crosstab.select("raw_flag", *[f for f in FLAG_ORDER if f in crosstab.columns]).sort(
+    pl.col("raw_flag").replace_strict(order, default=len(order))
 )
-
-expected_rate = (adjusted["expected"] / adjusted["n"]).to_numpy()
-n = adjusted["n"].to_numpy()
-lo95, hi95 = stats.funnel_limits(expected_rate, n, 0.95)
-lo998, hi998 = stats.funnel_limits(expected_rate, n, 0.998)
-
-
-def funnel_flag() -> pl.Expr:
-    """The mart's flag words: outside the 99.8% limits first, then the 95% ones."""
-    rate = pl.col("change_rate")
-    return (
-        pl.when(rate > pl.col("upper_998"))
-        .then(pl.lit("high_998"))
-        .when(rate > pl.col("upper_95"))
-        .then(pl.lit("high_95"))
-        .when(rate < pl.col("lower_998"))
-        .then(pl.lit("low_998"))
-        .when(rate < pl.col("lower_95"))
-        .then(pl.lit("low_95"))
-        .otherwise(pl.lit("within"))
-    )
-
-
-adjusted = adjusted.with_columns(
-    change_rate=pl.col("n_changed") / pl.col("n"),
-    expected_rate=pl.Series(expected_rate),
-    o_e=pl.col("n_changed") / pl.col("expected"),
-    lower_95=pl.Series(lo95),
-    upper_95=pl.Series(hi95),
-    lower_998=pl.Series(lo998),
-    upper_998=pl.Series(hi998),
-).with_columns(adjusted_flag=funnel_flag())
-assert adjusted.height == reviewers.height
-assert adjusted["expected_rate"].is_between(0, 1).all()
-# Expected and observed totals agree per specialty except where small strata borrowed a pooled rate.
-adjusted.group_by("specialty").agg(
-    reviewers=pl.len(),
-    observed=pl.col("n_changed").sum(),
-    expected=pl.col("expected").sum().round(1),
-    median_o_e=pl.col("o_e").median().round(2),
-).sort("specialty")
 
 # %% [markdown]
 # ### Crude against expected
@@ -211,7 +192,7 @@ adjusted.group_by("specialty").agg(
 # is what case mix does not explain.
 
 # %%
-shown = adjusted.filter(pl.col("n") >= 11)
+shown = parts.filter(pl.col("n") >= 11)
 fig = go.Figure()
 for specialty in specialties:
     part = shown.filter(pl.col("specialty") == specialty)
@@ -231,7 +212,7 @@ fig.add_trace(
 )
 fig.update_layout(
     title="Reviewers: observed change rate against the rate their case mix predicts",
-    xaxis_title="Expected change rate (indirect standardisation)",
+    xaxis_title="Expected change rate (case mix)",
     yaxis_title="Observed change rate",
     xaxis_tickformat=".0%",
     yaxis_tickformat=".0%",
@@ -239,94 +220,57 @@ fig.update_layout(
 )
 fig.show()
 
+# %% [markdown]
+# ## Over time: risk-adjusted CUSUMs
+#
+# `marts.reviewer_cusum` holds each reviewer's two charts (odds of a change doubled, and halved),
+# their statistic now, the threshold h for the stated in-control average run length, and the month
+# each first signalled. The site publishes only the signal month (a case-by-case path would give
+# each case's outcome away).
+
 # %%
-# The share of reviewers' deviation from the specialty rate that case mix accounts for:
-# crude - specialty = (expected - specialty) [case mix] + (crude - expected) [the reviewer].
-parts = adjusted.with_columns(
-    case_mix=pl.col("expected_rate") - pl.col("specialty_rate"),
-    reviewer=pl.col("change_rate") - pl.col("expected_rate"),
-    crude=pl.col("change_rate") - pl.col("specialty_rate"),
-)
-
-
-def weighted_ss(c: str) -> pl.Expr:
-    return (pl.col("n") * pl.col(c) ** 2).sum()
-
-
-decomposition = (
-    parts.group_by("specialty")
-    .agg(
-        reviewers=pl.len(),
-        crude_ss=weighted_ss("crude"),
-        case_mix_ss=weighted_ss("case_mix"),
-        reviewer_ss=weighted_ss("reviewer"),
-    )
-    .with_columns(
-        case_mix_share=(pl.col("case_mix_ss") / pl.col("crude_ss")).round(3),
-        reviewer_share=(pl.col("reviewer_ss") / pl.col("crude_ss")).round(3),
-    )
-    .sort("specialty")
-)
-adjusted_phi = dispersion(adjusted, "n_changed", "expected", "variance").rename({"phi": "phi_adjusted"})
-overall = decomposition.select(pl.col("case_mix_ss").sum() / pl.col("crude_ss").sum()).item()
+cusum = conn.sql("SELECT * FROM marts.reviewer_cusum").pl()
 print(
-    f"All specialties: case mix accounts for {overall:.0%} of reviewers' squared deviation from their "
-    "specialty's rate (weighted by cases)"
+    f"in-control ARL {cusum['in_control_arl'][0]:,} cases per chart, odds ratios "
+    f"{sorted(cusum['odds_ratio'].unique().to_list())}"
 )
-decomposition.select("specialty", "reviewers", "case_mix_share", "reviewer_share").join(
-    crude_phi.select("specialty", pl.col("phi").alias("phi_crude")), on="specialty"
-).join(adjusted_phi.select("specialty", "phi_adjusted"), on="specialty")
+cusum.group_by("specialty", "direction").agg(
+    reviewers=pl.len(),
+    threshold=pl.col("threshold").first().round(2),
+    signalled=pl.col("signalled").sum(),
+    signalling_now=pl.col("signalling_now").sum(),
+).sort("specialty", "direction")
+
+# %%
+# A reviewer whose O/E flag and CUSUM agree is the first to look at; one with a CUSUM signal but
+# no funnel flag may have changed recently.
+reviewers.filter(
+    pl.col("cusum_high_signal_month").is_not_null() | pl.col("cusum_low_signal_month").is_not_null()
+).select(
+    "specialty", "reviewer_id", "n", "o_e", "flag", "cusum_high_signal_month", "cusum_low_signal_month"
+).sort("specialty", "o_e", descending=[False, True]).head(20)
 
 # %% [markdown]
-# The two shares need not add to 1 (case mix and reviewer effects can offset or reinforce each
-# other). φ adjusted below φ crude means case mix accounted for part of the excess spread; a
-# φ adjusted still well above 1 is variation between reviewers that case mix does not explain.
+# ## Agreement between the first and second recommendation
 #
-# ### Flags before and after adjustment
+# Kappa depends on prevalence, so raw agreement is shown beside it, on its own axis. Weighted κ
+# gives partial credit by tier distance. For context: an inter-heart-team κ of 0.58 (*EHJ-QCCO*
+# 2022) and weighted κ of about 0.63–0.65 for pancreatic-cancer second-opinion management.
 
 # %%
-FLAGS = ["low_998", "low_95", "within", "high_95", "high_998"]
-crosstab = (
-    adjusted.group_by("crude_flag", "adjusted_flag")
-    .len()
-    .pivot(on="adjusted_flag", index="crude_flag", values="len")
-    .fill_null(0)
-)
-crosstab.select("crude_flag", *[f for f in FLAGS if f in crosstab.columns]).sort(
-    pl.col("crude_flag").replace_strict(FLAGS, list(range(len(FLAGS))))
-)
-
-# %%
-# The adjusted rate (O/E x specialty rate) on the specialty's funnel, drawn by the same builder.
-# Points are flagged against the limits drawn (around the specialty rate), an approximation of
-# the exact limits around each reviewer's own expected rate used in the table above.
-# Reviewers under 11 cases are hidden by safe_reviewer_variation, as on the dashboard.
-standardised = adjusted.with_columns(change_rate=pl.col("o_e") * pl.col("specialty_rate"))
-lo95, hi95 = stats.funnel_limits(standardised["specialty_rate"].to_numpy(), n, 0.95)
-lo998, hi998 = stats.funnel_limits(standardised["specialty_rate"].to_numpy(), n, 0.998)
-standardised = (
-    standardised.with_columns(
-        lower_95=pl.Series(lo95),
-        upper_95=pl.Series(hi95),
-        lower_998=pl.Series(lo998),
-        upper_998=pl.Series(hi998),
-    )
-    .with_columns(flag=funnel_flag())
-    .select(reviewers.columns)
-)
-busiest = reviewers.group_by("specialty").agg(pl.col("n").sum()).sort("n", descending=True)["specialty"][0]
-fig = funnel_figure(safe_reviewer_variation(standardised), busiest)
-fig.update_layout(title=f"Adjusted for case mix — {specialty_label(busiest)}")
-fig.show()
+concordance = conn.sql("SELECT * FROM marts.concordance").pl()
+agreement_figure(concordance, "all").show()
+concordance.with_columns(pl.col(pl.Float64).round(3), landis_koch=landis_koch(pl.col("weighted_kappa")))
 
 # %% [markdown]
 # ## Caveats
 #
-# * Strata are only what the warehouse records (specialty, procedure code, urgency); severity,
-#   imaging and patient preference are not in it, so adjusted rates still carry unmeasured mix.
-# * A flagged reviewer is a prompt to look, not a verdict: no gold standard says which opinion
-#   was right (Garcia et al., *Ann Surg Oncol* 2018), and reviewers who see the first opinion
-#   anchor on it (orthopaedic surgeons, OR 1.44, PMC3445697).
+# * The case mix is only what the warehouse records at referral (specialty, procedure, tier,
+#   urgency, age band, sex, payer, diagnosis chapter, region); severity, imaging and patient
+#   preference are not in it, so O/E still carries unmeasured mix.
+# * A flagged reviewer is a prompt to look, not a verdict: no gold standard says which opinion was
+#   right (Garcia et al., *Ann Surg Oncol* 2018), and reviewers who see the first opinion anchor on
+#   it (orthopaedic surgeons, OR 1.44, PMC3445697).
 
 # %%
 conn.close()

@@ -16,7 +16,8 @@ import json
 
 import numpy as np
 import polars as pl
-from scipy import stats
+
+from pipelines.lib import stats as lib_stats
 
 OUTCOMES = (
     "confirmed",
@@ -386,45 +387,26 @@ def cost_sensitivity(cases: pl.DataFrame, fee: float = 750.0) -> pl.DataFrame:
 
 
 def reviewer_variation(cases: pl.DataFrame) -> pl.DataFrame:
-    classified = cases.filter(pl.col("outcome") != "unclassified")
-    out = classified.group_by("reviewer_id", "specialty").agg(n=pl.len(), n_changed=pl.col("changed").sum())
-    out = out.with_columns(
-        change_rate=pl.col("n_changed") / pl.col("n"),
-        specialty_rate=pl.col("n_changed").sum().over("specialty") / pl.col("n").sum().over("specialty"),
-    )
-    n, p = out["n"].to_numpy(), out["specialty_rate"].to_numpy()
-    limits = {
-        name: stats.binom.ppf(q, n, p) / n
-        for name, q in (("lower_95", 0.025), ("upper_95", 0.975), ("lower_998", 0.001), ("upper_998", 0.999))
-    }
-    out = out.with_columns(pl.Series(k, v) for k, v in limits.items())
-    r = pl.col("change_rate")
-    flag = (
-        pl.when(r > pl.col("upper_998"))
-        .then(pl.lit("high_998"))
-        .when(r > pl.col("upper_95"))
-        .then(pl.lit("high_95"))
-        .when(r < pl.col("lower_998"))
-        .then(pl.lit("low_998"))
-        .when(r < pl.col("lower_95"))
-        .then(pl.lit("low_95"))
-        .otherwise(pl.lit("within"))
-    )
-    return (
-        out.with_columns(flag=flag)
-        .select(
-            "reviewer_id",
-            "specialty",
-            "n",
-            "n_changed",
-            "change_rate",
-            "specialty_rate",
-            "lower_95",
-            "upper_95",
-            "lower_998",
-            "upper_998",
-            "flag",
+    """The library's own comparison on these cases, each expecting its specialty x family change
+    rate (the stratum fallback), so the fixture has exactly the mart's columns and meaning."""
+    from pipelines.lib.marts.case_mix import STRATA, calibrated
+    from pipelines.lib.marts.cusum import cusum_states
+    from pipelines.lib.marts.reviewers import COLUMNS, reviewer_comparison, with_cusum_signals
+
+    classified = (
+        cases.filter(pl.col("outcome") != "unclassified")
+        .with_columns(
+            changed=pl.col("changed").cast(pl.Int64),
+            raw_expected=pl.col("changed").cast(pl.Float64).mean().over("specialty", "initial_family"),
+            basis=pl.lit(STRATA),
         )
+        .sort("specialty", "reviewer_id", "opinion_date")
+    )
+    expected = calibrated(classified)
+    out = reviewer_comparison(expected)
+    return (
+        with_cusum_signals(out, cusum_states(expected, 2.0, 10_000))
+        .select(COLUMNS)
         .sort("specialty", "reviewer_id")
     )
 
@@ -456,33 +438,32 @@ def concordance(cases: pl.DataFrame) -> pl.DataFrame:
         "non_surgical": 0,
     }
     t = pl.DataFrame({"fam": list(tiers), "tier": list(tiers.values())})
-    both = _with_all(cases.filter(pl.col("outcome") != "unclassified"))
     both = (
-        both.join(t.rename({"fam": "initial_family", "tier": "t1"}), on="initial_family", how="left")
+        _with_all(cases)
+        .join(t.rename({"fam": "initial_family", "tier": "t1"}), on="initial_family", how="left")
         .join(t.rename({"fam": "target", "tier": "t2"}), on="target", how="left")
-        .with_columns(pl.col("t2").fill_null(-1))
+        .with_columns(
+            left_out=pl.when(pl.col("outcome").is_in(["deferred", "unclassified"]))
+            .then(pl.col("outcome"))
+            .when(pl.col("t1").is_null() | pl.col("t2").is_null())
+            .then(pl.lit("no_tier"))
+        )
     )
-    n = both.group_by("specialty").agg(n=pl.len(), raw_agreement=(pl.col("t1") == pl.col("t2")).mean())
-    m1 = both.group_by("specialty", pl.col("t1").alias("k")).agg(c1=pl.len())
-    m2 = both.group_by("specialty", pl.col("t2").alias("k")).agg(c2=pl.len())
-    pe = (
-        m1.join(m2, on=["specialty", "k"], how="full", coalesce=True)
-        .fill_null(0)
-        .join(n, on="specialty")
-        .group_by("specialty")
-        .agg(pe=(pl.col("c1") * pl.col("c2") / pl.col("n") ** 2).sum())
-    )
-    out = n.join(pe, on="specialty").with_columns(
-        kappa=(pl.col("raw_agreement") - pl.col("pe")) / (1 - pl.col("pe"))
-    )
-    se = (
-        pl.col("raw_agreement") * (1 - pl.col("raw_agreement")) / (pl.col("n") * (1 - pl.col("pe")) ** 2)
-    ).sqrt()
-    return (
-        out.with_columns(kappa_ci_low=pl.col("kappa") - 1.96 * se, kappa_ci_high=pl.col("kappa") + 1.96 * se)
-        .select("specialty", "n", "kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement")
-        .sort("specialty")
-    )
+    rng = np.random.default_rng(0)
+    rows = []
+    for (specialty,), part in both.group_by("specialty", maintain_order=True):
+        used = part.filter(pl.col("left_out").is_null())
+        matrix = np.zeros((5, 5), dtype=np.int64)
+        np.add.at(matrix, (used["t1"].to_numpy(), used["t2"].to_numpy()), 1)
+        kappa = lib_stats.kappa_interval(matrix, 200, rng)
+        weighted = lib_stats.kappa_interval(matrix, 200, rng, weights="linear")
+        left = {
+            r: part.filter(pl.col("left_out") == r).height for r in ("deferred", "unclassified", "no_tier")
+        }
+        rows.append((specialty, used.height, *weighted[:3], *kappa, *left.values()))
+    columns = ["specialty", "n", "weighted_kappa", "weighted_kappa_ci_low", "weighted_kappa_ci_high"]
+    columns += ["kappa", "kappa_ci_low", "kappa_ci_high", "raw_agreement", "n_deferred", "n_unclassified"]
+    return pl.DataFrame(rows, schema=[*columns, "n_no_tier"], orient="row").sort("specialty")
 
 
 def turnaround(cases: pl.DataFrame) -> pl.DataFrame:

@@ -55,6 +55,12 @@ class Settings(BaseModel):
     text_model_corpus_size: int = Field(
         ge=0, le=1_000_000, description="generated narratives added to training"
     )
+    cusum_odds_ratio: float = Field(
+        ge=1.1, le=10.0, description="odds multiplier each reviewer CUSUM watches for (and its inverse)"
+    )
+    cusum_in_control_arl: int = Field(
+        ge=100, le=10_000_000, description="cases between false CUSUM signals for a reviewer in control"
+    )
     suppression_threshold: int = Field(
         ge=11, le=1_000, description="published counts from 1 to this minus one are suppressed (CMS: 11)"
     )

@@ -50,6 +50,34 @@ OUTCOME_LABELS: dict[str, str] = {
 #: The marts' row for every specialty together.
 ALL = "all"
 
+#: Where a reviewer sits in a funnel, in words a quality lead can act on (marts.reviewer_variation
+#: `flag` and `raw_flag`, the site's tables and legends). Keyed by the band of
+#: `pipelines.lib.stats.funnel_band`: 2 / -2 beyond the 99.8% limits, 1 / -1 beyond the 95% ones.
+FLAG_WITHIN = "within expected range"
+FLAG_NOT_ASSESSED = "not assessed (no expected variation)"
+FUNNEL_FLAGS: dict[int, str] = {
+    2: "higher than expected (beyond 99.8% limits)",
+    1: "higher than expected (beyond 95% limits)",
+    0: FLAG_WITHIN,
+    -1: "lower than expected (beyond 95% limits)",
+    -2: "lower than expected (beyond 99.8% limits)",
+}
+#: Every flag value, strongest signals first: the order tables sort by and legends list.
+FLAG_ORDER: tuple[str, ...] = (
+    FUNNEL_FLAGS[2],
+    FUNNEL_FLAGS[-2],
+    FUNNEL_FLAGS[1],
+    FUNNEL_FLAGS[-1],
+    FLAG_WITHIN,
+    FLAG_NOT_ASSESSED,
+)
+FLAGS_BEYOND_998: tuple[str, ...] = (FUNNEL_FLAGS[2], FUNNEL_FLAGS[-2])
+FLAGS_BEYOND_95: tuple[str, ...] = (*FLAGS_BEYOND_998, FUNNEL_FLAGS[1], FUNNEL_FLAGS[-1])
+
+#: The two risk-adjusted CUSUMs per reviewer (marts.reviewer_cusum `direction`): more changes
+#: than the case mix predicts, and fewer.
+CUSUM_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+
 #: Words that stay in capitals when a code-like value is turned into words.
 ACRONYMS: tuple[str, ...] = (
     "ACL",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, chi2
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.proportion import proportion_confint
 
@@ -171,3 +171,223 @@ def test_funnel_limits_follow_the_exact_binomial_quantiles() -> None:
     assert np.all(np.diff(high) < 0) and np.all(np.diff(low) > 0)  # the funnel narrows
     low_998, high_998 = stats.funnel_limits(np.full(3, 0.5), n, 0.998)
     assert np.all(high_998 >= high) and np.all(low_998 <= low)
+
+
+# --- weighted kappa ---------------------------------------------------------------------------
+
+
+def test_linearly_weighted_kappa_matches_sklearn_on_ordinal_tiers():
+    rng = np.random.default_rng(12)
+    a = rng.integers(0, 5, 600)
+    # the second rater mostly agrees, else moves one tier, sometimes anywhere
+    step = rng.choice([-1, 1], 600)
+    b = np.where(
+        rng.random(600) < 0.5,
+        a,
+        np.where(rng.random(600) < 0.7, np.clip(a + step, 0, 4), rng.integers(0, 5, 600)),
+    )
+    matrix = stats.confusion_matrix(a, b, np.arange(5))
+    weighted, raw = stats.kappa_from_confusion(matrix, weights="linear")
+    expected = cohen_kappa_score(a, b, labels=np.arange(5), weights="linear")
+    assert float(weighted) == pytest.approx(expected, abs=1e-12)
+    assert float(raw) == pytest.approx(np.mean(a == b))  # raw agreement stays the unweighted share
+    quadratic, _ = stats.kappa_from_confusion(matrix, weights="quadratic")
+    assert float(quadratic) == pytest.approx(
+        cohen_kappa_score(a, b, labels=np.arange(5), weights="quadratic"), abs=1e-12
+    )
+
+
+def test_weighted_kappa_keeps_the_distance_of_a_tier_nobody_used():
+    # tiers 2 and 3 never appear: with the labels fixed, 1 -> 4 is still three tiers apart, not one step
+    a = np.array([0, 0, 1, 1, 4, 4, 0, 4, 1, 0])
+    b = np.array([0, 1, 1, 4, 4, 1, 4, 0, 1, 0])
+    weighted, _ = stats.kappa_from_confusion(stats.confusion_matrix(a, b, np.arange(5)), weights="linear")
+    assert float(weighted) == pytest.approx(
+        cohen_kappa_score(a, b, labels=np.arange(5), weights="linear"), abs=1e-12
+    )
+    assert float(weighted) != pytest.approx(cohen_kappa_score(a, b, weights="linear"))  # positions matter
+
+
+def test_weighted_kappa_credits_near_misses_that_cohens_kappa_counts_as_misses():
+    near = np.array([[40, 10, 0], [10, 40, 10], [0, 10, 40]])  # every disagreement one tier off
+    weighted, _ = stats.kappa_from_confusion(near, weights="linear")
+    unweighted, _ = stats.kappa_from_confusion(near)
+    assert float(weighted) > float(unweighted)
+
+
+def test_weighted_kappa_interval_brackets_the_estimate_and_is_reproducible():
+    matrix = np.array(
+        [[30, 5, 2, 0, 0], [6, 25, 4, 1, 0], [1, 3, 24, 5, 0], [0, 0, 4, 20, 3], [0, 1, 0, 2, 15]]
+    )
+    first = stats.kappa_interval(matrix, 1000, seed=5, weights="linear")
+    assert first == stats.kappa_interval(matrix, 1000, seed=5, weights="linear")
+    kappa, low, high, raw = first
+    assert kappa == pytest.approx(float(stats.kappa_from_confusion(matrix, weights="linear")[0]))
+    assert low < kappa < high and 0.05 < high - low < 0.3
+    assert raw == pytest.approx(114 / 151)
+
+
+def test_unknown_kappa_weights_are_refused():
+    with pytest.raises(ValueError, match="linear"):
+        stats.kappa_from_confusion(np.eye(3), weights="cubic")  # type: ignore[arg-type]
+
+
+# --- expectation, over-dispersion, O/E limits --------------------------------------------------
+
+
+def test_calibration_in_the_large_matches_each_group_total_and_keeps_the_order():
+    rng = np.random.default_rng(4)
+    p = rng.beta(2, 5, 3000)
+    groups = rng.integers(0, 3, 3000)
+    observed = np.array([600.0, 150.0, 2.0])
+    q = stats.calibrate_in_the_large(p, groups, observed)
+    np.testing.assert_allclose(np.bincount(groups, weights=q), observed, rtol=1e-8)
+    for g in range(3):
+        mine = groups == g
+        assert np.array_equal(np.argsort(p[mine], kind="stable"), np.argsort(q[mine], kind="stable"))
+    # a logit shift: the odds of every case in a group move by one factor
+    odds = lambda x: x / (1 - x)  # noqa: E731
+    ratio = odds(q[groups == 1]) / odds(np.clip(p[groups == 1], 1e-6, 1 - 1e-6))
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6)
+
+
+def test_standardised_z_uses_the_poisson_binomial_variance():
+    z = stats.standardised_z([30, 10], [20.0, 10.0], [16.0, 0.0])
+    assert z[0] == pytest.approx(10 / 4) and np.isnan(z[1])
+
+
+def test_winsorising_pulls_the_tails_to_the_10th_and_90th_percentiles():
+    x = np.arange(11, dtype=float)  # quantiles 1 and 9 (linear interpolation)
+    np.testing.assert_array_equal(stats.winsorise(x), [1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9])
+
+
+def test_winsorising_normal_z_at_10_percent_keeps_68_percent_of_their_mean_square():
+    z = np.random.default_rng(0).standard_normal(400_000) * 3.0  # any scale
+    moment = np.mean(stats.winsorise(z) ** 2) / 9.0
+    assert stats.winsorised_normal_moment(0.1) == pytest.approx(0.6786545589528744, abs=1e-12)
+    assert moment == pytest.approx(stats.winsorised_normal_moment(0.1), abs=0.005)
+
+
+def test_dispersion_hand_computed():
+    z = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 2.0, 2.5, 4.0, -0.5, 1.5])
+    se = np.array([0.1, 0.2, 0.1, 0.3, 0.2, 0.1, 0.15, 0.05, 0.25, 0.2])
+    d = stats.dispersion(z, se)
+    low, high = np.quantile(z, [0.1, 0.9])  # -1.2 and 2.65
+    phi = np.mean(np.clip(z, low, high) ** 2) / 0.6786545589528744
+    assert (low, high) == (pytest.approx(-1.2), pytest.approx(2.65))
+    assert d.units == 10 and d.phi == pytest.approx(phi) and d.statistic == pytest.approx(10 * phi)
+    assert d.p_value == pytest.approx(chi2.sf(10 * phi, 9))
+    w = 1 / se**2
+    assert d.p_value < 0.05
+    assert d.tau2 == pytest.approx((10 * phi - 9) / (w.sum() - (w**2).sum() / w.sum()))
+    assert d.over_dispersed
+
+
+def test_chance_spread_gives_phi_near_one_and_rarely_widens():
+    # 1,000 specialties of 60 reviewers whose z-scores are pure chance
+    rng = np.random.default_rng(8)
+    runs = [stats.dispersion(rng.standard_normal(60), np.full(60, 0.1)) for _ in range(1000)]
+    phi = np.array([d.phi for d in runs])
+    widened = np.mean([d.over_dispersed for d in runs])
+    print(f"chance alone: mean phi {phi.mean():.3f}, widened in {widened:.1%} of specialties")
+    assert phi.mean() == pytest.approx(1.0, abs=0.03)  # the rescaled winsorised mean square is consistent
+    # the winsorised phi varies more than a chi-square statistic, so the nominal 5% test widens
+    # somewhat more often (about 9%): it errs towards wider limits, i.e. fewer flags
+    assert 0.03 < widened < 0.13
+    assert np.mean([d.tau2 for d in runs]) < 0.001
+    few = stats.dispersion([1.0], [0.1])
+    assert np.isnan(few.phi) and few.tau2 == 0.0
+
+
+def test_oe_limits_widen_by_tau2_and_never_narrow_below_it():
+    e = np.array([10.0, 100.0, 10_000.0])
+    v = e * 0.7
+    lo, hi = stats.oe_limits(e, v, 0.0, 0.95)
+    np.testing.assert_allclose(hi - 1, 1.959964 * np.sqrt(0.7 / e), rtol=1e-6)
+    lo_t, hi_t = stats.oe_limits(e, v, 0.04, 0.95)
+    assert np.all(hi_t > hi) and np.all(lo_t < lo)
+    assert hi_t[-1] == pytest.approx(1 + 1.959964 * np.sqrt(0.7 / 10_000 + 0.04), rel=1e-6)
+    assert hi_t[-1] - 1 > 1.959964 * 0.2  # the floor: tau = 0.2
+    lo_small, _ = stats.oe_limits(np.array([1.0]), np.array([0.9]), 0.0, 0.998)
+    assert lo_small[0] == 0.0  # clipped at zero
+
+
+def test_oe_interval_is_the_wilson_interval_of_the_rate_over_the_expected_rate():
+    low, high = stats.oe_interval([30], [100], [20.0])
+    w_low, w_high = stats.wilson_interval(30, 100)
+    assert low[0] == pytest.approx(float(w_low) * 5) and high[0] == pytest.approx(float(w_high) * 5)
+    assert low[0] < 1.5 < high[0]
+
+
+def test_funnel_band_orders_the_limits_and_treats_the_edge_as_within():
+    band = stats.funnel_band([0.5, 0.7, 0.95, 1.0, 1.2, 1.31, np.nan], 0.8, 1.2, 0.7, 1.3)
+    assert band[:6].tolist() == [-2.0, -1.0, 0.0, 0.0, 0.0, 2.0] and np.isnan(band[6])
+    assert stats.funnel_band([1.25], 0.8, 1.2, 0.7, 1.3).tolist() == [1.0]
+
+
+# --- risk-adjusted CUSUM -------------------------------------------------------------------------
+
+
+def test_ra_cusum_against_a_hand_computed_sequence():
+    # Steiner et al. 2000 with R_A = 2: W = y log 2 - log(1 + p).
+    #   case  p    y   W                          S = max(0, S + W)
+    #   1     0.2  1   0.693147 - 0.182322 =  0.510826   0.510826
+    #   2     0.5  1   0.693147 - 0.405465 =  0.287682   0.798508
+    #   3     0.8  0   -log 1.8            = -0.587787   0.210721
+    #   4     0.5  0   -log 1.5            = -0.405465   0 (floored)
+    #   5     0.2  1                          0.510826   0.510826
+    # then a second reviewer starts again from 0:
+    #   6     0.5  0                         -0.405465   0
+    #   7     0.5  1                          0.287682   0.287682
+    p = np.array([0.2, 0.5, 0.8, 0.5, 0.2, 0.5, 0.5])
+    y = np.array([1, 1, 0, 0, 1, 0, 1])
+    w = stats.ra_cusum_scores(y, p, 2.0)
+    np.testing.assert_allclose(
+        w, [0.510826, 0.287682, -0.587787, -0.405465, 0.510826, -0.405465, 0.287682], atol=1e-6
+    )
+    path = stats.cusum_path(w, np.array(["a"] * 5 + ["b"] * 2))
+    np.testing.assert_allclose(path, [0.510826, 0.798508, 0.210721, 0.0, 0.510826, 0.0, 0.287682], atol=1e-6)
+    # R_A = 1/2 watches for fewer changes: W = -y log 2 - log(1 - p/2)
+    down = stats.ra_cusum_scores(np.array([0, 1]), np.array([0.5, 0.5]), 0.5)
+    np.testing.assert_allclose(down, [-np.log(0.75), -np.log(2) - np.log(0.75)])
+
+
+def test_cusum_path_equals_the_recursion_over_many_groups():
+    rng = np.random.default_rng(21)
+    groups = np.sort(rng.integers(0, 300, 20_000))
+    w = rng.normal(-0.05, 0.5, groups.size)
+    path = stats.cusum_path(w, groups)
+    s, expected = 0.0, np.empty_like(w)
+    for i, (wi, g) in enumerate(zip(w, groups, strict=True)):  # the reference: a plain loop
+        s = max(0.0, (0.0 if i and g != groups[i - 1] else s) + wi)
+        expected[i] = s
+    np.testing.assert_allclose(path, expected, atol=1e-9)
+
+
+def _simulated_run_lengths(p_mix, odds_ratio, threshold, chains, rng):
+    """Cases until S > h for `chains` in-control charts, cases drawn from the case mix."""
+    s = np.zeros(chains)
+    length = np.zeros(chains)
+    alive = np.ones(chains, dtype=bool)
+    t = 0
+    while alive.any():
+        t += 1
+        p = rng.choice(p_mix, chains)
+        s = np.maximum(0.0, s + stats.ra_cusum_scores(rng.random(chains) < p, p, odds_ratio))
+        hit = alive & (s > threshold)
+        length[hit] = t
+        alive &= ~hit
+    return length
+
+
+@pytest.mark.parametrize("odds_ratio", [2.0, 0.5])
+def test_cusum_threshold_gives_the_stated_in_control_run_length(odds_ratio):
+    rng = np.random.default_rng(99)
+    p_mix = rng.beta(2, 3, 4000)  # a case mix centred near 40% changes
+    h = stats.ra_cusum_threshold(p_mix, odds_ratio, 400)
+    assert stats.ra_cusum_arl(p_mix, odds_ratio, h) == pytest.approx(400, rel=0.01)
+    simulated = _simulated_run_lengths(p_mix, odds_ratio, h, 4000, rng).mean()
+    print(f"R={odds_ratio}: h={h:.3f}, Markov-chain ARL 400, simulated {simulated:.0f}")
+    assert simulated == pytest.approx(400, rel=0.08)
+    # a larger ARL needs a larger threshold
+    assert stats.ra_cusum_threshold(p_mix, odds_ratio, 4000) > h

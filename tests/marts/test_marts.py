@@ -26,9 +26,10 @@ from pipelines.lib.core.outcomes import build_case_outcomes
 from pipelines.lib.marts import MARTS, MartContext
 from pipelines.lib.marts import invariants as mart_invariants
 from pipelines.lib.marts.costs import build_cost_impact
+from pipelines.lib.marts.cusum import build_reviewer_cusum
 from pipelines.lib.marts.reviewers import build_reviewer_variation
 from pipelines.lib.settings import load_settings
-from pipelines.lib.vocabulary import OUTCOMES
+from pipelines.lib.vocabulary import CUSUM_DIRECTIONS, FUNNEL_FLAGS, OUTCOMES
 from pipelines.lib.warehouse import ensure_audit_tables
 from tests.builders import cases_frame, opinions_frame, staged_warehouse, synthetic_staging
 
@@ -208,12 +209,15 @@ def test_sensitivity_equals_recomputing_case_costs_under_each_assumption(warehou
     assert low > high  # more surgery anyway, less avoided
 
 
-def test_reviewer_far_above_the_specialty_rate_is_flagged(tmp_path):
+def reviewer_warehouse(
+    tmp_path: Path, outlier_cases: int = 40, cases: int = 400
+) -> duckdb.DuckDBPyConnection:
+    """Spine cases of one procedure: an outlier who changes every plan, nine reviewers changing a quarter."""
     rows, ops = [], []
-    for i in range(400):
+    for i in range(cases):
         rows.append({"case_id": f"c{i}", "specialty": "spine", "initial_procedure_code": "22630"})
-        reviewer = "outlier" if i < 40 else f"r{i % 9}"
-        changed = i < 40 or i % 4 == 0  # the outlier changes every plan; the others about a quarter
+        reviewer = "outlier" if i < outlier_cases else f"r{i % 9}"
+        changed = i < outlier_cases or i % 4 == 0
         ops.append(
             {
                 "case_id": f"c{i}",
@@ -225,37 +229,105 @@ def test_reviewer_far_above_the_specialty_rate_is_flagged(tmp_path):
         tmp_path / "w.duckdb", {"cases": cases_frame(rows), "opinions": opinions_frame(ops)}
     )
     build_case_outcomes(conn, None, 0.6)
+    return conn
+
+
+def test_reviewer_far_above_the_specialty_rate_is_flagged_in_words(tmp_path):
+    conn = reviewer_warehouse(tmp_path)
+    build_reviewer_cusum(conn, CTX)
     build_reviewer_variation(conn, CTX)
     rv = mart(conn, "reviewer_variation")
     outlier = rv.filter(pl.col("reviewer_id") == "outlier").row(0, named=True)
-    assert (outlier["n"], outlier["n_changed"], outlier["change_rate"]) == (40, 40, 1.0)
+    assert (outlier["n"], outlier["n_changed"], outlier["observed"], outlier["change_rate"]) == (
+        40,
+        40,
+        40,
+        1.0,
+    )
     assert outlier["specialty_rate"] == pytest.approx((40 + 90) / 400)
-    assert outlier["flag"] == "high_998"
+    assert outlier["raw_flag"] == FUNNEL_FLAGS[2] == "higher than expected (beyond 99.8% limits)"
     lo, hi = stats.funnel_limits(outlier["specialty_rate"], 40, 0.998)
     assert (outlier["lower_998"], outlier["upper_998"]) == (
         pytest.approx(float(lo)),
         pytest.approx(float(hi)),
     )
+    # no propensity scores in this warehouse: every case expects its stratum's rate, 130 / 400
+    assert outlier["expected_basis"] == "stratum_rate"
+    assert outlier["expected"] == pytest.approx(40 * 130 / 400)
+    assert outlier["variance"] == pytest.approx(40 * 0.325 * 0.675)
+    assert outlier["o_e"] == pytest.approx(40 / 13)
+    assert outlier["flag"] == FUNNEL_FLAGS[2]
+    assert outlier["o_e_ci_low"] > outlier["o_e_upper_998"] > 1 > outlier["o_e_lower_998"] >= 0
+    assert outlier["cusum_high_signal_month"] is not None and outlier["cusum_low_signal_month"] is None
     others = rv.filter(pl.col("reviewer_id") != "outlier")
-    assert set(others["flag"]) <= {"within", "low_95", "low_998"}
+    assert not others["flag"].str.starts_with("higher").any()
+    assert rv["phi"].n_unique() == 1 and rv["tau2"].n_unique() == 1  # one specialty, one dispersion
+    cusum = mart(conn, "reviewer_cusum")
+    assert cusum.height == 2 * rv.height and set(cusum["direction"]) == set(CUSUM_DIRECTIONS)
+    row = cusum.filter((pl.col("reviewer_id") == "outlier") & (pl.col("direction") == "higher")).row(
+        0, named=True
+    )
+    assert row["signalled"] and row["statistic"] > row["threshold"] > 0
+    assert (
+        row["in_control_arl"] == SETTINGS.cusum_in_control_arl
+        and row["odds_ratio"] == SETTINGS.cusum_odds_ratio
+    )
 
 
-def test_concordance_kappa_matches_sklearn_on_the_documented_tier_mapping(warehouse):
+def test_reviewer_expectation_uses_the_propensity_scores_when_the_model_ran(tmp_path):
+    conn = reviewer_warehouse(tmp_path)
+    # the model's out-of-fold scores: the outlier's cases look riskier at referral (0.9), the rest 0.2
+    conn.execute(
+        """CREATE TABLE core.case_scores AS
+           SELECT case_id, 'spine' AS specialty,
+                  CASE WHEN CAST(substr(case_id, 2) AS INTEGER) < 40 THEN 0.9 ELSE 0.2 END AS change_probability,
+                  'out_of_fold' AS score_basis, 0.0 AS expected_saving, 0.0 AS expected_avoided
+           FROM core.case_outcomes"""
+    )
+    build_reviewer_cusum(conn, CTX)
+    build_reviewer_variation(conn, CTX)
+    rv = mart(conn, "reviewer_variation")
+    assert set(rv["expected_basis"]) == {"propensity_model"}
+    # calibrated in the large: the specialty's expected changes are its observed ones
+    assert rv["expected"].sum() == pytest.approx(rv["observed"].sum(), rel=1e-9)
+    p = stats.calibrate_in_the_large(np.r_[np.full(40, 0.9), np.full(360, 0.2)], np.zeros(400, int), [130])
+    outlier = rv.filter(pl.col("reviewer_id") == "outlier").row(0, named=True)
+    assert outlier["expected"] == pytest.approx(p[:40].sum())
+    # referral-time risk explains most of the outlier's excess: O/E falls from 3.1 to about 1.1
+    assert outlier["o_e"] == pytest.approx(40 / p[:40].sum()) and 1.0 < outlier["o_e"] < 1.2
+    assert outlier["flag"] != FUNNEL_FLAGS[2]
+
+
+def test_concordance_kappas_match_sklearn_on_the_documented_tier_mapping(warehouse):
     tiers = warehouse.sql(
         """SELECT specialty, initial_tier,
                   CASE outcome WHEN 'non_surgical' THEN 0 WHEN 'confirmed' THEN initial_tier ELSE recommended_tier END AS second
            FROM core.case_outcomes
            WHERE outcome NOT IN ('deferred', 'unclassified') AND initial_tier IS NOT NULL"""
     ).pl()
+    counts = warehouse.sql(
+        "SELECT specialty, outcome, count(*) AS n FROM core.case_outcomes GROUP BY ALL"
+    ).pl()
     conc = mart(warehouse, "concordance")
     for specialty in ("all", "cardiology", "spine"):
         part = tiers if specialty == "all" else tiers.filter(pl.col("specialty") == specialty)
+        part = part.filter(pl.col("second").is_not_null())
         row = conc.filter(pl.col("specialty") == specialty).row(0, named=True)
         a, b = part["initial_tier"].to_numpy(), part["second"].to_numpy()
         assert row["n"] == part.height
         assert row["kappa"] == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+        assert row["weighted_kappa"] == pytest.approx(
+            cohen_kappa_score(a, b, labels=list(range(5)), weights="linear"), abs=1e-12
+        )
         assert row["raw_agreement"] == pytest.approx(float(np.mean(a == b)))
         assert row["kappa_ci_low"] < row["kappa"] < row["kappa_ci_high"]
+        assert row["weighted_kappa_ci_low"] < row["weighted_kappa"] < row["weighted_kappa_ci_high"]
+        # every case is either in n or left out for a stated reason
+        mine = counts if specialty == "all" else counts.filter(pl.col("specialty") == specialty)
+        by_outcome = dict(mine.group_by("outcome").agg(pl.col("n").sum()).iter_rows())
+        assert row["n_deferred"] == by_outcome.get("deferred", 0)
+        assert row["n_unclassified"] == by_outcome.get("unclassified", 0)
+        assert row["n"] + row["n_deferred"] + row["n_unclassified"] + row["n_no_tier"] == mine["n"].sum()
 
 
 def test_turnaround_median_and_p90_per_month(warehouse):
@@ -378,6 +450,9 @@ def test_quality_checks_catch_broken_tables(tmp_path):
     )
     conn.execute("UPDATE marts.cost_impact SET gross_avoided = gross_avoided + 5 WHERE specialty = 'urology'")
     conn.execute("UPDATE core.prices SET price = -1 WHERE procedure_code = '22630'")
+    conn.execute(
+        "UPDATE marts.reviewer_variation SET expected = expected * 1.01 WHERE specialty = 'oncology'"
+    )
     results = {c.name: c.run(conn) for c in CHECKS}
     failed = {name: r.metadata for name, r in results.items() if not r.passed}
     assert set(failed) == {c.name for c in CHECKS}
@@ -385,3 +460,4 @@ def test_quality_checks_catch_broken_tables(tmp_path):
     assert results["outcome_rates_sum_to_one"].share == pytest.approx(1 / 8)
     assert failed["case_outcomes_one_row_per_case"]["duplicated"] == 1
     assert list(failed["outcome_rates_sum_to_one"]["failing"]) == ["spine"]
+    assert list(failed["reviewer_expected_equals_observed"]["failing"]) == ["oncology"]

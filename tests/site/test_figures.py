@@ -21,6 +21,7 @@ from dashboards.safe_marts import (
     safe_turnaround_distribution,
 )
 from pipelines.lib import stats as pipeline_stats
+from pipelines.lib.vocabulary import FLAG_WITHIN, FUNNEL_FLAGS
 
 
 def _rates(specialty: str, counts: list[int]) -> pl.DataFrame:
@@ -166,7 +167,7 @@ def test_the_funnel_drawn_is_the_pipelines_own_at_the_edge_of_the_support() -> N
                 strict=True,
             )
         ],
-        pl.lit("within").alias("flag"),
+        pl.lit(FLAG_WITHIN).alias("raw_flag"),
         pl.lit(False).alias("n_primary"),
         pl.lit(False).alias("n_suppressed"),
     )
@@ -177,33 +178,85 @@ def test_the_funnel_drawn_is_the_pipelines_own_at_the_edge_of_the_support() -> N
     assert at_13 == pytest.approx(1.0)
 
 
-def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:
-    rv = pl.DataFrame(
+def _reviewers() -> pl.DataFrame:
+    """Five spine reviewers as marts.reviewer_variation has them (the O/E columns from the library)."""
+    n = np.array([5, 15, 66, 200, 400])
+    observed = np.array([3, 8, 55, 100, 200])
+    expected = np.array([2.5, 7.5, 30.0, 100.0, 205.0])
+    variance = expected * 0.5
+    tau2 = 0.01
+    lo95, hi95 = pipeline_stats.oe_limits(expected, variance, tau2, 0.95)
+    lo998, hi998 = pipeline_stats.oe_limits(expected, variance, tau2, 0.998)
+    ci_low, ci_high = pipeline_stats.oe_interval(observed, n, expected)
+    return pl.DataFrame(
         {
             "reviewer_id": ["r1", "r2", "r3", "r4", "r5"],
             "specialty": ["spine"] * 5,
-            "n": [5, 15, 66, 200, 400],
-            "n_changed": [3, 8, 55, 100, 200],
-            "change_rate": [0.6, 0.53, 0.83, 0.5, 0.5],
+            "n": n,
+            "n_changed": observed,
+            "change_rate": observed / n,
             "specialty_rate": [0.5] * 5,
+            "lower_95": 0.4,
+            "upper_95": 0.6,
+            "lower_998": 0.3,
+            "upper_998": 0.7,
+            "raw_flag": [FLAG_WITHIN, FLAG_WITHIN, FUNNEL_FLAGS[2], FLAG_WITHIN, FLAG_WITHIN],
+            "observed": observed,
+            "expected": expected,
+            "variance": variance,
+            "o_e": observed / expected,
+            "o_e_ci_low": ci_low,
+            "o_e_ci_high": ci_high,
+            "phi": 2.5,
+            "phi_p_value": 0.0001,
+            "tau2": tau2,
+            "o_e_lower_95": lo95,
+            "o_e_upper_95": hi95,
+            "o_e_lower_998": lo998,
+            "o_e_upper_998": hi998,
+            "flag": [FLAG_WITHIN, FLAG_WITHIN, FUNNEL_FLAGS[2], FLAG_WITHIN, FLAG_WITHIN],
+            "cusum_high_signal_month": [None, None, dt.date(2025, 3, 1), None, None],
+            "cusum_low_signal_month": pl.Series([None] * 5, dtype=pl.Date),
         }
-    ).with_columns(
-        lower_95=pl.lit(0.4),
-        upper_95=pl.lit(0.6),
-        lower_998=pl.lit(0.3),
-        upper_998=pl.lit(0.7),
-        flag=pl.Series(["within", "within", "high_998", "within", "within"]),
     )
-    fig = figures.funnel_figure(safe_reviewer_variation(rv), "spine")
+
+
+def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:
+    fig = figures.funnel_figure(safe_reviewer_variation(_reviewers()), "spine")
     points = [t for t in fig.data if t.mode == "markers"]
     plotted = sorted(x for t in points for x in t.x)
     # r1 (5 cases) and its complement r2 are hidden; r3's 55 changed and 11 confirmed may be shown
     assert plotted == [66, 200, 400]
-    high = next(t for t in points if t.name == "Above 99.8%")
-    assert list(high.x) == [66] and high.y == pytest.approx((0.83,)) and high.marker.color == "#D55E00"
+    high = next(t for t in points if t.name == "Higher than expected (beyond 99.8% limits)")
+    assert list(high.x) == [66] and high.y == pytest.approx((55 / 66,)) and high.marker.color == "#D55E00"
+    assert high.marker.symbol == "triangle-up"
     limit_names = {t.name for t in fig.data if t.mode == "lines"}
     assert limit_names == {"95% limits", "99.8% limits"}
     assert fig.layout.xaxis.title.text == "Cases reviewed (n)"
+
+
+def test_oe_funnel_draws_the_limits_widened_by_tau2_around_one() -> None:
+    fig = figures.oe_funnel_figure(safe_reviewer_variation(_reviewers()), "spine")
+    points = [t for t in fig.data if t.mode == "markers"]
+    assert sorted(x for t in points for x in t.x) == [30.0, 100.0, 205.0]  # expected changes, hidden ones out
+    high = next(t for t in points if t.name.startswith("Higher than expected (beyond 99.8%"))
+    assert high.y == pytest.approx((55 / 30,))
+    assert "O/E 1.83" in high.customdata[0] and "observed 55, expected 30" in high.customdata[0]
+    upper = next(t for t in fig.data if t.name == "99.8% limits" and t.showlegend)
+    # the line is 1 + z sqrt(r / E + tau2), r = sum V / sum E of the reviewers shown (0.5 here)
+    x, y = np.array(upper.x), np.array(upper.y)
+    np.testing.assert_allclose(y, 1 + 3.090232 * np.sqrt(0.5 / x + 0.01), rtol=1e-5)
+    assert y.min() > 1 + 3.090232 * 0.1  # never narrower than the between-reviewer spread
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.title.text.startswith("Observed / expected")
+
+
+def test_dispersion_caption_says_what_phi_and_tau2_mean() -> None:
+    from dashboards.views import dispersion_caption
+
+    text = dispersion_caption(_reviewers(), "spine")
+    assert "φ = 2.50" in text and "τ² = 0.0100" in text and "±10%" in text and "p &lt; 0.001" in text
+    chance = dispersion_caption(_reviewers().with_columns(tau2=pl.lit(0.0), phi_p_value=pl.lit(0.4)), "spine")
+    assert "no more than chance" in chance and "τ² = 0" in chance
 
 
 def test_turnaround_histogram_marks_suppressed_bins_and_the_quantiles() -> None:
@@ -218,23 +271,34 @@ def test_turnaround_histogram_marks_suppressed_bins_and_the_quantiles() -> None:
     assert vlines == pytest.approx([2.5, 3.5])  # 7 days: right edge of bin 3-7; 14: right edge of 8-14
 
 
-def test_agreement_shows_kappa_with_its_interval_beside_raw_agreement() -> None:
+def test_agreement_shows_both_kappas_with_intervals_and_raw_agreement_on_its_own_axis() -> None:
     conc = pl.DataFrame(
         {
             "specialty": ["spine"],
             "n": [300],
+            "weighted_kappa": [0.55],
+            "weighted_kappa_ci_low": [0.5],
+            "weighted_kappa_ci_high": [0.61],
             "kappa": [0.45],
             "kappa_ci_low": [0.38],
             "kappa_ci_high": [0.52],
             "raw_agreement": [0.7],
+            "n_deferred": [40],
+            "n_unclassified": [3],
+            "n_no_tier": [0],
         }
     )
     fig = figures.agreement_figure(safe_concordance(conc), "spine")
-    kappa, raw = fig.data
+    weighted, kappa, raw = fig.data
+    assert weighted.x == (0.55,) and weighted.error_x.array == pytest.approx((0.06,))
+    assert weighted.error_x.arrayminus == pytest.approx((0.05,))
     assert kappa.x == (0.45,) and kappa.error_x.array == pytest.approx((0.07,))
-    assert kappa.error_x.arrayminus == pytest.approx((0.07,))
-    assert raw.x == (0.7,)
-    bands = [a.text for a in fig.layout.annotations]
+    assert raw.x == (0.7,) and raw.type == "bar"
+    # kappa and raw agreement live on different x axes, and only kappa's carries the bands
+    assert (weighted.xaxis, kappa.xaxis, raw.xaxis) == ("x", "x", "x2")
+    assert fig.layout.xaxis.range == (-0.2, 1.0) and fig.layout.xaxis2.tickformat == ".0%"
+    assert {s.xref for s in fig.layout.shapes} == {"x"}
+    bands = [a.text for a in fig.layout.annotations if a.yref == "y domain"]
     assert bands == ["poor", "slight", "fair", "moderate", "substantial", "almost perfect"]
 
 

@@ -205,8 +205,15 @@ def test_methodology_states_rules_intervals_and_limits_with_sources(built) -> No
         "$750 per review",
         "12 months",
         "Reference procedure prices",
+        "DerSimonian &amp; Laird",
+        "additive widening rather than multiplying",
+        "Steiner et al.",
+        "in-control average run",
+        "linearly weighted κ",
+        "Both leave out the same cases",
     ):
         assert phrase in text, phrase
+    assert "$cusum" not in text  # every template value substituted
     assert text.count("<li>") >= 6 + 8  # the six outcome rules and the limits
 
 
@@ -287,6 +294,11 @@ def derivable_small_counts(site: Path) -> list[str]:
         for rid, n, c in zip(rv["reviewer_id"], rv["n"], changed, strict=True):
             if _small(c) or _small(n - c):
                 leaks.append(f"{path.name}: {rid} n={n} implies {c:.0f} changed / {n - c:.0f} confirmed")
+        if {"o_e", "expected"} <= set(rv.columns):  # O = O/E x E, the case-mix view of the same count
+            observed = (rv["o_e"].cast(pl.Float64) * rv["expected"].cast(pl.Float64)).round(0)
+            for rid, n, o in zip(rv["reviewer_id"], rv["n"], observed, strict=True):
+                if _small(o) or _small(n - o):
+                    leaks.append(f"{path.name}: {rid} O/E x E implies {o:.0f} changed")
         if rv.height and rv["specialty"][0] in hidden_outcomes:
             shown = float(changed.sum()) / int(rv["n"].sum())
             if abs(float(rv["specialty_rate"][0]) - shown) > 1e-9:
@@ -332,6 +344,8 @@ def test_the_scan_catches_each_way_a_count_could_be_derived(tmp_path: Path) -> N
             "n": ["40", "30"],
             "change_rate": [3 / 40, 0.5],
             "specialty_rate": [18 / 73, 18 / 73],
+            "expected": [4.0, 12.0],
+            "o_e": [0.75, 1.25],  # b: 1.25 x 12 = 15 changed, 15 confirmed; a: 3 again
         }
     ).write_csv(tmp_path / "s-reviewers.csv")
     pl.DataFrame({"specialty": ["s"], "n": ["*"], "raw_agreement": [103 / 126]}).write_csv(
@@ -348,8 +362,9 @@ def test_the_scan_catches_each_way_a_count_could_be_derived(tmp_path: Path) -> N
         f'<script>(function(){{var f={json.dumps(fig)};Plotly.newPlot("x",f.data,f.layout,{{}});}})();</script>'
     )
     leaks = derivable_small_counts(tmp_path)
-    assert len(leaks) == 6, leaks
+    assert len(leaks) == 7, leaks
     assert any("implies 3 changed" in leak for leak in leaks)
+    assert any("O/E x E implies 3 changed" in leak for leak in leaks)
     assert any("specialty_rate" in leak for leak in leaks) and any("raw agreement" in leak for leak in leaks)
     assert any("sankey draws 7" in leak for leak in leaks) and any("bar draws 3" in leak for leak in leaks)
     assert any("n = 9" in leak for leak in leaks)

@@ -31,6 +31,7 @@ from dashboards.suppression import (
     thousands_text,
 )
 from pipelines.lib.stats import funnel_limits
+from pipelines.lib.vocabulary import FLAG_WITHIN, FUNNEL_FLAGS
 from tests.mart_fixtures import make_marts
 
 
@@ -343,7 +344,8 @@ def test_reviewer_variation_drops_small_reviewers_with_a_complement_and_no_chang
             "upper_95": [0.9] * 4,
             "lower_998": [0.05] * 4,
             "upper_998": [0.95] * 4,
-            "flag": ["within"] * 4,
+            "raw_flag": [FLAG_WITHIN] * 4,
+            "flag": [FLAG_WITHIN] * 4,
         }
     )
     safe = safe_reviewer_variation(rv)
@@ -439,7 +441,11 @@ def _reviewers(n: list[int], changed: list[int], specialty: str = "s") -> pl.Dat
             "upper_95": [0.9] * len(n),
             "lower_998": [0.05] * len(n),
             "upper_998": [0.95] * len(n),
-            "flag": ["within"] * len(n),
+            "raw_flag": [FLAG_WITHIN] * len(n),
+            "observed": changed,
+            "expected": [k * 0.5 for k in n],
+            "o_e": [c / (k * 0.5) for c, k in zip(changed, n, strict=True)],
+            "flag": [FUNNEL_FLAGS[2]] + [FLAG_WITHIN] * (len(n) - 1),
         }
     )
 
@@ -455,6 +461,20 @@ def test_reviewer_whose_rate_and_n_imply_a_count_from_1_to_10_is_not_shown() -> 
     assert safe.filter(pl.col("n_suppressed"))["change_rate"].is_null().all()
 
 
+def test_observed_and_expected_changes_are_shown_only_where_no_count_from_1_to_10_follows() -> None:
+    # O = O/E x E = n x rate: the reviewer with 3 changed stays hidden with every O/E column, and
+    # its complement with it; a shown reviewer's observed changes and confirmations are 11 or more
+    safe = safe_reviewer_variation(_reviewers([40, 50, 60, 80, 100], [3, 25, 30, 40, 50]))
+    hidden = safe.filter(pl.col("n_suppressed"))
+    assert hidden["reviewer_id"].to_list() == ["r0", "r1"]
+    for col in ("observed", "expected", "o_e", "flag", "change_rate"):
+        assert hidden[col].is_null().all(), col
+    shown = safe.filter(~pl.col("n_suppressed"))
+    assert shown["observed"].to_list() == [30, 40, 50]
+    assert ((shown["observed"] >= 11) & (shown["n"] - shown["observed"] >= 11)).all()
+    assert (shown["o_e"] * shown["expected"]).round(6).to_list() == [30.0, 40.0, 50.0]
+
+
 def test_specialty_rate_of_an_incomplete_specialty_cannot_give_back_its_classified_count() -> None:
     # The mart's specialty rate is 92/180: its denominator is the specialty's classified count, i.e.
     # total minus the hidden unclassified count. Where an outcome count is hidden, the funnel is
@@ -467,12 +487,36 @@ def test_specialty_rate_of_an_incomplete_specialty_cannot_give_back_its_classifi
     low, high = funnel_limits(np.full(2, 57 / 110), np.array([50, 60]), 0.95)
     assert shown["lower_95"].to_list() == pytest.approx(low.tolist())
     assert shown["upper_95"].to_list() == pytest.approx(high.tolist())
-    assert set(shown["flag"].to_list()) <= {"within", "high_95", "low_95", "high_998", "low_998"}
+    assert set(shown["raw_flag"].to_list()) <= set(FUNNEL_FLAGS.values())  # recomputed, in words
+    assert shown["flag"].to_list() == [FLAG_WITHIN] * 2  # the O/E flag does not rest on the specialty rate
     complete = safe_reviewer_variation(rv)
     assert (
         complete["specialty_rate"].drop_nulls().to_list()
         == [pytest.approx(92 / 180)] * complete["specialty_rate"].drop_nulls().len()
     )
+
+
+def test_concordance_hides_n_with_a_small_no_tier_count_and_drops_counts_published_elsewhere() -> None:
+    # total - deferred - unclassified - n = the cases with no tier: 4 of them here, so n goes too
+    conc = pl.DataFrame(
+        {
+            "specialty": ["all", "a", "b"],
+            "n": [500, 200, 300],
+            "weighted_kappa": [0.5, 0.45, 0.55],
+            "kappa": [0.4, 0.35, 0.45],
+            "raw_agreement": [0.6, 0.55, 0.65],
+            "n_deferred": [40, 15, 25],
+            "n_unclassified": [12, 5, 7],
+            "n_no_tier": [24, 4, 20],
+        }
+    )
+    safe = safe_concordance(conc)
+    assert "n_deferred" not in safe.columns and "n_unclassified" not in safe.columns
+    assert safe["n"].to_list() == [500, None, 300] and safe["n_no_tier"].to_list() == [24, None, 20]
+    assert safe["raw_agreement"].to_list() == [0.6, None, 0.65]
+    assert safe["weighted_kappa"].to_list() == [0.5, 0.45, 0.55]  # kappa on 200 cases stays
+    tiny = safe_concordance(conc.with_columns(n=pl.Series([500, 8, 300])))
+    assert tiny["weighted_kappa"][1] is None and tiny["kappa"][1] is None
 
 
 def test_concordance_raw_agreement_hidden_with_the_n_it_would_give_back() -> None:

@@ -11,8 +11,10 @@ from pipelines.defs.tables import OWNERS, key, keys
 from pipelines.lib.marts import MARTS, Mart, MartContext
 from pipelines.lib.training.propensity import build_targeting
 
-#: Marts the site publishes (the review queue is case level: for people, never published).
-UNPUBLISHED = {"review_queue"}
+#: Marts the site does not publish: the review queue is case level, for people; a reviewer's CUSUM
+#: statistic moves with each of their cases, so only its signal month is published (through
+#: marts.reviewer_variation).
+UNPUBLISHED = {"review_queue", "reviewer_cusum"}
 COST_MARTS = {"cost_impact", "cost_impact_segments", "cost_sensitivity"}
 
 

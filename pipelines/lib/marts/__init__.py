@@ -14,6 +14,7 @@ import duckdb
 
 from pipelines.lib.marts.common import MartContext
 from pipelines.lib.marts.costs import build_cost_impact, build_cost_impact_segments, build_cost_sensitivity
+from pipelines.lib.marts.cusum import build_reviewer_cusum
 from pipelines.lib.marts.outcomes import (
     build_outcome_rates,
     build_outcome_rates_monthly,
@@ -52,6 +53,8 @@ class Mart:
 
 
 OUTCOMES = ("core.case_outcomes",)
+#: The reviewer comparison's case-mix expectation reads the propensity model's out-of-fold scores.
+EXPECTATIONS = ("core.case_outcomes", "core.case_scores")
 MARTS: tuple[Mart, ...] = (
     Mart("outcome_rates", build_outcome_rates, OUTCOMES),
     Mart("outcome_rates_monthly", build_outcome_rates_monthly, OUTCOMES),
@@ -59,7 +62,8 @@ MARTS: tuple[Mart, ...] = (
     Mart("review_queue", build_review_queue, OUTCOMES),
     Mart("turnaround", build_turnaround, OUTCOMES),
     Mart("turnaround_distribution", build_turnaround_distribution, OUTCOMES),
-    Mart("reviewer_variation", build_reviewer_variation, OUTCOMES),
+    Mart("reviewer_cusum", build_reviewer_cusum, EXPECTATIONS),
+    Mart("reviewer_variation", build_reviewer_variation, (*EXPECTATIONS, "marts.reviewer_cusum")),
     Mart("concordance", build_concordance, OUTCOMES),
     Mart("cost_impact", build_cost_impact, ("core.case_costs",)),
     Mart("cost_impact_segments", build_cost_impact_segments, ("core.case_costs",)),

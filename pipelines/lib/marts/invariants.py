@@ -31,7 +31,26 @@ def gross_avoided_adds_up(conn: duckdb.DuckDBPyConnection, tolerance: float = 1e
     )
 
 
+def reviewer_expected_equals_observed(
+    conn: duckdb.DuckDBPyConnection, tolerance: float = 1e-6
+) -> CheckResult:
+    """Each specialty's expected changes (the reviewers' E) add up to its observed changes.
+
+    The O/E funnel measures reviewers against their own specialty's practice; if the calibrated
+    expectation drifted from the observed total, every reviewer of the specialty would move together.
+    """
+    sql = SQL["reviewer_expected_off"]
+    specialties, off, failing = one_row(conn, sql, bind(sql, {"tolerance": tolerance}))
+    return CheckResult(int(specialties), int(off), metadata={"failing": failing or []})
+
+
 CHECKS: tuple[Check, ...] = (
     Check("outcome_rates_sum_to_one", "marts.outcome_rates", "ERROR", outcome_rates_sum_to_one),
     Check("gross_avoided_adds_up", "marts.cost_impact", "ERROR", gross_avoided_adds_up),
+    Check(
+        "reviewer_expected_equals_observed",
+        "marts.reviewer_variation",
+        "ERROR",
+        reviewer_expected_equals_observed,
+    ),
 )

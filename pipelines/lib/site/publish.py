@@ -15,8 +15,9 @@ from pipelines.lib.warehouse import table_exists
 PRICE_COLUMNS = (
     "procedure_code, description, specialty, family, tier, cost_usd, cost_basis, cost_year, cost_source"
 )
-#: Case-level marts: for people in the programme, never published.
-UNPUBLISHED_MARTS = frozenset({"review_queue"})
+#: Marts never published: the case-level review queue, and the reviewers' CUSUM states (their
+#: signal months are published through marts.reviewer_variation).
+UNPUBLISHED_MARTS = frozenset({"review_queue", "reviewer_cusum"})
 
 
 def read_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
