@@ -26,12 +26,20 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from dashboards.disclosure import Cells, Decision, protect
 from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX
-from pipelines.lib.stats import funnel_limits
-from pipelines.lib.vocabulary import ALL, CHANGED_OUTCOMES, REVIEW_OUTCOMES, UNCLASSIFIED
+from pipelines.lib.stats import funnel_band, funnel_limits
+from pipelines.lib.vocabulary import (
+    ALL,
+    CHANGED_OUTCOMES,
+    FLAG_NOT_ASSESSED,
+    FUNNEL_FLAGS,
+    REVIEW_OUTCOMES,
+    UNCLASSIFIED,
+)
 
 OTHER = "other"
 COST_MEASURES = (
@@ -42,6 +50,22 @@ REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high", 
 #: Outcomes whose cases have a second invasiveness tier (agreement leaves the others out).
 TIERED = tuple(o for o in REVIEW_OUTCOMES if o != "deferred")
 LEAKAGE_OUTCOMES = ("non_surgical", "deferred")
+#: The case-mix columns of marts.reviewer_variation that rest on E (hidden with the specialty's
+#: changes, since the reviewers' E add up to them).
+OE_COLUMNS = (
+    "expected",
+    "variance",
+    "o_e",
+    "o_e_ci_low",
+    "o_e_ci_high",
+    "z",
+    "z_adjusted",
+    "o_e_lower_95",
+    "o_e_upper_95",
+    "o_e_lower_998",
+    "o_e_upper_998",
+    "flag",
+)
 
 
 def _k(prefix: str, *cols: str) -> pl.Expr:
@@ -111,6 +135,8 @@ def fold_reviewers(reviewers: pl.DataFrame, threshold: int, keys: pl.DataFrame |
         .agg(pl.col("n").sum(), pl.col("n_changed").sum(), pl.len().alias("reviewers_folded"))
         .with_columns(reviewer_id=pl.lit(OTHER), change_rate=pl.col("n_changed") / pl.col("n"))
     )
+    if "observed" in out.columns:
+        folded = folded.with_columns(observed=pl.col("n_changed"))
     big = out.filter(~small).with_columns(reviewers_folded=pl.lit(None, dtype=pl.UInt32))
     return pl.concat([big, folded], how="diagonal_relaxed").sort(
         "specialty", pl.col("reviewer_id") == OTHER, "reviewer_id"
@@ -334,6 +360,17 @@ def _reviewer_cells(c: Cells, reviewers: pl.DataFrame, outcomes: bool) -> None:
             [1] * len(ids) + [-1] * len(CHANGED_OUTCOMES),
         )
         _outcome_sum(c, f"r-u|{s}", [*kept, f"o|{s}|confirmed"], [1] * len(ids) + [-1])
+    if "expected" in reviewers.columns:
+        # E is calibrated so that a specialty's expected changes add up to its observed ones: the
+        # reviewers' E, all shown, publish the specialty's changes (the "other" row shows no E)
+        whole = reviewers.group_by("specialty").agg(
+            pl.col("n_changed").sum(), (pl.col("reviewer_id") == OTHER).any().alias("folded")
+        )
+        c.add(whole.select(_k("re", "specialty"))["key"], whole["n_changed"], published=~whole["folded"])
+        c.sums(
+            _rel(reviewers, _k("re-sum", "specialty"), _k("r+", "specialty", "reviewer_id")),
+            _rel(whole, _k("re-sum", "specialty"), _k("re", "specialty")),
+        )
 
 
 def _concordance_cells(c: Cells, conc: pl.DataFrame, outcomes: pl.DataFrame | None) -> None:
@@ -347,9 +384,12 @@ def _concordance_cells(c: Cells, conc: pl.DataFrame, outcomes: pl.DataFrame | No
     gap = frame.join(tiered.rename({"n": "tiered"}), on="specialty").with_columns(
         gap=pl.col("tiered") - pl.col("n")
     )
-    # cases of a tiered outcome without a second tier (a narrative change with no code): no table
-    # shows their number, but outcome counts minus agreement's n give it, so it is a helper cell
-    c.add(gap.select(_k("cx", "specialty"))["key"], gap["gap"], published=False)
+    # cases of a tiered outcome without a tier on one side (a narrative change with no code): the
+    # agreement table's n_no_tier where the mart has it, else a helper cell (outcome counts minus
+    # agreement's n give it even when no table shows it)
+    if "n_no_tier" in gap.columns and (gap["n_no_tier"] != gap["gap"]).any():
+        raise ValueError("marts.concordance: n + n_no_tier is not the cases of a tiered outcome")
+    c.add(gap.select(_k("cx", "specialty"))["key"], gap["gap"], published="n_no_tier" in gap.columns)
     for s in gap["specialty"].to_list():
         _outcome_sum(
             c, f"c-o|{s}", [f"c|{s}", f"cx|{s}", *(f"o|{s}|{o}" for o in TIERED)], [1, 1] + [-1] * len(TIERED)
@@ -566,15 +606,15 @@ def _safe_reviewers(reviewers: pl.DataFrame, d: Decision, threshold: int) -> pl.
         if c not in ("reviewer_id", "specialty", "reviewers_folded", "n", "n_primary", "n_suppressed")
     ]
     out = _hide(out, pl.col("n_suppressed"), measures).drop("n_changed", strict=False)
+    # "other" pools reviewers with too few cases: it is not a unit of either funnel, and shows no E
+    # (the reviewers' E would then add up to the specialty's changes)
     out = _hide(
         out,
         pl.col("reviewer_id") == OTHER,
-        [
-            c
-            for c in ("lower_95", "upper_95", "lower_998", "upper_998", "flag", "specialty_rate")
-            if c in out.columns
-        ],
+        [c for c in measures if c not in ("change_rate", "observed", "reviewers_folded")],
     )
+    if "expected" in out.columns:  # the specialty's changes hidden: so is the sum that gives them
+        out = _hide(out, _hidden(d, _k("re", "specialty")), [c for c in measures if c in OE_COLUMNS])
     # The specialty rate (the funnel's centre) is changes / classified cases of the specialty: where
     # one of those outcome counts is hidden it would give it back, so the funnel is centred on the
     # reviewers shown instead, a rate any reader can work out from the points.
@@ -592,7 +632,8 @@ def _safe_reviewers(reviewers: pl.DataFrame, d: Decision, threshold: int) -> pl.
 
 def _recentre(reviewers: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """Centre the funnel of specialties flagged `_centre_hidden` on the reviewers shown."""
-    needed = {"specialty_rate", "lower_95", "upper_95", "lower_998", "upper_998", "flag", "change_rate"}
+    raw_flag = "raw_flag" if "raw_flag" in reviewers.columns else "flag"
+    needed = {"specialty_rate", "lower_95", "upper_95", "lower_998", "upper_998", raw_flag, "change_rate"}
     if not needed <= set(reviewers.columns) or not reviewers["_centre_hidden"].any():
         return reviewers
     unit = pl.col("_centre_hidden") & ~pl.col("n_suppressed") & (pl.col("reviewer_id") != OTHER)
@@ -604,28 +645,22 @@ def _recentre(reviewers: pl.DataFrame, threshold: int) -> pl.DataFrame:
     n = out["n"].fill_null(1).cast(pl.Float64).to_numpy()
     lo95, hi95 = funnel_limits(centre, n, 0.95)
     lo998, hi998 = funnel_limits(centre, n, 0.998)
-    r = pl.col("change_rate")
-    flag = (
-        pl.when(r > pl.col("_u998"))
-        .then(pl.lit("high_998"))
-        .when(r > pl.col("_u95"))
-        .then(pl.lit("high_95"))
-        .when(r < pl.col("_l998"))
-        .then(pl.lit("low_998"))
-        .when(r < pl.col("_l95"))
-        .then(pl.lit("low_95"))
-        .otherwise(pl.lit("within"))
-    )
+    band = funnel_band(out["change_rate"].fill_null(float("nan")).to_numpy(), lo95, hi95, lo998, hi998)
+    flags = [FLAG_NOT_ASSESSED if np.isnan(b) else FUNNEL_FLAGS[int(b)] for b in band.tolist()]
     out = out.with_columns(
-        _l95=pl.Series(lo95), _u95=pl.Series(hi95), _l998=pl.Series(lo998), _u998=pl.Series(hi998)
-    ).with_columns(_flag=flag)
+        _l95=pl.Series(lo95),
+        _u95=pl.Series(hi95),
+        _l998=pl.Series(lo998),
+        _u998=pl.Series(hi998),
+        _flag=pl.Series(flags, dtype=pl.String),
+    )
     swap = {
         "specialty_rate": "_rate",
         "lower_95": "_l95",
         "upper_95": "_u95",
         "lower_998": "_l998",
         "upper_998": "_u998",
-        "flag": "_flag",
+        raw_flag: "_flag",
     }
     return out.with_columns(
         pl.when(pl.col("_unit"))
@@ -639,10 +674,24 @@ def _recentre(reviewers: pl.DataFrame, threshold: int) -> pl.DataFrame:
 
 
 def _safe_concordance(conc: pl.DataFrame, d: Decision) -> pl.DataFrame:
-    out = _flags(conc, d, "n", _k("c", "specialty"))
+    """Agreement: n, and the kappas and raw agreement with it (raw agreement times n is the
+    agreeing count); n_no_tier on its own cell. The deferred and unclassified counts it left out
+    are outcome counts, published (or not) in the outcome table."""
+    out = _flags(conc.drop("n_deferred", "n_unclassified", strict=False), d, "n", _k("c", "specialty"))
     hidden = pl.col("n_suppressed") | _hidden(d, _k("c+", "specialty")) | _hidden(d, _k("c-", "specialty"))
     out = out.with_columns(n_suppressed=hidden, n=pl.when(hidden).then(None).otherwise(pl.col("n")))
-    measures = [c for c in out.columns if c not in ("specialty", "n", "n_primary", "n_suppressed")]
+    if "n_no_tier" in out.columns:
+        out = _flags(out, d, "n_no_tier", _k("cx", "specialty"))
+    own = (
+        "specialty",
+        "n",
+        "n_primary",
+        "n_suppressed",
+        "n_no_tier",
+        "n_no_tier_primary",
+        "n_no_tier_suppressed",
+    )
+    measures = [c for c in out.columns if c not in own]
     return _hide(out, pl.col("n_suppressed"), measures)
 
 
