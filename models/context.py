@@ -19,7 +19,7 @@ looks backward): two as-of joins per category, never a join of every target with
 
 Texts are normalised so that character offsets survive: every non-ASCII character becomes one
 space (so byte offsets equal character offsets), upper case becomes lower case, and anything but
-a-z and 0-9 is read as a space. Sentences end at `. ! ? ;` followed by white space, or a line end.
+a-z and 0-9 is read as a space. Sentences end at `. ! ? ; :` followed by white space, or a line end.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def normalised(texts: pl.Series) -> pl.DataFrame:
         (pl.lit(" ") + ascii_text.str.to_lowercase().str.replace_all(r"[^a-z0-9]", " ") + pl.lit(" ")).alias(
             "norm"
         ),
-        ascii_text.str.replace_all(r"[.!?;](\s|$)", "\x01${1}").str.find_many(["\x01"], overlapping=True).alias(
+        ascii_text.str.replace_all(r"[.!?;:](\s|$)", "\x01${1}").str.find_many(["\x01"], overlapping=True).alias(
             "breaks"
         ),
     )

@@ -165,11 +165,16 @@ def extract_narratives(frame: pl.DataFrame) -> pl.DataFrame:
     cues = found.join(decisions, on="phrase", how="inner").with_columns(pl.lit("decision").alias("type"))
     words = found.join(approaches, on="phrase", how="inner").with_columns(pl.lit("approach").alias("type"))
     target_cols = ["doc", "sent", "sent_start", "sent_end", "start", "end", "phrase", "type"]
-    targets = keep_longest(
-        pl.concat([mentions.select(target_cols), cues.select(target_cols), words.select(target_cols)])
+    # Approach words are pruned among themselves only: "laparoscopic" inside "laparoscopic
+    # hysterectomy" still says how that hysterectomy is done.
+    targets = pl.concat(
+        [keep_longest(pl.concat([mentions.select(target_cols), cues.select(target_cols)])),
+         keep_longest(words.select(target_cols))]
     )
     modifiers = keep_longest(found.join(rules, on="phrase", how="inner"))
-    targets = targets.filter(~((pl.col("type") == "decision") & _overlaps_any(targets, modifiers)))
+    targets = targets.filter(
+        ~((pl.col("type") == "decision") & _overlaps_any(targets, modifiers.filter(pl.col("direction") != "TERMINATE")))
+    )
     assessed = apply_context(targets, modifier_scopes(modifiers), CATEGORIES)
 
     # Assertion, as ConText states it.
@@ -286,8 +291,12 @@ def _doc_decisions(m: pl.DataFrame, cues: pl.DataFrame, meta: pl.DataFrame) -> p
         .filter(pl.col("sent") == pl.col("_last"))
         .with_columns(
             (pl.col("is_initial") & (pl.col("resolved") != pl.col("initial"))).alias("_specific"),
+            (pl.col("kind") != "initial").alias("_named"),
         )
-        .sort(["doc", "_specific", "is_initial", "tier", "start"], descending=[False, True, True, True, False])
+        .sort(
+            ["doc", "_specific", "_named", "tier", "is_initial", "start"],
+            descending=[False, True, True, True, True, False],
+        )
         .group_by("doc", maintain_order=True)
         .first()
         .select("doc", pl.col("resolved").alias("chosen_code"), pl.col("is_initial").alias("chosen_initial"),
