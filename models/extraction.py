@@ -223,9 +223,22 @@ def _decide(
     m = m.with_columns(
         pl.coalesce(_by_key("codes_by_specialty", "specialty"), pl.col("code")).alias("_code")
     ).join(catalogue.rename({"code": "_code", "family": "_family", "tier": "_tier"}), on="_code", how="left")
+    # "An open operation" is the first doctor's family done openly: its approach codes.
+    family_approach = (
+        concepts.filter(pl.col("codes_by_approach").list.len() > 0)
+        .unique(subset="concept", keep="first")
+        .join(catalogue, on="code", how="inner")
+        .unique(subset="family", keep="first")
+        .select(pl.col("family").alias("initial_family"), pl.col("codes_by_approach").alias("_family_approach"))
+    )
+    m = m.join(family_approach, on="initial_family", how="left").with_columns(
+        pl.col("_family_approach").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
     same_family = pl.col("_family") == pl.col("initial_family")
     m = m.with_columns(
-        pl.when(pl.col("kind") == "initial")
+        pl.when((pl.col("kind") == "initial") & pl.col("approach").is_not_null())
+        .then(pl.coalesce(_by_key("_family_approach", "approach"), pl.col("initial")))
+        .when(pl.col("kind") == "initial")
         .then(pl.col("initial"))
         .when(pl.col("approach").is_not_null() & (pl.col("codes_by_approach").list.len() > 0))
         .then(pl.coalesce(_by_key("codes_by_approach", "approach"), pl.col("_code")))
