@@ -23,7 +23,7 @@ _FORMULA = r"^[=+\-@\t\r]"
 
 EXPORT_SQL = """
 SELECT q.opinion_id, q.case_id, q.specialty, q.initial_procedure_code, q.initial_procedure,
-       o.summary_text AS narrative, q.best_guess, q.reason AS why, round(q.confidence, 3) AS confidence,
+       o.summary_text AS narrative, q.best_guess, coalesce(q.review_note, q.reason) AS why, round(q.confidence, 3) AS confidence,
        round(q.priority, 2) AS priority
 FROM marts.review_queue q JOIN staging.opinions o USING (opinion_id)
 WHERE coalesce(length(trim(o.summary_text)) > 0, false)

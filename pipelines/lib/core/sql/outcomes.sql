@@ -141,13 +141,20 @@ SELECT
             THEN 'text: ' || extraction_evidence || ' (rule ' || CAST(rule_number AS VARCHAR) || ')'
         WHEN narrative_only AND NOT extracted AND coalesce(model_sure, false)
             THEN 'text_model: ' || predicted_outcome || ' at p=' || CAST(round(probability, 2) AS VARCHAR)
-        WHEN disagree
-            THEN 'needs_review: text reads ' || rule_outcome || ' (' || extraction_evidence || '), model reads '
-                 || predicted_outcome || ' at p=' || CAST(round(probability, 2) AS VARCHAR)
-        WHEN narrative_only AND predicted_outcome IS NOT NULL
-            THEN 'needs_review: no decision in the text, model reads ' || predicted_outcome || ' at p='
-                 || CAST(round(probability, 2) AS VARCHAR) || ' (below ' || CAST($threshold AS VARCHAR) || ')'
+        WHEN disagree OR (narrative_only AND predicted_outcome IS NOT NULL) THEN 'needs_review'
         ELSE rule_reason END AS reason,
+    -- Why a person should read it: the two readings, or the one that fell short.
+    CASE
+        WHEN label_outcome IS NOT NULL OR (field_source = 'structured' AND rule_outcome IS NOT NULL) THEN NULL
+        WHEN disagree
+            THEN 'text reads ' || rule_outcome || ' (' || extraction_evidence || '), model reads '
+                 || predicted_outcome || ' at p=' || CAST(round(probability, 2) AS VARCHAR)
+        WHEN extracted THEN NULL
+        WHEN narrative_only AND predicted_outcome IS NOT NULL
+            THEN 'no decision in the text; model reads ' || predicted_outcome || ' at p='
+                 || CAST(round(probability, 2) AS VARCHAR) || CASE WHEN model_sure THEN '' ELSE ' (below '
+                 || CAST($threshold AS VARCHAR) || ')' END
+        END AS review_note,
     age_band, sex, region, payer_type, plan_id, urgency, diagnosis_code,
     predicted_outcome, probability AS predicted_probability,
     CASE WHEN narrative_only THEN rule_outcome END AS extracted_outcome,

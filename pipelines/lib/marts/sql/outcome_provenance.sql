@@ -1,4 +1,3 @@
--- name: outcome_provenance
 -- What each published rate rests on: per specialty (and $all) and outcome, how many cases were
 -- decided from structured fields, by extraction from the narrative, by the classifier alone, or by
 -- a person's label. $outcomes: every outcome, in display order.
@@ -25,13 +24,3 @@ SELECT g.specialty, g.outcome,
     CAST(coalesce(n_text_model, 0) AS BIGINT) AS n_text_model,
     CAST(coalesce(n_human, 0) AS BIGINT) AS n_human
 FROM grid g LEFT JOIN counts USING (specialty, outcome)
-
--- name: text_validation
--- The text path's reading (extraction through rules 1-4, else the classifier at $threshold) of
--- every opinion a person labelled, beside the label: its validated accuracy.
-SELECT o.opinion_id, o.outcome AS label,
-    coalesce(o.extracted_outcome,
-             CASE WHEN o.predicted_probability >= $threshold THEN o.predicted_outcome END,
-             'unclassified') AS text_reading
-FROM core.case_outcomes o
-WHERE o.outcome_source = 'human'
