@@ -62,7 +62,9 @@ def classify(frame: pl.DataFrame, model, tmp_path: Path) -> pl.DataFrame:
     build_case_outcomes(
         conn, predict_text(model, narratives), settings.text_model_threshold, settings.text_review_disagreement
     )
-    got = conn.sql("SELECT case_id AS narrative_id, outcome, outcome_source, reason FROM core.case_outcomes").pl()
+    got = conn.sql(
+        "SELECT case_id AS narrative_id, outcome, outcome_source, reason, review_note FROM core.case_outcomes"
+    ).pl()
     return frame.join(got, on="narrative_id", how="left")
 
 
