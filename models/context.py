@@ -163,31 +163,29 @@ def apply_context(targets: pl.DataFrame, modifiers: pl.DataFrame, categories: Se
     out = targets.with_row_index("_t").sort("doc", "sent", "start")
     for category in categories:
         mods = modifiers.filter(pl.col("category") == category).sort("doc", "sent", "start")
-        left = mods.select(
-            "doc", "sent", pl.col("start").alias("_lat"), pl.col("end").alias("_lend"),
-            pl.col("direction").alias("_ldir"), pl.col("scope_end").alias("_lscope"), pl.col("phrase").alias("_lph"),
-        )
-        right = mods.select(
-            "doc", "sent", pl.col("start").alias("_rat"), pl.col("direction").alias("_rdir"),
-            pl.col("scope_start").alias("_rscope"), pl.col("phrase").alias("_rph"),
-        )
-        out = out.join_asof(left, left_on="start", right_on="_lat", by=["doc", "sent"], strategy="backward", check_sortedness=False)
+        side = ["start", "end", "direction", "scope_start", "scope_end", "phrase"]
+        left = mods.select("doc", "sent", *[pl.col(c).alias(f"_l{c}") for c in side])
+        right = mods.select("doc", "sent", *[pl.col(c).alias(f"_r{c}") for c in side])
+        out = out.join_asof(left, left_on="start", right_on="_lstart", by=["doc", "sent"], strategy="backward", check_sortedness=False)
         out = out.join_asof(
-            right, left_on="start", right_on="_rat", by=["doc", "sent"], strategy="forward", check_sortedness=False,
-            allow_exact_matches=False,
+            right, left_on="start", right_on="_rstart", by=["doc", "sent"], strategy="forward",
+            allow_exact_matches=False, check_sortedness=False,
         )
-        from_left = (
-            pl.col("_ldir").is_in(["FORWARD", "BIDIRECTIONAL"])
-            & (pl.col("_lend") <= pl.col("start"))
-            & (pl.col("start") < pl.col("_lscope"))
-        ).fill_null(False)
-        from_right = (
-            pl.col("_rdir").is_in(["BACKWARD", "BIDIRECTIONAL"])
-            & (pl.col("end") <= pl.col("_rat"))
-            & (pl.col("_rscope") <= pl.col("start"))
-        ).fill_null(False)
+
+        def reaches(p: str, directions: list[str]) -> pl.Expr:
+            # medspaCy's tuple_overlaps(a, b): a[0] <= b[0] < a[1] or a[0] < b[1] <= a[1]
+            def overlaps(a0: pl.Expr, a1: pl.Expr) -> pl.Expr:
+                t0, t1 = pl.col("start"), pl.col("end")
+                return ((a0 <= t0) & (t0 < a1)) | ((a0 < t1) & (t1 <= a1))
+
+            scope = overlaps(pl.col(f"_{p}scope_start"), pl.col(f"_{p}scope_end"))
+            own = overlaps(pl.col(f"_{p}start"), pl.col(f"_{p}end"))
+            return (pl.col(f"_{p}direction").is_in(directions) & scope & ~own).fill_null(False)
+
+        from_left = reaches("l", ["FORWARD", "BIDIRECTIONAL"])
+        from_right = reaches("r", ["BACKWARD", "BIDIRECTIONAL"])
         out = out.with_columns(
             (from_left | from_right).alias(category),
-            pl.when(from_left).then(pl.col("_lph")).when(from_right).then(pl.col("_rph")).alias(f"{category}_by"),
-        ).drop("_lat", "_lend", "_ldir", "_lscope", "_lph", "_rat", "_rdir", "_rscope", "_rph")
+            pl.when(from_left).then(pl.col("_lphrase")).when(from_right).then(pl.col("_rphrase")).alias(f"{category}_by"),
+        ).drop([f"_{p}{c}" for p in "lr" for c in side])
     return out.sort("_t").drop("_t")
