@@ -72,24 +72,29 @@ def find_phrases(docs: pl.DataFrame, phrases: Sequence[str]) -> pl.DataFrame:
     )
 
 
-def keep_longest(matches: pl.DataFrame, group: str | None = None) -> pl.DataFrame:
+def keep_longest(matches: pl.DataFrame) -> pl.DataFrame:
     """Drop a match inside a longer one (medspaCy's prune): sort by start, longest first, and
-    drop every match that ends before the furthest end seen so far. Identical spans keep the
-    first row."""
-    keys = ["doc"] + ([group] if group else [])
-    ordered = matches.unique(subset=[*keys, "start", "end"], keep="first", maintain_order=True).sort(
-        [*keys, "start", "end"], descending=[False] * len(keys) + [False, True]
+    drop every match that ends before the furthest end seen so far; of two that overlap in part
+    ("a total hip" / "total hip replacement") the longer stays, the earlier on a tie. Identical
+    spans keep the first row.
+
+    Positions are made global (document << 32 | offset) so one running maximum serves every
+    document without a window per document.
+    """
+    doc = pl.col("doc").cast(pl.Int64) * (1 << 32)
+    ordered = (
+        matches.with_row_index("_order")
+        .with_columns((doc + pl.col("start")).alias("_gs"), (doc + pl.col("end")).alias("_ge"))
+        .sort(["_gs", "_ge", "_order"], descending=[False, True, False])
     )
-    reach = pl.col("end").cum_max().shift(1).over(keys)
-    kept = ordered.filter(reach.is_null() | (pl.col("end") > reach))
-    # What is left can still overlap its neighbour in part ("a total hip" / "total hip
-    # replacement"): the longer of the two stays, the earlier on a tie.
-    length = pl.col("end") - pl.col("start")
-    prev_end, prev_len = pl.col("end").shift(1).over(keys), length.shift(1).over(keys)
-    next_start, next_len = pl.col("start").shift(-1).over(keys), length.shift(-1).over(keys)
-    loses_left = (prev_end > pl.col("start")) & (prev_len >= length)
-    loses_right = (next_start < pl.col("end")) & (next_len > length)
-    return kept.filter(~(loses_left.fill_null(False) | loses_right.fill_null(False)))
+    same_span = (pl.col("_gs") == pl.col("_gs").shift(1)) & (pl.col("_ge") == pl.col("_ge").shift(1))
+    ordered = ordered.filter(~same_span.fill_null(False))
+    reach = pl.col("_ge").cum_max().shift(1)
+    kept = ordered.filter(reach.is_null() | (pl.col("_ge") > reach))
+    length = pl.col("_ge") - pl.col("_gs")
+    loses_left = (pl.col("_ge").shift(1) > pl.col("_gs")) & (length.shift(1) >= length)
+    loses_right = (pl.col("_gs").shift(-1) < pl.col("_ge")) & (length.shift(-1) > length)
+    return kept.filter(~(loses_left.fill_null(False) | loses_right.fill_null(False))).drop("_order", "_gs", "_ge")
 
 
 def assign_sentences(matches: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:

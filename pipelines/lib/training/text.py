@@ -173,3 +173,51 @@ def bench_text_model(
         "macro_f1": round(metrics["macro_f1"], 3),
         "as_of": dt.date.today().isoformat(),
     }
+
+
+def bench_narrative_path(
+    conn: duckdb.DuckDBPyConnection, training_corpus: CorpusFactory, n: int, rerun: bool = False
+) -> dict[str, float | str]:
+    """Benchmark of rule 5: stage `n` generated narratives (first call), read them all
+    (core.opinion_extractions, cached on the re-run) and score them all with a model trained on
+    50k generated narratives. Times exclude making the corpus and training."""
+    from pipelines.lib.core.extractions import build_opinion_extractions
+    from pipelines.lib.reference.catalogue import read_catalogue, write_reference
+
+    if not rerun:
+        corpus = training_corpus(n, 13).with_columns(
+            opinion_id=pl.Series(np.arange(n).astype(str)), case_id=pl.Series(np.arange(n).astype(str))
+        )
+        write_reference(conn, *read_catalogue())
+        family_code = conn.sql(
+            "SELECT family, min(procedure_code) AS initial_procedure_code FROM reference.procedures GROUP BY 1"
+        ).pl()
+        cases = corpus.join(family_code, left_on="initial_family", right_on="family", how="left").select(
+            "case_id", "specialty", "initial_procedure_code"
+        )
+        conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+        conn.register("_c", cases.to_arrow())
+        conn.register(
+            "_o",
+            corpus.select("opinion_id", "case_id", "summary_text", pl.lit(dt.date.today()).alias("opinion_date")).to_arrow(),
+        )
+        conn.execute("CREATE OR REPLACE TABLE staging.cases AS SELECT * FROM _c")
+        conn.execute("CREATE OR REPLACE TABLE staging.opinions AS SELECT * FROM _o")
+        conn.unregister("_c")
+        conn.unregister("_o")
+    model, _ = train_text_classifier(training_corpus(50_000, 11).rename({"phrase_group": "group"}), 11)
+    started = time.perf_counter()
+    counts = build_opinion_extractions(conn)
+    extracted = time.perf_counter() - started
+    frame = narratives(conn)
+    started = time.perf_counter()
+    predict_text(model, frame)
+    scored = time.perf_counter() - started
+    return {
+        "narratives": float(counts["narratives"]),
+        "read": float(counts["read"]),
+        "cached": float(counts["cached"]),
+        "extract_s": round(extracted, 1),
+        "score_s": round(scored, 1),
+        "as_of": dt.date.today().isoformat(),
+    }
