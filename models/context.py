@@ -32,18 +32,18 @@ import polars as pl
 INERT_DIRECTIONS = ("TERMINATE", "PSEUDO")
 
 
-def normalised(texts: pl.Series) -> pl.DataFrame:
-    """doc (row position), norm (' ' + normalised text + ' ') and breaks (sentence-end offsets)."""
+def normalised(texts: pl.Series, with_norm: bool = True) -> pl.DataFrame:
+    """doc (row position), norm (' ' + normalised text + ' '; left out when `with_norm` is false)
+    and breaks (sentence-end offsets)."""
     frame = pl.DataFrame({"text": texts.cast(pl.String).fill_null("")}).with_row_index("doc")
     ascii_text = (
         pl.col("text").str.replace_all(r"[\r\n]", "\x01").str.replace_all(r"[^\x01\x20-\x7e]", " ")
     )
+    norm = pl.lit(" ") + ascii_text.str.to_lowercase().str.replace_all(r"[^a-z0-9]", " ") + pl.lit(" ")
     return frame.select(
         "doc",
         pl.col("text").str.len_chars().alias("length"),
-        (pl.lit(" ") + ascii_text.str.to_lowercase().str.replace_all(r"[^a-z0-9]", " ") + pl.lit(" ")).alias(
-            "norm"
-        ),
+        *([norm.alias("norm")] if with_norm else []),
         ascii_text.str.replace_all(r"[.!?;:](\s|$)", "\x01${1}").str.find_many(["\x01"], overlapping=True).alias(
             "breaks"
         ),

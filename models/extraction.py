@@ -149,16 +149,91 @@ def extract_narratives(frame: pl.DataFrame) -> pl.DataFrame:
         .join(catalogue.rename({"code": "initial", "family": "initial_family", "tier": "initial_tier"}),
               on="initial", how="left")
     )
-    docs = normalised(frame["summary_text"])
+    occurrences, distinct = _sentences(frame, meta)
+    assessed = _read_sentences(distinct)
+    # Back to the narratives: each distinct sentence's reading at each place it occurs.
+    assessed = (
+        assessed.rename({"doc": "sid"})
+        .drop("sent", "sent_start", "sent_end")
+        .join(occurrences, on="sid", how="inner")
+        .with_columns(
+            pl.col("start") + pl.col("sent_start"),
+            pl.col("end") + pl.col("sent_start"),
+        )
+        .drop("sid")
+    )
+    concepts = concept_table()
+    # Assertion, as ConText states it.
+    neg, rej, hyp, hist, pos = (pl.col(c) for c in CATEGORIES[:5])
+    assessed = assessed.with_columns(
+        pl.when(neg).then(pl.lit("negated")).when(rej | hyp).then(pl.lit("hypothetical"))
+        .when(hist).then(pl.lit("historical")).when(pos).then(pl.lit("possible")).otherwise(pl.lit("affirmed"))
+        .alias("assertion"),
+        pl.coalesce([pl.col(f"{c}_by") for c in CATEGORIES[:5]]).alias("trigger"),
+    )
+    decided = _decide(assessed, concepts, meta, catalogue, frame)
+    return decided
+
+
+def _sentences(frame: pl.DataFrame, meta: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each narrative's sentences (doc, sent, sent_start, sent_end, sid) and the distinct
+    (specialty, sentence) pairs to read (sid, specialty, text).
+
+    Dictated and templated reports repeat sentences heavily ("Records reviewed."), so each
+    distinct sentence is read once per specialty (concepts can depend on the specialty); ConText
+    never looks past a sentence, so nothing is lost.
+    """
+    docs = normalised(frame["summary_text"], with_norm=False)
+    bounds = (
+        docs.select(
+            "doc",
+            pl.concat_list([pl.lit(-1, dtype=pl.Int64), pl.col("breaks").cast(pl.List(pl.Int64)),
+                            pl.col("length").cast(pl.Int64)]).alias("b"),
+        )
+        .explode("b")
+        .with_columns(pl.col("b").shift(-1).alias("next"), pl.col("doc").shift(-1).alias("_next_doc"))
+        .filter(pl.col("_next_doc") == pl.col("doc"))
+        .select(
+            "doc",
+            (pl.col("b") + 1).alias("sent_start"),
+            pl.max_horizontal(pl.col("next"), pl.col("b") + 1).alias("sent_end"),
+        )
+        .with_columns(pl.int_range(pl.len()).over("doc").cast(pl.Int64).alias("sent"))
+    )
+    texts = frame.select(pl.col("summary_text").cast(pl.String).fill_null("")).with_row_index("doc")
+    pieces = (
+        bounds.join(texts, on="doc", how="left")
+        .join(meta.select("doc", "specialty"), on="doc", how="left")
+        .with_columns(
+            pl.col("summary_text").str.slice(pl.col("sent_start"), pl.col("sent_end") - pl.col("sent_start"))
+            .alias("text")
+        )
+        .drop("summary_text")
+        .filter(pl.col("text").str.contains("[A-Za-z]"))
+    )
+    distinct = (
+        pieces.select(pl.col("specialty").fill_null(""), "text").unique(maintain_order=True)
+        .with_row_index("sid")
+    )
+    occurrences = pieces.with_columns(pl.col("specialty").fill_null("")).join(
+        distinct, on=["specialty", "text"], how="left"
+    ).select("doc", "sent", "sent_start", "sent_end", pl.col("sid"))
+    return occurrences, distinct
+
+
+def _read_sentences(distinct: pl.DataFrame) -> pl.DataFrame:
+    """ConText over distinct sentences: targets (concept mentions the specialty permits, approach
+    words, decision cues) with their categories. Each sentence is a document of one sentence."""
+    docs = normalised(distinct["text"])
     concepts, approaches, decisions, rules = concept_table(), approach_table(), decision_table(), context_rules()
     phrases = pl.concat([concepts["phrase"], approaches["phrase"], decisions["phrase"], rules["phrase"]]).unique()
-    found = find_phrases(docs, phrases.to_list())
-    found = assign_sentences(found, docs)
-
-    # Targets: concept mentions (specialty permitting), approach words and decision cues.
+    found = find_phrases(docs, phrases.to_list()).join(
+        docs.select("doc", pl.col("length").cast(pl.Int64).alias("sent_end")), on="doc", how="left"
+    ).with_columns(pl.lit(0, dtype=pl.Int64).alias("sent"), pl.lit(0, dtype=pl.Int64).alias("sent_start"))
+    specialty = distinct.select(pl.col("sid").cast(pl.UInt32).alias("doc"), "specialty")
     mentions = (
         found.join(concepts, on="phrase", how="inner")
-        .join(meta.select("doc", "specialty"), on="doc", how="left")
+        .join(specialty, on="doc", how="left")
         .filter((pl.col("specialties").list.len() == 0) | pl.col("specialties").list.contains(pl.col("specialty")))
         .with_columns(pl.lit("concept").alias("type"))
     )
@@ -168,30 +243,19 @@ def extract_narratives(frame: pl.DataFrame) -> pl.DataFrame:
     # Approach words are pruned among themselves only: "laparoscopic" inside "laparoscopic
     # hysterectomy" still says how that hysterectomy is done.
     targets = pl.concat(
-        [keep_longest(pl.concat([mentions.select(target_cols), cues.select(target_cols)])),
-         keep_longest(words.select(target_cols))]
+        [
+            keep_longest(pl.concat([mentions.select(target_cols), cues.select(target_cols)])),
+            keep_longest(words.select(target_cols)),
+        ]
     )
     modifiers = keep_longest(found.join(rules, on="phrase", how="inner"))
-    targets = targets.filter(
-        ~((pl.col("type") == "decision") & _overlaps_any(targets, modifiers.filter(pl.col("direction") != "TERMINATE")))
-    )
-    assessed = apply_context(targets, modifier_scopes(modifiers), CATEGORIES)
-
-    # Assertion, as ConText states it.
-    neg, rej, hyp, hist, pos = (pl.col(c) for c in CATEGORIES[:5])
-    assessed = assessed.with_columns(
-        pl.when(neg).then(pl.lit("negated")).when(rej | hyp).then(pl.lit("hypothetical"))
-        .when(hist).then(pl.lit("historical")).when(pos).then(pl.lit("possible")).otherwise(pl.lit("affirmed"))
-        .alias("assertion"),
-        pl.coalesce([pl.col(f"{c}_by") for c in CATEGORIES[:5]]).alias("trigger"),
-    )
-    decided = _decide(assessed, mentions, concepts, meta, catalogue, frame)
-    return decided
+    own_trigger = _overlaps_any(targets, modifiers.filter(pl.col("direction") != "TERMINATE"))
+    targets = targets.filter(~((pl.col("type") == "decision") & own_trigger))
+    return apply_context(targets, modifier_scopes(modifiers), CATEGORIES)
 
 
 def _decide(
     assessed: pl.DataFrame,
-    mentions: pl.DataFrame,
     concepts: pl.DataFrame,
     meta: pl.DataFrame,
     catalogue: pl.DataFrame,

@@ -21,7 +21,7 @@ from pipelines.lib.sqlfiles import bind, queries
 SQL = Path(__file__).with_name("sql") / "extractions.sql"
 
 #: Narratives read per batch: memory stays flat however many arrive.
-BATCH = 500_000
+BATCH = 250_000
 
 
 def build_opinion_extractions(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
