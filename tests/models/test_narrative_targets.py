@@ -14,13 +14,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from models.text_classifier import predict_text, train_text_classifier
+from models.text_classifier import train_text_classifier
 from pipelines.generate.narratives import training_corpus
-from pipelines.lib.core.extractions import build_opinion_extractions
-from pipelines.lib.core.outcomes import build_case_outcomes
 from pipelines.lib.settings import load_settings
+from pipelines.lib.training.validation import classify_handwritten
 from pipelines.lib.vocabulary import REVIEW_OUTCOMES, SPECIALTIES
-from tests.builders import staged_warehouse
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SETS = ("consultant_narratives.csv", "handwritten_narratives.csv")
@@ -39,33 +37,8 @@ def model():
 
 
 def classify(frame: pl.DataFrame, model, tmp_path: Path) -> pl.DataFrame:
-    """The fixture's narratives through the run's rule 5; returns expected and got per narrative."""
-    from tests.builders import cases_frame, opinions_frame
-
-    cases = cases_frame(
-        [
-            {"case_id": r["narrative_id"], "specialty": r["specialty"], "initial_procedure_code": r["initial_procedure_code"]}
-            for r in frame.iter_rows(named=True)
-        ]
-    )
-    opinions = opinions_frame(
-        [{"case_id": r["narrative_id"], "summary_text": r["summary_text"]} for r in frame.iter_rows(named=True)]
-    )
-    conn = staged_warehouse(tmp_path / "w.duckdb", {"cases": cases, "opinions": opinions})
-    build_opinion_extractions(conn)
-    narratives = conn.sql(
-        "SELECT o.opinion_id, o.summary_text, c.specialty, p.family AS initial_family, p.tier AS initial_tier "
-        "FROM staging.opinions o JOIN staging.cases c USING (case_id) "
-        "LEFT JOIN reference.procedures p ON p.procedure_code = c.initial_procedure_code"
-    ).pl()
-    settings = load_settings(env={})
-    build_case_outcomes(
-        conn, predict_text(model, narratives), settings.text_model_threshold, settings.text_review_disagreement
-    )
-    got = conn.sql(
-        "SELECT case_id AS narrative_id, outcome, outcome_source, reason, review_note FROM core.case_outcomes"
-    ).pl()
-    return frame.join(got, on="narrative_id", how="left")
+    """The fixture's narratives through the run's rule 5; expected and got per narrative."""
+    return classify_handwritten(frame, model, load_settings(env={}))
 
 
 def figures(rows: pl.DataFrame) -> dict[str, float]:

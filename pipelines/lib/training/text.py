@@ -130,6 +130,11 @@ def train_text_model(
     save_model(model, out / TEXT_MODEL_FILE)
     metrics["training_source"] = source
     metrics["data_window"] = window
+    # The text path as a run applies it, on narratives people wrote or labelled.
+    from pipelines.lib.training.validation import handwritten_validation, human_label_validation
+
+    metrics["validation_sets"] = handwritten_validation(model, settings)
+    metrics["human_labels"] = human_label_validation(conn, settings.text_model_threshold)
     (out / TEXT_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
     from models.cards import write_model_card
 
