@@ -37,13 +37,17 @@ def safe_provenance(
     per_specialty = per_specialty.with_columns(
         (pl.col("total") - pl.sum_horizontal([c for c in SOURCES if c != "n_undecided"])).alias("n_undecided")
     )
-    long = per_specialty.unpivot(index=["specialty", "total"], on=list(SOURCES), variable_name="outcome", value_name="n")
+    long = per_specialty.unpivot(
+        index=["specialty", "total"], on=list(SOURCES), variable_name="outcome", value_name="n"
+    )
     safe = safe_outcome_rates(long.select("specialty", "outcome", "n", "total"), threshold)
     if rates_safe is not None and "total_suppressed" in rates_safe.columns:
         hidden = rates_safe.filter(pl.col("total_suppressed"))["specialty"].unique().to_list()
         safe = safe.with_columns(
-            [pl.when(pl.col("specialty").is_in(hidden)).then(True).otherwise(pl.col(c)).alias(c)
-             for c in ("n_suppressed", "total_suppressed")],
+            [
+                pl.when(pl.col("specialty").is_in(hidden)).then(True).otherwise(pl.col(c)).alias(c)
+                for c in ("n_suppressed", "total_suppressed")
+            ],
         ).with_columns(
             pl.when(pl.col("n_suppressed")).then(None).otherwise(pl.col("n")).alias("n"),
             pl.when(pl.col("total_suppressed")).then(None).otherwise(pl.col("total")).alias("total"),
@@ -51,7 +55,9 @@ def safe_provenance(
     return safe
 
 
-def provenance_table(safe: pl.DataFrame, provenance: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> Table:
+def provenance_table(
+    safe: pl.DataFrame, provenance: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD
+) -> Table:
     """Specialty rows, one column per source: count and share of the specialty's reviewed cases."""
     shown = safe.with_columns(
         count_text("n", threshold).alias("count"),
@@ -60,14 +66,11 @@ def provenance_table(safe: pl.DataFrame, provenance: pl.DataFrame, threshold: in
         .otherwise(pl.lit("—"))
         .alias("share"),
     )
-    html = (
-        shown.select(
-            pl.col("specialty").map_elements(specialty_label, return_dtype=pl.String).alias("Specialty"),
-            pl.col("outcome").replace_strict(SOURCES).alias("source"),
-            (pl.col("count") + " (" + pl.col("share") + ")").alias("cell"),
-        )
-        .pivot(on="source", index="Specialty", values="cell", aggregate_function="first")
-    )
+    html = shown.select(
+        pl.col("specialty").map_elements(specialty_label, return_dtype=pl.String).alias("Specialty"),
+        pl.col("outcome").replace_strict(SOURCES).alias("source"),
+        (pl.col("count") + " (" + pl.col("share") + ")").alias("cell"),
+    ).pivot(on="source", index="Specialty", values="cell", aggregate_function="first")
     csv = shown.select("specialty", pl.col("outcome").alias("source"), pl.col("count").alias("n"), "share")
     acc = provenance.row(0, named=True) if provenance.height else {}
     if acc.get("text_accuracy") is not None:
@@ -78,4 +81,6 @@ def provenance_table(safe: pl.DataFrame, provenance: pl.DataFrame, threshold: in
         )
     else:
         note = f"Text path accuracy on people's labels: not yet validated ({acc.get('text_accuracy_basis', 'no labels')})."
-    return Table("outcome-provenance", "What the rates rest on: cases decided by each source", csv, html, note=note)
+    return Table(
+        "outcome-provenance", "What the rates rest on: cases decided by each source", csv, html, note=note
+    )

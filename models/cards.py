@@ -163,7 +163,12 @@ def render_model_card(
         lines.append("")
         for name, fig in sets.items():
             rows = [{"class": k, **v} for k, v in fig["per_class"].items()]
-            lines += [f"Per class, {name}:", "", *_table(rows, ["class", "precision", "recall", "f1", "support"]), ""]
+            lines += [
+                f"Per class, {name}:",
+                "",
+                *_table(rows, ["class", "precision", "recall", "f1", "support"]),
+                "",
+            ]
     human = metrics.get("human_labels")
     if isinstance(human, Mapping):
         lines += ["### On people's labels", ""]

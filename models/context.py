@@ -36,17 +36,15 @@ def normalised(texts: pl.Series, with_norm: bool = True) -> pl.DataFrame:
     """doc (row position), norm (' ' + normalised text + ' '; left out when `with_norm` is false)
     and breaks (sentence-end offsets)."""
     frame = pl.DataFrame({"text": texts.cast(pl.String).fill_null("")}).with_row_index("doc")
-    ascii_text = (
-        pl.col("text").str.replace_all(r"[\r\n]", "\x01").str.replace_all(r"[^\x01\x20-\x7e]", " ")
-    )
+    ascii_text = pl.col("text").str.replace_all(r"[\r\n]", "\x01").str.replace_all(r"[^\x01\x20-\x7e]", " ")
     norm = pl.lit(" ") + ascii_text.str.to_lowercase().str.replace_all(r"[^a-z0-9]", " ") + pl.lit(" ")
     return frame.select(
         "doc",
         pl.col("text").str.len_chars().alias("length"),
         *([norm.alias("norm")] if with_norm else []),
-        ascii_text.str.replace_all(r"[.!?;:](\s|$)", "\x01${1}").str.find_many(["\x01"], overlapping=True).alias(
-            "breaks"
-        ),
+        ascii_text.str.replace_all(r"[.!?;:](\s|$)", "\x01${1}")
+        .str.find_many(["\x01"], overlapping=True)
+        .alias("breaks"),
     )
 
 
@@ -94,7 +92,9 @@ def keep_longest(matches: pl.DataFrame) -> pl.DataFrame:
     length = pl.col("_ge") - pl.col("_gs")
     loses_left = (pl.col("_ge").shift(1) > pl.col("_gs")) & (length.shift(1) >= length)
     loses_right = (pl.col("_gs").shift(-1) < pl.col("_ge")) & (length.shift(-1) > length)
-    return kept.filter(~(loses_left.fill_null(False) | loses_right.fill_null(False))).drop("_order", "_gs", "_ge")
+    return kept.filter(~(loses_left.fill_null(False) | loses_right.fill_null(False))).drop(
+        "_order", "_gs", "_ge"
+    )
 
 
 def assign_sentences(matches: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
@@ -109,15 +109,20 @@ def assign_sentences(matches: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
     )
     ordered = matches.sort("doc", "start")
     before = ordered.join_asof(
-        breaks.rename({"pos": "prev_break", "sent": "sent"}), left_on="start", right_on="prev_break", by="doc",
-        strategy="backward", check_sortedness=False,
+        breaks.rename({"pos": "prev_break", "sent": "sent"}),
+        left_on="start",
+        right_on="prev_break",
+        by="doc",
+        strategy="backward",
+        check_sortedness=False,
     )
     after = before.join_asof(
         breaks.select("doc", pl.col("pos").alias("next_break")),
         left_on="start",
         right_on="next_break",
         by="doc",
-        strategy="forward", check_sortedness=False,
+        strategy="forward",
+        check_sortedness=False,
     ).join(docs.select("doc", "length"), on="doc", how="left")
     return after.with_columns(
         pl.col("sent").fill_null(0),
@@ -136,25 +141,48 @@ def modifier_scopes(modifiers: pl.DataFrame) -> pl.DataFrame:
     out = mods.with_columns(pl.col("start").alias("_at"))
     for frame, by in ((limiters, ["doc", "sent"]), (same, ["doc", "sent", "category"])):
         tag = "t" if frame is limiters else "c"
-        nxt = frame.select(*by, pl.col("start").alias("_at"), pl.col("start").alias(f"next_{tag}")).sort(*by, "_at")
-        prv = frame.select(*by, pl.col("start").alias("_at"), pl.col("end").alias(f"prev_{tag}")).sort(*by, "_at")
+        nxt = frame.select(*by, pl.col("start").alias("_at"), pl.col("start").alias(f"next_{tag}")).sort(
+            *by, "_at"
+        )
+        prv = frame.select(*by, pl.col("start").alias("_at"), pl.col("end").alias(f"prev_{tag}")).sort(
+            *by, "_at"
+        )
         out = out.sort(*by, "_at")
-        out = out.join_asof(nxt, on="_at", by=by, strategy="forward", check_sortedness=False, allow_exact_matches=False)
-        out = out.join_asof(prv, on="_at", by=by, strategy="backward", check_sortedness=False, allow_exact_matches=False)
+        out = out.join_asof(
+            nxt, on="_at", by=by, strategy="forward", check_sortedness=False, allow_exact_matches=False
+        )
+        out = out.join_asof(
+            prv, on="_at", by=by, strategy="backward", check_sortedness=False, allow_exact_matches=False
+        )
     forward = pl.col("direction").is_in(["FORWARD", "BIDIRECTIONAL"])
     backward = pl.col("direction").is_in(["BACKWARD", "BIDIRECTIONAL"])
     limit_end = pl.min_horizontal("sent_end", "next_t", "next_c")
     limit_start = pl.max_horizontal("sent_start", "prev_t", "prev_c")
-    return out.with_columns(
-        pl.when(forward).then(pl.col("end")).when(backward).then(limit_start).otherwise(pl.col("sent_start"))
-        .alias("scope_start"),
-        pl.when(backward & ~forward).then(pl.col("start")).when(forward).then(limit_end).otherwise(pl.col("sent_end"))
-        .alias("scope_end"),
-    ).with_columns(
-        # A bidirectional trigger's scope runs from the limit on its left to the limit on its right.
-        pl.when(pl.col("direction") == "BIDIRECTIONAL").then(limit_start).otherwise(pl.col("scope_start"))
-        .alias("scope_start")
-    ).drop("_at", "next_t", "prev_t", "next_c", "prev_c").sort("doc", "start")
+    return (
+        out.with_columns(
+            pl.when(forward)
+            .then(pl.col("end"))
+            .when(backward)
+            .then(limit_start)
+            .otherwise(pl.col("sent_start"))
+            .alias("scope_start"),
+            pl.when(backward & ~forward)
+            .then(pl.col("start"))
+            .when(forward)
+            .then(limit_end)
+            .otherwise(pl.col("sent_end"))
+            .alias("scope_end"),
+        )
+        .with_columns(
+            # A bidirectional trigger's scope runs from the limit on its left to the limit on its right.
+            pl.when(pl.col("direction") == "BIDIRECTIONAL")
+            .then(limit_start)
+            .otherwise(pl.col("scope_start"))
+            .alias("scope_start")
+        )
+        .drop("_at", "next_t", "prev_t", "next_c", "prev_c")
+        .sort("doc", "start")
+    )
 
 
 def apply_context(targets: pl.DataFrame, modifiers: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
@@ -171,10 +199,22 @@ def apply_context(targets: pl.DataFrame, modifiers: pl.DataFrame, categories: Se
         side = ["start", "end", "direction", "scope_start", "scope_end", "phrase"]
         left = mods.select("doc", "sent", *[pl.col(c).alias(f"_l{c}") for c in side])
         right = mods.select("doc", "sent", *[pl.col(c).alias(f"_r{c}") for c in side])
-        out = out.join_asof(left, left_on="start", right_on="_lstart", by=["doc", "sent"], strategy="backward", check_sortedness=False)
         out = out.join_asof(
-            right, left_on="start", right_on="_rstart", by=["doc", "sent"], strategy="forward",
-            allow_exact_matches=False, check_sortedness=False,
+            left,
+            left_on="start",
+            right_on="_lstart",
+            by=["doc", "sent"],
+            strategy="backward",
+            check_sortedness=False,
+        )
+        out = out.join_asof(
+            right,
+            left_on="start",
+            right_on="_rstart",
+            by=["doc", "sent"],
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,
         )
 
         def reaches(p: str, directions: list[str]) -> pl.Expr:
@@ -191,6 +231,10 @@ def apply_context(targets: pl.DataFrame, modifiers: pl.DataFrame, categories: Se
         from_right = reaches("r", ["BACKWARD", "BIDIRECTIONAL"])
         out = out.with_columns(
             (from_left | from_right).alias(category),
-            pl.when(from_left).then(pl.col("_lphrase")).when(from_right).then(pl.col("_rphrase")).alias(f"{category}_by"),
+            pl.when(from_left)
+            .then(pl.col("_lphrase"))
+            .when(from_right)
+            .then(pl.col("_rphrase"))
+            .alias(f"{category}_by"),
         ).drop([f"_{p}{c}" for p in "lr" for c in side])
     return out.sort("_t").drop("_t")

@@ -28,10 +28,17 @@ How a narrative is read:
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import polars as pl
 
-from models.context import apply_context, assign_sentences, find_phrases, keep_longest, modifier_scopes, normalised
+from models.context import (
+    apply_context,
+    find_phrases,
+    keep_longest,
+    modifier_scopes,
+    normalised,
+)
 from models.lexicon import (
     CONCEPTS_FILE,
     CONTEXT_FILE,
@@ -47,7 +54,10 @@ __all__ = ["ASSERTIONS", "EXTRACTION_COLUMNS", "EXTRACTOR_VERSION", "ROLES", "ex
 #: Changes with the code's rules and with every word of the lexicons: a cached extraction made
 #: by another version is redone.
 _DIGEST = hashlib.sha256(
-    CONCEPTS_FILE.read_bytes() + CONTEXT_FILE.read_bytes() + __doc__.encode() + b"rules-1"
+    b"".join(
+        p.read_bytes()
+        for p in (CONCEPTS_FILE, CONTEXT_FILE, Path(__file__), Path(__file__).with_name("context.py"))
+    )
 ).hexdigest()[:10]
 EXTRACTOR_VERSION = f"context-1+{_DIGEST}"
 
@@ -76,14 +86,14 @@ SPAN_TYPE = pl.Struct(
         "role": pl.String,
     }
 )
-EXTRACTION_COLUMNS = {
-    "opinion_id": pl.String,
-    "recommendation": pl.String,
-    "recommended_procedure_code": pl.String,
-    "evidence": pl.String,
-    "confidence": pl.Float64,
+EXTRACTION_COLUMNS: dict[str, pl.DataType] = {
+    "opinion_id": pl.String(),
+    "recommendation": pl.String(),
+    "recommended_procedure_code": pl.String(),
+    "evidence": pl.String(),
+    "confidence": pl.Float64(),
     "spans": pl.List(SPAN_TYPE),
-    "extractor_version": pl.String,
+    "extractor_version": pl.String(),
 }
 
 
@@ -115,9 +125,16 @@ def _overlaps_any(targets: pl.DataFrame, modifiers: pl.DataFrame) -> pl.Series:
     """Whether each target overlaps a trigger (such a target is the trigger's own word)."""
     t = targets.with_row_index("_i").sort("doc", "start")
     m = modifiers.select("doc", pl.col("start").alias("_ms"), pl.col("end").alias("_me")).sort("doc", "_ms")
-    left = t.join_asof(m, left_on="start", right_on="_ms", by="doc", strategy="backward", check_sortedness=False)
+    left = t.join_asof(
+        m, left_on="start", right_on="_ms", by="doc", strategy="backward", check_sortedness=False
+    )
     right = t.join_asof(
-        m.rename({"_ms": "_ns", "_me": "_ne"}), left_on="start", right_on="_ns", by="doc", strategy="forward", check_sortedness=False
+        m.rename({"_ms": "_ns", "_me": "_ne"}),
+        left_on="start",
+        right_on="_ns",
+        by="doc",
+        strategy="forward",
+        check_sortedness=False,
     )
     hit = left.select("_i", (pl.col("_me") > pl.col("start")).fill_null(False).alias("a")).join(
         right.select("_i", (pl.col("_ns") < pl.col("end")).fill_null(False).alias("b")), on="_i"
@@ -143,11 +160,18 @@ def extract_narratives(frame: pl.DataFrame) -> pl.DataFrame:
         frame.select(
             pl.col("opinion_id").cast(pl.String),
             pl.col("specialty").cast(pl.String),
-            pl.col("initial_procedure_code").cast(pl.String).str.strip_chars().str.to_uppercase().alias("initial"),
+            pl.col("initial_procedure_code")
+            .cast(pl.String)
+            .str.strip_chars()
+            .str.to_uppercase()
+            .alias("initial"),
         )
         .with_row_index("doc")
-        .join(catalogue.rename({"code": "initial", "family": "initial_family", "tier": "initial_tier"}),
-              on="initial", how="left")
+        .join(
+            catalogue.rename({"code": "initial", "family": "initial_family", "tier": "initial_tier"}),
+            on="initial",
+            how="left",
+        )
     )
     occurrences, distinct = _sentences(frame, meta)
     assessed = _read_sentences(distinct)
@@ -166,8 +190,15 @@ def extract_narratives(frame: pl.DataFrame) -> pl.DataFrame:
     # Assertion, as ConText states it.
     neg, rej, hyp, hist, pos = (pl.col(c) for c in CATEGORIES[:5])
     assessed = assessed.with_columns(
-        pl.when(neg).then(pl.lit("negated")).when(rej | hyp).then(pl.lit("hypothetical"))
-        .when(hist).then(pl.lit("historical")).when(pos).then(pl.lit("possible")).otherwise(pl.lit("affirmed"))
+        pl.when(neg)
+        .then(pl.lit("negated"))
+        .when(rej | hyp)
+        .then(pl.lit("hypothetical"))
+        .when(hist)
+        .then(pl.lit("historical"))
+        .when(pos)
+        .then(pl.lit("possible"))
+        .otherwise(pl.lit("affirmed"))
         .alias("assertion"),
         pl.coalesce([pl.col(f"{c}_by") for c in CATEGORIES[:5]]).alias("trigger"),
     )
@@ -187,8 +218,13 @@ def _sentences(frame: pl.DataFrame, meta: pl.DataFrame) -> tuple[pl.DataFrame, p
     bounds = (
         docs.select(
             "doc",
-            pl.concat_list([pl.lit(-1, dtype=pl.Int64), pl.col("breaks").cast(pl.List(pl.Int64)),
-                            pl.col("length").cast(pl.Int64)]).alias("b"),
+            pl.concat_list(
+                [
+                    pl.lit(-1, dtype=pl.Int64),
+                    pl.col("breaks").cast(pl.List(pl.Int64)),
+                    pl.col("length").cast(pl.Int64),
+                ]
+            ).alias("b"),
         )
         .explode("b")
         .with_columns(pl.col("b").shift(-1).alias("next"), pl.col("doc").shift(-1).alias("_next_doc"))
@@ -205,19 +241,23 @@ def _sentences(frame: pl.DataFrame, meta: pl.DataFrame) -> tuple[pl.DataFrame, p
         bounds.join(texts, on="doc", how="left")
         .join(meta.select("doc", "specialty"), on="doc", how="left")
         .with_columns(
-            pl.col("summary_text").str.slice(pl.col("sent_start"), pl.col("sent_end") - pl.col("sent_start"))
+            pl.col("summary_text")
+            .str.slice(pl.col("sent_start"), pl.col("sent_end") - pl.col("sent_start"))
             .alias("text")
         )
         .drop("summary_text")
         .filter(pl.col("text").str.contains("[A-Za-z]"))
     )
     distinct = (
-        pieces.select(pl.col("specialty").fill_null(""), "text").unique(maintain_order=True)
+        pieces.select(pl.col("specialty").fill_null(""), "text")
+        .unique(maintain_order=True)
         .with_row_index("sid")
     )
-    occurrences = pieces.with_columns(pl.col("specialty").fill_null("")).join(
-        distinct, on=["specialty", "text"], how="left"
-    ).select("doc", "sent", "sent_start", "sent_end", pl.col("sid"))
+    occurrences = (
+        pieces.with_columns(pl.col("specialty").fill_null(""))
+        .join(distinct, on=["specialty", "text"], how="left")
+        .select("doc", "sent", "sent_start", "sent_end", pl.col("sid"))
+    )
     return occurrences, distinct
 
 
@@ -225,16 +265,27 @@ def _read_sentences(distinct: pl.DataFrame) -> pl.DataFrame:
     """ConText over distinct sentences: targets (concept mentions the specialty permits, approach
     words, decision cues) with their categories. Each sentence is a document of one sentence."""
     docs = normalised(distinct["text"])
-    concepts, approaches, decisions, rules = concept_table(), approach_table(), decision_table(), context_rules()
-    phrases = pl.concat([concepts["phrase"], approaches["phrase"], decisions["phrase"], rules["phrase"]]).unique()
-    found = find_phrases(docs, phrases.to_list()).join(
-        docs.select("doc", pl.col("length").cast(pl.Int64).alias("sent_end")), on="doc", how="left"
-    ).with_columns(pl.lit(0, dtype=pl.Int64).alias("sent"), pl.lit(0, dtype=pl.Int64).alias("sent_start"))
+    concepts, approaches, decisions, rules = (
+        concept_table(),
+        approach_table(),
+        decision_table(),
+        context_rules(),
+    )
+    phrases = pl.concat(
+        [concepts["phrase"], approaches["phrase"], decisions["phrase"], rules["phrase"]]
+    ).unique()
+    found = (
+        find_phrases(docs, phrases.to_list())
+        .join(docs.select("doc", pl.col("length").cast(pl.Int64).alias("sent_end")), on="doc", how="left")
+        .with_columns(pl.lit(0, dtype=pl.Int64).alias("sent"), pl.lit(0, dtype=pl.Int64).alias("sent_start"))
+    )
     specialty = distinct.select(pl.col("sid").cast(pl.UInt32).alias("doc"), "specialty")
     mentions = (
         found.join(concepts, on="phrase", how="inner")
         .join(specialty, on="doc", how="left")
-        .filter((pl.col("specialties").list.len() == 0) | pl.col("specialties").list.contains(pl.col("specialty")))
+        .filter(
+            (pl.col("specialties").list.len() == 0) | pl.col("specialties").list.contains(pl.col("specialty"))
+        )
         .with_columns(pl.lit("concept").alias("type"))
     )
     cues = found.join(decisions, on="phrase", how="inner").with_columns(pl.lit("decision").alias("type"))
@@ -261,7 +312,9 @@ def _decide(
     catalogue: pl.DataFrame,
     frame: pl.DataFrame,
 ) -> pl.DataFrame:
-    affirmed_cue = ~pl.col("NEGATED_EXISTENCE") & ~pl.col("REJECTED") & ~pl.col("HYPOTHETICAL") & ~pl.col("HISTORICAL")
+    affirmed_cue = (
+        ~pl.col("NEGATED_EXISTENCE") & ~pl.col("REJECTED") & ~pl.col("HYPOTHETICAL") & ~pl.col("HISTORICAL")
+    )
     cues = (
         assessed.filter(pl.col("type") == "decision")
         .join(decision_table(), on="phrase", how="left")
@@ -279,7 +332,14 @@ def _decide(
         .join(concepts.unique(subset="phrase", keep="first"), on="phrase", how="left")
         .join(meta, on="doc", how="left")
         .sort("doc", "sent", "start")
-        .join_asof(approach, left_on="start", right_on="_a", by=["doc", "sent"], strategy="nearest", check_sortedness=False)
+        .join_asof(
+            approach,
+            left_on="start",
+            right_on="_a",
+            by=["doc", "sent"],
+            strategy="nearest",
+            check_sortedness=False,
+        )
         .join(proposing.with_columns(pl.lit(True).alias("proposing")), on=["doc", "sent"], how="left")
         .with_columns(pl.col("proposing").fill_null(False))
     )
@@ -293,7 +353,9 @@ def _decide(
         .unique(subset="concept", keep="first")
         .join(catalogue, on="code", how="inner")
         .unique(subset="family", keep="first")
-        .select(pl.col("family").alias("initial_family"), pl.col("codes_by_approach").alias("_family_approach"))
+        .select(
+            pl.col("family").alias("initial_family"), pl.col("codes_by_approach").alias("_family_approach")
+        )
     )
     m = m.join(family_approach, on="initial_family", how="left").with_columns(
         pl.col("_family_approach").fill_null(pl.lit([], dtype=pl.List(pl.String)))
@@ -313,7 +375,8 @@ def _decide(
     ).join(catalogue.rename({"code": "resolved"}), on="resolved", how="left")
     initial_is_test = pl.col("initial_tier").is_in([0, 1]) & (pl.col("kind") == "test")
     m = m.with_columns(
-        ((pl.col("kind") == "initial") | (pl.col("family") == pl.col("initial_family"))).fill_null(False)
+        ((pl.col("kind") == "initial") | (pl.col("family") == pl.col("initial_family")))
+        .fill_null(False)
         .alias("is_initial"),
     )
     m = m.with_columns(initial_is_test.fill_null(False).alias("_replaces_initial")).rename({"kind": "_kind"})
@@ -323,28 +386,39 @@ def _decide(
         .otherwise(pl.col("_kind"))
         .alias("kind")
     )
-    workup_test = (pl.col("kind") == "test")
+    workup_test = pl.col("kind") == "test"
     m = m.with_columns(
-        pl.when(pl.col("assertion") == "historical").then(pl.lit("history"))
-        .when(pl.col("NEGATED_EXISTENCE") | pl.col("REJECTED")).then(pl.lit("rejected"))
-        .when(pl.col("HYPOTHETICAL")).then(pl.lit("mentioned"))
-        .when(workup_test & pl.col("WORKUP")).then(pl.lit("work-up"))
-        .when(workup_test & pl.col("SURVEILLANCE")).then(pl.lit("monitoring"))
-        .when(workup_test & pl.col("proposing")).then(pl.lit("work-up"))
-        .when(pl.col("proposing")).then(pl.lit("recommended"))
+        pl.when(pl.col("assertion") == "historical")
+        .then(pl.lit("history"))
+        .when(pl.col("NEGATED_EXISTENCE") | pl.col("REJECTED"))
+        .then(pl.lit("rejected"))
+        .when(pl.col("HYPOTHETICAL"))
+        .then(pl.lit("mentioned"))
+        .when(workup_test & pl.col("WORKUP"))
+        .then(pl.lit("work-up"))
+        .when(workup_test & pl.col("SURVEILLANCE"))
+        .then(pl.lit("monitoring"))
+        .when(workup_test & pl.col("proposing"))
+        .then(pl.lit("work-up"))
+        .when(pl.col("proposing"))
+        .then(pl.lit("recommended"))
         .otherwise(pl.lit("mentioned"))
         .alias("role")
     )
     # A plan written without a verb ("Physiotherapy for three months."): conservative care alone
     # in a sentence that names no procedure and no history is what the reviewer proposes.
     procedure_sentences = (
-        m.filter(pl.col("kind").is_in(["procedure", "initial"])).select("doc", "sent").unique()
+        m.filter(pl.col("kind").is_in(["procedure", "initial"]))
+        .select("doc", "sent")
+        .unique()
         .with_columns(pl.lit(True).alias("_has_procedure"))
     )
     m = m.join(procedure_sentences, on=["doc", "sent"], how="left").with_columns(
         pl.when(
-            (pl.col("role") == "mentioned") & (pl.col("kind") == "conservative")
-            & pl.col("_has_procedure").is_null() & (pl.col("assertion") == "affirmed")
+            (pl.col("role") == "mentioned")
+            & (pl.col("kind") == "conservative")
+            & pl.col("_has_procedure").is_null()
+            & (pl.col("assertion") == "affirmed")
         )
         .then(pl.lit("plan"))
         .otherwise(pl.col("role"))
@@ -376,34 +450,66 @@ def _doc_decisions(m: pl.DataFrame, cues: pl.DataFrame, meta: pl.DataFrame) -> p
         )
         .group_by("doc", maintain_order=True)
         .first()
-        .select("doc", pl.col("resolved").alias("chosen_code"), pl.col("is_initial").alias("chosen_initial"),
-                pl.col("text").alias("chosen_text"))
+        .select(
+            "doc",
+            pl.col("resolved").alias("chosen_code"),
+            pl.col("is_initial").alias("chosen_initial"),
+            pl.col("text").alias("chosen_text"),
+        )
     )
     # A proposal that points back ("I'd recommend that over ACDF"): the last procedure affirmed
     # before the last proposing sentence that names none of its own.
     proposing = cues.filter(pl.col("signal") == "endorse").select("doc", "sent").unique()
     with_own = recommended.select("doc", "sent").unique()
-    orphan = proposing.join(with_own, on=["doc", "sent"], how="anti").group_by("doc").agg(pl.col("sent").max().alias("_cue"))
-    candidates = m.filter(definitive & (pl.col("assertion").is_in(["affirmed", "possible"])) & (pl.col("role") == "mentioned")
-                          & ~pl.col("is_initial"))
+    orphan = (
+        proposing.join(with_own, on=["doc", "sent"], how="anti")
+        .group_by("doc")
+        .agg(pl.col("sent").max().alias("_cue"))
+    )
+    candidates = m.filter(
+        definitive
+        & (pl.col("assertion").is_in(["affirmed", "possible"]))
+        & (pl.col("role") == "mentioned")
+        & ~pl.col("is_initial")
+    )
     pointed = (
-        candidates.join(orphan, on="doc").filter(pl.col("sent") <= pl.col("_cue"))
-        .sort("doc", "start").group_by("doc", maintain_order=True).last()
+        candidates.join(orphan, on="doc")
+        .filter(pl.col("sent") <= pl.col("_cue"))
+        .sort("doc", "start")
+        .group_by("doc", maintain_order=True)
+        .last()
         .select("doc", pl.col("resolved").alias("pointed_code"), pl.col("text").alias("pointed_text"))
     )
     per_doc = m.group_by("doc").agg(
         (pl.col("role") == "work-up").any().alias("workup"),
         pl.col("text").filter(pl.col("role") == "work-up").alias("workup_texts"),
-        pl.col("role").is_in(["recommended", "plan", "monitoring"]).filter(pl.col("kind") == "conservative").any()
+        pl.col("role")
+        .is_in(["recommended", "plan", "monitoring"])
+        .filter(pl.col("kind") == "conservative")
+        .any()
         .alias("_cons"),
-        ((pl.col("role") == "monitoring")).any().alias("_monitor"),
-        pl.col("text").filter(pl.col("role").is_in(["recommended", "plan", "monitoring"]) & (pl.col("kind") != "procedure"))
+        (pl.col("role") == "monitoring").any().alias("_monitor"),
+        pl.col("text")
+        .filter(pl.col("role").is_in(["recommended", "plan", "monitoring"]) & (pl.col("kind") != "procedure"))
         .alias("conservative_texts"),
         (pl.col("is_initial") & (pl.col("role") == "rejected")).any().alias("initial_rejected"),
-        pl.col("resolved").filter(pl.col("role") == "rejected").unique(maintain_order=True).alias("rejected_codes"),
-        pl.col("role").is_in(["recommended"]).filter(pl.col("assertion") == "possible").any().alias("_hedged"),
+        pl.col("resolved")
+        .filter(pl.col("role") == "rejected")
+        .unique(maintain_order=True)
+        .alias("rejected_codes"),
+        pl.col("role")
+        .is_in(["recommended"])
+        .filter(pl.col("assertion") == "possible")
+        .any()
+        .alias("_hedged"),
         pl.struct(
-            "start", "end", "text", "concept", pl.col("resolved").alias("code"), "assertion", "trigger",
+            "start",
+            "end",
+            "text",
+            "concept",
+            pl.col("resolved").alias("code"),
+            "assertion",
+            "trigger",
             pl.col("role").replace({"plan": "recommended", "monitoring": "recommended"}),
         ).alias("spans"),
     )
@@ -419,57 +525,90 @@ def _doc_decisions(m: pl.DataFrame, cues: pl.DataFrame, meta: pl.DataFrame) -> p
         .join(chosen, on="doc", how="left")
         .join(pointed, on="doc", how="left")
         .with_columns(
-            pl.col("workup", "_cons", "initial_rejected", "defer_cue", "proceed_cue", "_hedged").fill_null(False)
+            pl.col("workup", "_cons", "initial_rejected", "defer_cue", "proceed_cue", "_hedged").fill_null(
+                False
+            )
         )
     )
     code_rec = pl.coalesce("chosen_code", "pointed_code")
     recommendation = (
-        pl.when(pl.col("workup")).then(pl.lit("further_testing"))
-        .when(pl.col("defer_cue")).then(pl.lit("defer"))
-        .when(pl.col("chosen_code").is_not_null() & pl.col("chosen_initial") & (pl.col("chosen_code") == pl.col("initial")))
+        pl.when(pl.col("workup"))
+        .then(pl.lit("further_testing"))
+        .when(pl.col("defer_cue"))
+        .then(pl.lit("defer"))
+        .when(
+            pl.col("chosen_code").is_not_null()
+            & pl.col("chosen_initial")
+            & (pl.col("chosen_code") == pl.col("initial"))
+        )
         .then(pl.lit("proceed"))
-        .when(code_rec.is_not_null()).then(pl.lit("alternative_procedure"))
-        .when(pl.col("_cons") | pl.col("initial_rejected")).then(pl.lit("conservative"))
-        .when(pl.col("proceed_cue")).then(pl.lit("proceed"))
+        .when(code_rec.is_not_null())
+        .then(pl.lit("alternative_procedure"))
+        .when(pl.col("_cons") | pl.col("initial_rejected"))
+        .then(pl.lit("conservative"))
+        .when(pl.col("proceed_cue"))
+        .then(pl.lit("proceed"))
     )
-    rejected = pl.col("rejected_codes").list.set_difference(pl.concat_list(code_rec.fill_null(""))).list.join(", ")
+    rejected = (
+        pl.col("rejected_codes").list.set_difference(pl.concat_list(code_rec.fill_null(""))).list.join(", ")
+    )
     evidence = (
         pl.when(pl.col("recommendation") == "further_testing")
         .then(pl.lit("work-up before deciding: ") + pl.col("workup_texts").list.join(", "))
         .when(pl.col("recommendation") == "defer")
         .then(pl.lit("defers the decision: '") + pl.col("defer_phrase") + pl.lit("'"))
-        .when(pl.col("recommendation").is_in(["proceed", "alternative_procedure"]) & pl.col("recommended_procedure_code").is_not_null())
+        .when(
+            pl.col("recommendation").is_in(["proceed", "alternative_procedure"])
+            & pl.col("recommended_procedure_code").is_not_null()
+        )
         .then(
-            pl.lit("recommends ") + pl.col("recommended_procedure_code")
+            pl.lit("recommends ")
+            + pl.col("recommended_procedure_code")
             + pl.when(rejected.str.len_chars() > 0).then(pl.lit(" over ") + rejected).otherwise(pl.lit(""))
         )
         .when(pl.col("recommendation") == "conservative")
         .then(
             pl.when(pl.col("conservative_texts").list.len() > 0)
-            .then(pl.lit("conservative care: ") + pl.col("conservative_texts").list.unique(maintain_order=True).list.join(", "))
+            .then(
+                pl.lit("conservative care: ")
+                + pl.col("conservative_texts").list.unique(maintain_order=True).list.join(", ")
+            )
             .otherwise(pl.lit("turns down ") + pl.col("initial") + pl.lit(" with nothing in its place"))
         )
         .when(pl.col("recommendation") == "proceed")
         .then(pl.lit("agrees with the proposed ") + pl.col("initial"))
     )
     confidence = (
-        pl.when(pl.col("recommendation").is_null()).then(None)
-        .when(pl.col("chosen_code").is_null() & pl.col("pointed_code").is_not_null()
-              & (pl.col("recommendation") == "alternative_procedure")).then(0.8)
-        .when(pl.col("_hedged")).then(0.85)
-        .when((pl.col("recommendation") == "conservative") & ~pl.col("_cons")).then(0.8)
+        pl.when(pl.col("recommendation").is_null())
+        .then(None)
+        .when(
+            pl.col("chosen_code").is_null()
+            & pl.col("pointed_code").is_not_null()
+            & (pl.col("recommendation") == "alternative_procedure")
+        )
+        .then(0.8)
+        .when(pl.col("_hedged"))
+        .then(0.85)
+        .when((pl.col("recommendation") == "conservative") & ~pl.col("_cons"))
+        .then(0.8)
         .otherwise(1.0)
     )
     return (
         out.with_columns(recommendation.alias("recommendation"))
         .with_columns(
             pl.when(pl.col("recommendation").is_in(["proceed", "alternative_procedure"]))
-            .then(pl.coalesce(code_rec, pl.when(pl.col("recommendation") == "proceed").then(pl.col("initial"))))
+            .then(
+                pl.coalesce(code_rec, pl.when(pl.col("recommendation") == "proceed").then(pl.col("initial")))
+            )
             .alias("recommended_procedure_code")
         )
         .with_columns(
             pl.when(pl.col("recommendation") == "proceed")
-            .then(pl.when(pl.col("chosen_code").is_null()).then(None).otherwise(pl.col("recommended_procedure_code")))
+            .then(
+                pl.when(pl.col("chosen_code").is_null())
+                .then(None)
+                .otherwise(pl.col("recommended_procedure_code"))
+            )
             .otherwise(pl.col("recommended_procedure_code"))
             .alias("recommended_procedure_code")
         )

@@ -61,14 +61,23 @@ def concept_table() -> pl.DataFrame:
                         "concept": c["concept"],
                         "kind": c["kind"],
                         "code": str(c["code"]) if c.get("code") is not None else None,
-                        "codes_by_approach": [f"{k}={v}" for k, v in (c.get("codes_by_approach") or {}).items()],
-                        "codes_by_specialty": [f"{k}={v}" for k, v in (c.get("codes_by_specialty") or {}).items()],
+                        "codes_by_approach": [
+                            f"{k}={v}" for k, v in (c.get("codes_by_approach") or {}).items()
+                        ],
+                        "codes_by_specialty": [
+                            f"{k}={v}" for k, v in (c.get("codes_by_specialty") or {}).items()
+                        ],
                         "same_family_as_initial": bool(c.get("same_family_as_initial", False)),
                         "specialties": list(c.get("specialties") or []),
                     }
                 )
-    lists = pl.List(pl.String)
-    schema = {"codes_by_approach": lists, "codes_by_specialty": lists, "specialties": lists, "code": pl.String}
+    lists = pl.List(pl.String())
+    schema: dict[str, pl.DataType] = {
+        "codes_by_approach": lists,
+        "codes_by_specialty": lists,
+        "specialties": lists,
+        "code": pl.String(),
+    }
     return pl.DataFrame(rows, schema_overrides=schema, infer_schema_length=None)
 
 
@@ -117,9 +126,13 @@ def context_rules() -> pl.DataFrame:
                     }
                 )
     frame = pl.DataFrame(
-        rows, schema_overrides={"max_scope": pl.Int64, "terminated_by": pl.List(pl.String)}, infer_schema_length=None
+        rows,
+        schema_overrides={"max_scope": pl.Int64, "terminated_by": pl.List(pl.String)},
+        infer_schema_length=None,
     )
     if frame["max_scope"].is_not_null().any() or frame["terminated_by"].list.len().sum():
-        raise ValueError(f"{CONTEXT_FILE.name}: max_scope and terminated_by are not supported by models/context.py")
+        raise ValueError(
+            f"{CONTEXT_FILE.name}: max_scope and terminated_by are not supported by models/context.py"
+        )
     # One trigger per phrase, the first listed, as one medspaCy matcher keeps one of two equal matches.
     return frame.unique(subset=["phrase"], keep="first", maintain_order=True)

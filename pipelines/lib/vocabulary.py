@@ -106,6 +106,7 @@ def procedure_codes() -> dict[str, tuple[str, int]]:
     with CATALOGUE_CSV.open(encoding="utf-8", newline="") as fh:
         return {row["procedure_code"]: (row["family"], int(row["tier"])) for row in csv.DictReader(fh)}
 
+
 _ACRONYM = re.compile(r"\b(" + "|".join(ACRONYMS) + r")\b", re.IGNORECASE)
 
 

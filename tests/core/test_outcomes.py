@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pipelines.lib.core.extractions import build_opinion_extractions
 from pipelines.lib.core.outcomes import build_case_outcomes, opinion_rule_outcomes
 from pipelines.lib.marts import MARTS, MartContext
-from pipelines.lib.settings import load_settings
 from pipelines.lib.reference.catalogue import read_catalogue, write_reference
+from pipelines.lib.settings import load_settings
 from tests.builders import cases_frame, opinions_frame, write_staging
 
 PROCEDURES, PATHWAYS = read_catalogue()
@@ -208,8 +208,16 @@ def test_narrative_only_opinions_use_the_text_model_above_the_threshold():
         "non_surgical",
     ]
     assert out["outcome_source"].to_list() == ["text_model", "none", "none", "none", "recommendation"]
-    assert out["reason"].to_list()[:4] == ["text_model: non_surgical at p=0.9", "needs_review", "narrative_only", "no_signal"]
-    assert out["review_note"].to_list()[1] == "no decision in the text; model reads deferred at p=0.4 (below 0.6)"
+    assert out["reason"].to_list()[:4] == [
+        "text_model: non_surgical at p=0.9",
+        "needs_review",
+        "narrative_only",
+        "no_signal",
+    ]
+    assert (
+        out["review_note"].to_list()[1]
+        == "no decision in the text; model reads deferred at p=0.4 (below 0.6)"
+    )
     assert out["confidence"].to_list()[:3] == [0.9, 0.4, None]
     # a prediction for a structured opinion is ignored: the rules decided it
     assert out["predicted_outcome"].to_list()[4] is None
@@ -333,7 +341,9 @@ def test_review_queue_holds_unclassified_and_text_model_cases_only():
         }
     )
     build_case_outcomes(conn, predictions, 0.6)
-    conn.execute("CREATE TABLE core.prices AS SELECT procedure_code, cost_usd AS price FROM reference.procedures")
+    conn.execute(
+        "CREATE TABLE core.prices AS SELECT procedure_code, cost_usd AS price FROM reference.procedures"
+    )
     queue = next(m for m in MARTS if m.name == "review_queue")
     queue.build(conn, MartContext(load_settings(env={})))
     rows = conn.sql(
@@ -349,7 +359,10 @@ def test_review_queue_holds_unclassified_and_text_model_cases_only():
 def _narratives(texts: dict[str, tuple[str, str]]) -> duckdb.DuckDBPyConnection:
     """A warehouse with one narrative-only opinion per case: case id -> (initial code, narrative)."""
     cases = cases_frame(
-        [{"case_id": c, "specialty": "spine", "initial_procedure_code": code} for c, (code, _) in texts.items()]
+        [
+            {"case_id": c, "specialty": "spine", "initial_procedure_code": code}
+            for c, (code, _) in texts.items()
+        ]
     )
     opinions = opinions_frame([{"case_id": c, "summary_text": text} for c, (_, text) in texts.items()])
     conn = _staged(cases, opinions)
@@ -366,7 +379,9 @@ def test_a_narrative_is_decided_by_rules_1_to_4_on_what_extraction_read():
         }
     )
     build_case_outcomes(conn, None, 0.6)
-    out = conn.sql("SELECT case_id, outcome, outcome_source, reason FROM core.case_outcomes ORDER BY 1").fetchall()
+    out = conn.sql(
+        "SELECT case_id, outcome, outcome_source, reason FROM core.case_outcomes ORDER BY 1"
+    ).fetchall()
     assert out == [
         ("a", "less_invasive", "text_extraction", "text: recommends 63030 over 22612 (rule 3)"),
         ("b", "deferred", "text_extraction", "text: work-up before deciding: MRI (rule 1)"),
@@ -383,7 +398,9 @@ def test_a_confident_model_that_reads_otherwise_sends_the_case_to_review():
     conn = _narratives({"a": ("22612", "I would recommend a microdiscectomy rather than fusion.")})
     sure = pl.DataFrame({"opinion_id": ["o-a"], "predicted_outcome": ["confirmed"], "probability": [0.95]})
     build_case_outcomes(conn, sure, 0.6, disagreement=0.9)
-    row = conn.sql("SELECT outcome, outcome_source, reason, review_note FROM core.case_outcomes").fetchall()[0]
+    row = conn.sql("SELECT outcome, outcome_source, reason, review_note FROM core.case_outcomes").fetchall()[
+        0
+    ]
     assert row[:3] == ("unclassified", "none", "needs_review")
     assert row[3].startswith("text reads less_invasive (recommends 63030 over 22612), model reads confirmed")
     unsure = sure.with_columns(probability=pl.lit(0.8))  # above the threshold, below the disagreement bar

@@ -68,13 +68,17 @@ def test_each_case_with_an_opinion_has_one_outcome(db: duckdb.DuckDBPyConnection
     assert 0.8 * N_CASES < staged_cases <= N_CASES
 
 
-def test_narrative_only_opinions_are_read_by_extraction_then_the_text_model(db: duckdb.DuckDBPyConnection) -> None:
+def test_narrative_only_opinions_are_read_by_extraction_then_the_text_model(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
     by_source = dict(
         db.execute("SELECT outcome_source, count(*) FROM core.case_outcomes GROUP BY 1").fetchall()
     )
     assert by_source.get("text_extraction", 0) > 0
     assert by_source.get("recommendation", 0) > 0 and by_source.get("procedure_code", 0) > 0
-    review = db.execute("SELECT count(*) FROM core.case_outcomes WHERE reason = 'needs_review'").fetchall()[0][0]
+    review = db.execute("SELECT count(*) FROM core.case_outcomes WHERE reason = 'needs_review'").fetchall()[
+        0
+    ][0]
     queued = db.execute("SELECT count(*) FROM marts.review_queue").fetchall()[0][0]
     assert queued >= review
     # Every narrative staged was read, and each reading names the extractor that made it.

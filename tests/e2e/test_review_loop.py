@@ -36,7 +36,9 @@ def test_export_fill_in_land_rerun_and_the_labels_apply(built_run: BuiltRun, tmp
     # A person labels the first 35 (all 'deferred', which no reading need agree with), leaves the rest.
     labelled = rows[:35]
     for r in labelled:
-        r.update(outcome="deferred", labelled_at="2026-11-30 09:00:00", labeller="rev-01", note="read in full")
+        r.update(
+            outcome="deferred", labelled_at="2026-11-30 09:00:00", labeller="rev-01", note="read in full"
+        )
     with (landing / export.name).open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -57,7 +59,9 @@ def test_export_fill_in_land_rerun_and_the_labels_apply(built_run: BuiltRun, tmp
             [ids],
         ).fetchall()
         assert got == [("deferred", "human", 35)]
-        assert conn.execute("SELECT count(*) FROM marts.review_queue WHERE opinion_id IN (SELECT unnest(?))", [ids]).fetchall() == [(0,)]
+        assert conn.execute(
+            "SELECT count(*) FROM marts.review_queue WHERE opinion_id IN (SELECT unnest(?))", [ids]
+        ).fetchall() == [(0,)]
         waiting = conn.execute(
             "SELECT count(*) FROM staging.opinion_labels WHERE opinion_id NOT IN (SELECT opinion_id FROM staging.opinions)"
         ).fetchall()

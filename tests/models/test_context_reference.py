@@ -14,7 +14,14 @@ import spacy
 from medspacy.context import ConText, ConTextRule
 from medspacy.ner import TargetRule
 
-from models.context import apply_context, assign_sentences, find_phrases, keep_longest, modifier_scopes, normalised
+from models.context import (
+    apply_context,
+    assign_sentences,
+    find_phrases,
+    keep_longest,
+    modifier_scopes,
+    normalised,
+)
 from models.extraction import CATEGORIES
 from models.lexicon import concept_table, context_rules
 
@@ -70,7 +77,8 @@ def test_context_assigns_the_categories_medspacy_assigns(text: str) -> None:
     }
     ours_frame = _ours([text])
     ours = {
-        (r["start"], r["end"]): sorted(c for c in CATEGORIES if r[c]) for r in ours_frame.iter_rows(named=True)
+        (r["start"], r["end"]): sorted(c for c in CATEGORIES if r[c])
+        for r in ours_frame.iter_rows(named=True)
     }
     assert theirs, "medspaCy found no target: the example tests nothing"
     assert ours == theirs

@@ -34,6 +34,8 @@ def opinion_extractions(secondlook: SecondLook) -> dg.MaterializeResult:
         f"extraction: {counts['narratives']:,} narratives, {counts['read']:,} read now, {counts['cached']:,} cached"
     )
     return dg.MaterializeResult(metadata={"dagster/row_count": counts["narratives"], **counts})
+
+
 PRICES, LEAKAGE, COSTS, SCORES = "core.prices", "core.leakage_rates", "core.case_costs", "core.case_scores"
 
 

@@ -21,7 +21,13 @@ PROPENSITY = "models.change_propensity"
     pool="duckdb_writer",
     owners=["team:data-science"],
     deps=keys(
-        ["staging.opinions", "staging.cases", "reference.procedures", "staging.opinion_labels", "core.opinion_extractions"]
+        [
+            "staging.opinions",
+            "staging.cases",
+            "reference.procedures",
+            "staging.opinion_labels",
+            "core.opinion_extractions",
+        ]
     ),
     check_specs=text_model_specs(),
     description="Narrative -> outcome classifier for narrative-only opinions (rule 5), trained on rule-labelled "

@@ -153,7 +153,11 @@ def build_case_outcomes(
             "CREATE OR REPLACE TEMP TABLE _secondlook_ruled AS " + rules, bind(rules, _rules_params(True))
         )
         text = _sql("case_outcomes")
-        params = {"threshold": float(threshold), "disagreement": float(disagreement), "valid": list(REVIEW_OUTCOMES)}
+        params = {
+            "threshold": float(threshold),
+            "disagreement": float(disagreement),
+            "valid": list(REVIEW_OUTCOMES),
+        }
         conn.execute("CREATE OR REPLACE TABLE core.case_outcomes AS " + text, bind(text, params))
     finally:
         conn.unregister(preds)

@@ -15,8 +15,8 @@ import duckdb
 from pipelines.lib.marts.common import MartContext
 from pipelines.lib.marts.costs import build_cost_impact, build_cost_impact_segments, build_cost_sensitivity
 from pipelines.lib.marts.outcomes import (
-    build_outcome_rates,
     build_outcome_provenance,
+    build_outcome_rates,
     build_outcome_rates_monthly,
     build_procedure_flows,
     build_review_queue,

@@ -72,7 +72,9 @@ def build_review_queue(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> Non
 MIN_HUMAN_LABELS = 30
 
 
-def text_path_accuracy(conn: duckdb.DuckDBPyConnection, threshold: float) -> dict[str, float | int | str | None]:
+def text_path_accuracy(
+    conn: duckdb.DuckDBPyConnection, threshold: float
+) -> dict[str, float | int | str | None]:
     """Accuracy of the text path's own reading on opinions people labelled, Wilson 95%.
 
     None (with the count) below MIN_HUMAN_LABELS: a handful of labels is no validation.
@@ -80,12 +82,22 @@ def text_path_accuracy(conn: duckdb.DuckDBPyConnection, threshold: float) -> dic
     rows = query(conn, "text_validation", threshold=float(threshold))
     n = rows.height
     if n < MIN_HUMAN_LABELS:
-        return {"n": n, "accuracy": None, "ci_low": None, "ci_high": None,
-                "basis": f"{n} human labels, fewer than {MIN_HUMAN_LABELS}: not yet validated"}
+        return {
+            "n": n,
+            "accuracy": None,
+            "ci_low": None,
+            "ci_high": None,
+            "basis": f"{n} human labels, fewer than {MIN_HUMAN_LABELS}: not yet validated",
+        }
     correct = int((rows["label"] == rows["text_reading"]).sum())
     low, high = stats.wilson_interval(np.array([correct]), np.array([n]))
-    return {"n": n, "accuracy": correct / n, "ci_low": float(low[0]), "ci_high": float(high[0]),
-            "basis": f"{correct} of {n} human labels agree with the text path's reading"}
+    return {
+        "n": n,
+        "accuracy": correct / n,
+        "ci_low": float(low[0]),
+        "ci_high": float(high[0]),
+        "basis": f"{correct} of {n} human labels agree with the text path's reading",
+    }
 
 
 def build_outcome_provenance(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:

@@ -44,16 +44,25 @@ def default_export_path(warehouse: Path, today: dt.date | None = None) -> Path:
 def export_review_queue(conn: duckdb.DuckDBPyConnection, out: Path, site: Path | None = None) -> int:
     """Write the queue to `out` (refusing a path inside the published site); returns the rows written."""
     if site is not None and out.resolve().is_relative_to(site.resolve()):
-        raise ExportError(f"{out}: the review export is case level and must not be written into the site {site}")
+        raise ExportError(
+            f"{out}: the review export is case level and must not be written into the site {site}"
+        )
     if not out.name.lower().startswith("opinion_labels"):
         raise ExportError(
             f"{out.name}: name the file opinion_labels...csv so that, filled in, it lands as opinion_labels"
         )
-    frame = conn.sql(EXPORT_SQL).pl().with_columns(
-        [
-            pl.when(pl.col(c).str.contains(_FORMULA)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-            for c in _FREE_TEXT
-        ]
+    frame = (
+        conn.sql(EXPORT_SQL)
+        .pl()
+        .with_columns(
+            [
+                pl.when(pl.col(c).str.contains(_FORMULA))
+                .then(pl.lit("'") + pl.col(c))
+                .otherwise(pl.col(c))
+                .alias(c)
+                for c in _FREE_TEXT
+            ]
+        )
     )
     label_columns = [p.name for p in load_contracts()["opinion_labels"].properties if p.name != "opinion_id"]
     frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in label_columns])

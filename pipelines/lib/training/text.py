@@ -48,7 +48,15 @@ def narratives(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return conn.sql(NARRATIVES_SQL).pl()
 
 
-TRAINING_COLUMNS = ["summary_text", "outcome", "specialty", "initial_family", "initial_tier", "group", "weight"]
+TRAINING_COLUMNS = [
+    "summary_text",
+    "outcome",
+    "specialty",
+    "initial_family",
+    "initial_tier",
+    "group",
+    "weight",
+]
 #: Training weights by source: a person's reading above a rule's, the generated corpus below both.
 HUMAN_WEIGHT, RULE_WEIGHT = 2.0, 1.0
 
@@ -204,7 +212,9 @@ def bench_narrative_path(
         conn.register("_c", cases.to_arrow())
         conn.register(
             "_o",
-            corpus.select("opinion_id", "case_id", "summary_text", pl.lit(dt.date.today()).alias("opinion_date")).to_arrow(),
+            corpus.select(
+                "opinion_id", "case_id", "summary_text", pl.lit(dt.date.today()).alias("opinion_date")
+            ).to_arrow(),
         )
         conn.execute("CREATE OR REPLACE TABLE staging.cases AS SELECT * FROM _c")
         conn.execute("CREATE OR REPLACE TABLE staging.opinions AS SELECT * FROM _o")

@@ -10,7 +10,7 @@ model card and in the README are those of the pipeline, not of a re-implementati
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -27,8 +27,14 @@ from pipelines.lib.vocabulary import OUTCOMES
 
 #: Narratives written independently of the generator, kept with the tests of the repository.
 HANDWRITTEN_SETS = {
-    "consultant (160)": Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "consultant_narratives.csv",
-    "hand-written (60)": Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "handwritten_narratives.csv",
+    "consultant (160)": Path(__file__).resolve().parents[3]
+    / "tests"
+    / "fixtures"
+    / "consultant_narratives.csv",
+    "hand-written (60)": Path(__file__).resolve().parents[3]
+    / "tests"
+    / "fixtures"
+    / "handwritten_narratives.csv",
 }
 MIN_HUMAN_LABELS = 30
 
@@ -46,8 +52,10 @@ def classify_handwritten(frame: pl.DataFrame, model: Any, settings: Settings) ->
             "specialty",
             pl.lit("2026-01-05").str.to_date().alias("referral_date"),
             pl.col("initial_procedure_code").cast(pl.String),
-            *[pl.lit(None, dtype=pl.String).alias(c) for c in ("age_band", "sex", "region", "payer_type", "plan_id",
-                                                             "urgency", "diagnosis_code")],
+            *[
+                pl.lit(None, dtype=pl.String).alias(c)
+                for c in ("age_band", "sex", "region", "payer_type", "plan_id", "urgency", "diagnosis_code")
+            ],
         )
         opinions = frame.select(
             pl.col("narrative_id").alias("opinion_id"),
@@ -71,7 +79,9 @@ def classify_handwritten(frame: pl.DataFrame, model: Any, settings: Settings) ->
             "LEFT JOIN reference.procedures p ON p.procedure_code = c.initial_procedure_code"
         ).pl()
         predictions = predict_text(model, narratives) if model is not None else None
-        build_case_outcomes(conn, predictions, settings.text_model_threshold, settings.text_review_disagreement)
+        build_case_outcomes(
+            conn, predictions, settings.text_model_threshold, settings.text_review_disagreement
+        )
         got = conn.sql(
             "SELECT case_id AS narrative_id, outcome, outcome_source, reason, review_note FROM core.case_outcomes"
         ).pl()
@@ -90,8 +100,14 @@ def text_path_figures(expected: pl.Series, got: pl.Series) -> dict[str, Any]:
         "n": n,
         "accuracy": float(right.sum()) / n if n else float("nan"),
         "coverage": float(classified.sum()) / n if n else float("nan"),
-        "precision_classified": float(right.sum()) / float(classified.sum()) if classified.sum() else float("nan"),
-        "per_class": {k: v for k, v in metrics["per_class"].items() if k != "unclassified" or v["support"]},
+        "precision_classified": float(right.sum()) / float(classified.sum())
+        if classified.sum()
+        else float("nan"),
+        "per_class": {
+            k: v
+            for k, v in cast(dict[str, dict[str, Any]], metrics["per_class"]).items()
+            if k != "unclassified" or v["support"]
+        },
     }
 
 
@@ -123,8 +139,16 @@ def human_label_validation(conn: duckdb.DuckDBPyConnection, threshold: float) ->
     joined = labels.join(readings.select("opinion_id", "rule_outcome"), on="opinion_id", how="inner")
     n = joined.height
     if n < MIN_HUMAN_LABELS:
-        return {"n": n, "basis": f"{n} human labels of narrative-only opinions, fewer than {MIN_HUMAN_LABELS}"}
+        return {
+            "n": n,
+            "basis": f"{n} human labels of narrative-only opinions, fewer than {MIN_HUMAN_LABELS}",
+        }
     right = int((joined["label"] == joined["rule_outcome"].fill_null("unclassified")).sum())
     low, high = stats.wilson_interval(np.array([right]), np.array([n]))
-    return {"n": n, "accuracy": right / n, "ci_low": float(low[0]), "ci_high": float(high[0]),
-            "basis": f"extraction agrees with {right} of {n} human labels"}
+    return {
+        "n": n,
+        "accuracy": right / n,
+        "ci_low": float(low[0]),
+        "ci_high": float(high[0]),
+        "basis": f"extraction agrees with {right} of {n} human labels",
+    }
