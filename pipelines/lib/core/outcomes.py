@@ -61,12 +61,12 @@ def _sql(name: str) -> str:
 
 
 def ensure_inputs(conn: duckdb.DuckDBPyConnection) -> None:
-    """The optional inputs of rule 5 exist even before their first run: no extraction yet, no label yet."""
-    conn.execute("CREATE SCHEMA IF NOT EXISTS core")
-    conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
-    conn.execute(EXTRACTIONS_DDL)
-    if not table_exists(conn, "staging.opinion_labels"):
-        conn.execute(LABELS_DDL)
+    """The optional inputs of rule 5 exist even before their first run: no extraction yet, no label
+    yet. A warehouse that has them is left alone (a notebook may hold it read-only)."""
+    for table, ddl in (("core.opinion_extractions", EXTRACTIONS_DDL), ("staging.opinion_labels", LABELS_DDL)):
+        if not table_exists(conn, table):
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+            conn.execute(ddl)
 
 
 def _rules_params(latest_only: bool) -> dict[str, object]:
