@@ -23,7 +23,7 @@ OUTCOMES, PENDING, EXTRACTIONS = "core.case_outcomes", "core.pending_cases", "co
     pool="duckdb_writer",
     owners=["team:clinical-quality"],
     tags={"pii": "pseudonymous"},
-    deps=[dg.AssetKey(k.split(".")) for k in ("staging.opinions", "staging.cases")],
+    deps=[dg.AssetKey(k.split(".")) for k in ("staging.opinions", "staging.cases", "reference.procedures")],
     description="Every narrative read into the fields rules 1-4 read (rule 5): recommendation, code, evidence, "
     "spans with offsets, ConText assertion and role; cached by narrative hash.",
 )

@@ -15,10 +15,15 @@ import duckdb
 import polars as pl
 
 from models.extraction import EXTRACTOR_VERSION, extract_narratives
-from pipelines.lib.core.outcomes import ensure_inputs
+from pipelines.lib.core.outcomes import SQL as OUTCOMES_SQL
+from pipelines.lib.core.outcomes import rules_params, ensure_inputs
 from pipelines.lib.sqlfiles import bind, queries
 
 SQL = Path(__file__).with_name("sql") / "extractions.sql"
+
+
+def outcome_queries() -> dict[str, str]:
+    return queries(OUTCOMES_SQL)
 
 #: Narratives read per batch: memory stays flat however many arrive.
 BATCH = 250_000
@@ -45,10 +50,21 @@ def build_opinion_extractions(conn: duckdb.DuckDBPyConnection) -> dict[str, int]
             conn.execute(
                 """INSERT INTO core.opinion_extractions
                 SELECT opinion_id, narrative_hash, recommendation, recommended_procedure_code, evidence, confidence,
-                       spans, extractor_version, now()::TIMESTAMP FROM _secondlook_read"""
+                       spans, extractor_version, now()::TIMESTAMP, NULL, NULL FROM _secondlook_read"""
             )
         finally:
             conn.unregister("_secondlook_read")
+    # Rules 1-4 on what was read, for every narrative (structured or not): the deciding rule and
+    # outcome kept beside the reading, so structured opinions with a narrative validate the text.
+    rules = outcome_queries()["opinion_rules"]
+    conn.execute(
+        f"""UPDATE core.opinion_extractions x SET
+              deciding_rule = CASE WHEN r.rule_number IS NOT NULL
+                  THEN 'rule ' || CAST(r.rule_number AS VARCHAR) || ': ' || r.rule_reason ELSE r.rule_reason END,
+              extracted_outcome = r.rule_outcome
+            FROM ({rules}) r WHERE r.opinion_id = x.opinion_id""",
+        bind(rules, rules_params(False, text_always=True)),
+    )
     return {"narratives": to_read.height, "read": new.height, "cached": cached.height}
 
 

@@ -49,7 +49,7 @@ EXTRACTIONS_DDL = """CREATE TABLE IF NOT EXISTS core.opinion_extractions (
     evidence VARCHAR, confidence DOUBLE,
     spans STRUCT("start" BIGINT, "end" BIGINT, "text" VARCHAR, concept VARCHAR, code VARCHAR, assertion VARCHAR,
                  "trigger" VARCHAR, role VARCHAR)[],
-    extractor_version VARCHAR, extracted_at TIMESTAMP)"""
+    extractor_version VARCHAR, extracted_at TIMESTAMP, deciding_rule VARCHAR, extracted_outcome VARCHAR)"""
 LABELS_DDL = """CREATE TABLE IF NOT EXISTS staging.opinion_labels (
     opinion_id VARCHAR, outcome VARCHAR, labelled_at TIMESTAMP, labeller VARCHAR, note VARCHAR,
     record_hash VARCHAR, source_file VARCHAR, source_sha256 VARCHAR, source_row BIGINT, loaded_at TIMESTAMP,
@@ -63,15 +63,20 @@ def _sql(name: str) -> str:
 def ensure_inputs(conn: duckdb.DuckDBPyConnection) -> None:
     """The optional inputs of rule 5 exist even before their first run: no extraction yet, no label
     yet. A warehouse that has them is left alone (a notebook may hold it read-only)."""
+    if table_exists(conn, "core.opinion_extractions"):
+        columns = {r[0] for r in conn.execute("DESCRIBE core.opinion_extractions").fetchall()}
+        if "extracted_outcome" not in columns:  # readings are a cache: one of an older layout is redone
+            conn.execute("DROP TABLE core.opinion_extractions")
     for table, ddl in (("core.opinion_extractions", EXTRACTIONS_DDL), ("staging.opinion_labels", LABELS_DDL)):
         if not table_exists(conn, table):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
             conn.execute(ddl)
 
 
-def _rules_params(latest_only: bool) -> dict[str, object]:
+def rules_params(latest_only: bool, text_always: bool = False) -> dict[str, object]:
     return {
         "latest_only": latest_only,
+        "text_always": text_always,
         "reasons": list(OUTCOME_OF_REASON),
         "outcomes": list(OUTCOME_OF_REASON.values()),
     }
@@ -87,7 +92,7 @@ def opinion_rule_outcomes(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """
     ensure_inputs(conn)
     text = _sql("opinion_rules")
-    rows = conn.sql(text, params=bind(text, _rules_params(False))).pl()
+    rows = conn.sql(text, params=bind(text, rules_params(False))).pl()
     structured = rows.filter(pl.col("field_source") == "structured")
     narrative = rows.filter(pl.col("field_source") != "structured")
     out = pl.concat(
@@ -150,7 +155,7 @@ def build_case_outcomes(
     rules = _sql("opinion_rules")
     try:
         conn.execute(
-            "CREATE OR REPLACE TEMP TABLE _secondlook_ruled AS " + rules, bind(rules, _rules_params(True))
+            "CREATE OR REPLACE TEMP TABLE _secondlook_ruled AS " + rules, bind(rules, rules_params(True))
         )
         text = _sql("case_outcomes")
         params = {

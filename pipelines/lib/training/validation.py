@@ -127,11 +127,11 @@ def human_label_validation(conn: duckdb.DuckDBPyConnection, threshold: float) ->
     labels, with a Wilson 95% interval once MIN_HUMAN_LABELS exist. The extraction never learns
     from labels, so this is an honest test; the classifier trains on them and is not scored here."""
     ensure_inputs(conn)
-    from pipelines.lib.core.outcomes import SQL, _rules_params
+    from pipelines.lib.core.outcomes import SQL, rules_params
     from pipelines.lib.sqlfiles import bind, queries
 
     text = queries(SQL)["opinion_rules"]
-    readings = conn.sql(text, params=bind(text, _rules_params(False))).pl().filter(pl.col("narrative_only"))
+    readings = conn.sql(text, params=bind(text, rules_params(False))).pl().filter(pl.col("narrative_only"))
     labels = conn.sql(
         "SELECT opinion_id, lower(trim(outcome)) AS label FROM staging.opinion_labels "
         "QUALIFY row_number() OVER (PARTITION BY opinion_id ORDER BY labelled_at DESC, loaded_at DESC) = 1"

@@ -2,7 +2,8 @@
 -- Rules 1-4 of DESIGN "Outcome classification", written once, applied to the fields each opinion
 -- carries: its structured fields, or, for a narrative-only opinion, the fields extraction read from
 -- its narrative (rule 5; core.opinion_extractions). $latest_only keeps each case's latest opinion
--- (opinion_date, then updated_at; opinion_id breaks exact ties). The reason CASE decides; the
+-- (opinion_date, then updated_at; opinion_id breaks exact ties); $text_always reads every narrative's
+-- extracted fields, structured or not (the deciding rule kept with each extraction). The reason CASE decides; the
 -- reason-to-outcome map ($reasons, $outcomes) names the outcome.
 WITH op AS (
     SELECT
@@ -19,7 +20,8 @@ fields AS (
     SELECT
         op.*,
         structured_recommendation IS NULL AND structured_code IS NULL AND summary_text_present AS narrative_only,
-        CASE WHEN structured_recommendation IS NULL AND structured_code IS NULL AND summary_text_present
+        CASE WHEN (structured_recommendation IS NULL AND structured_code IS NULL OR $text_always)
+                  AND summary_text_present
              THEN 'text_extraction' ELSE 'structured' END AS field_source,
         x.recommendation AS extracted_recommendation,
         x.recommended_procedure_code AS extracted_code,
