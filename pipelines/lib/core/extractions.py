@@ -16,7 +16,7 @@ import polars as pl
 
 from models.extraction import EXTRACTOR_VERSION, extract_narratives
 from pipelines.lib.core.outcomes import SQL as OUTCOMES_SQL
-from pipelines.lib.core.outcomes import rules_params, ensure_inputs
+from pipelines.lib.core.outcomes import ensure_inputs, rules_params
 from pipelines.lib.sqlfiles import bind, queries
 
 SQL = Path(__file__).with_name("sql") / "extractions.sql"
@@ -24,6 +24,7 @@ SQL = Path(__file__).with_name("sql") / "extractions.sql"
 
 def outcome_queries() -> dict[str, str]:
     return queries(OUTCOMES_SQL)
+
 
 #: Narratives read per batch: memory stays flat however many arrive.
 BATCH = 250_000
