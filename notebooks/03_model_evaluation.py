@@ -283,11 +283,13 @@ structured = conn.sql("""
 
 # %%
 conn.sql("""
-    SELECT outcome_source, reason, count(*) AS n, round(avg(confidence), 3) AS mean_confidence
+    SELECT outcome_source,
+           CASE WHEN outcome_source IN ('text_extraction', 'text_model', 'human') THEN outcome_source
+                ELSE reason END AS reason,
+           count(*) AS n, round(avg(confidence), 3) AS mean_confidence
     FROM core.case_outcomes
     WHERE outcome_source IN ('text_extraction', 'text_model', 'human') OR reason IN ('needs_review', 'narrative_only')
-    GROUP BY outcome_source, CASE WHEN outcome_source = 'text_extraction' THEN 'text: ...' ELSE reason END
-    ORDER BY n DESC""").pl()
+    GROUP BY ALL ORDER BY n DESC""").pl()
 
 # %% [markdown]
 # ## 3. Change propensity: where do reviews change most?
