@@ -198,28 +198,19 @@ def bench_narrative_path(
     from pipelines.lib.reference.catalogue import read_catalogue, write_reference
 
     if not rerun:
-        corpus = training_corpus(n, 13).with_columns(
-            opinion_id=pl.Series(np.arange(n).astype(str)), case_id=pl.Series(np.arange(n).astype(str))
-        )
+        from pipelines.lib.training.validation import stage_narratives
+
+        corpus = training_corpus(n, 13).with_columns(narrative_id=pl.Series(np.arange(n).astype(str)))
         write_reference(conn, *read_catalogue())
         family_code = conn.sql(
             "SELECT family, min(procedure_code) AS initial_procedure_code FROM reference.procedures GROUP BY 1"
         ).pl()
-        cases = corpus.join(family_code, left_on="initial_family", right_on="family", how="left").select(
-            "case_id", "specialty", "initial_procedure_code"
+        stage_narratives(
+            conn,
+            corpus.join(family_code, left_on="initial_family", right_on="family", how="left").select(
+                "narrative_id", "specialty", "initial_procedure_code", "summary_text"
+            ),
         )
-        conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
-        conn.register("_c", cases.to_arrow())
-        conn.register(
-            "_o",
-            corpus.select(
-                "opinion_id", "case_id", "summary_text", pl.lit(dt.date.today()).alias("opinion_date")
-            ).to_arrow(),
-        )
-        conn.execute("CREATE OR REPLACE TABLE staging.cases AS SELECT * FROM _c")
-        conn.execute("CREATE OR REPLACE TABLE staging.opinions AS SELECT * FROM _o")
-        conn.unregister("_c")
-        conn.unregister("_o")
     model, _ = train_text_classifier(training_corpus(50_000, 11).rename({"phrase_group": "group"}), 11)
     # CPU seconds beside wall seconds: on a shared machine the wall clock measures the neighbours too.
     started, cpu = time.perf_counter(), time.process_time()

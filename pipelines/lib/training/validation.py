@@ -39,38 +39,48 @@ HANDWRITTEN_SETS = {
 MIN_HUMAN_LABELS = 30
 
 
+def stage_narratives(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+    """staging.cases and staging.opinions holding `frame`'s narratives as narrative-only opinions
+    (narrative_id, specialty, initial_procedure_code, summary_text): one case per narrative."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    cases = frame.select(
+        pl.col("narrative_id").alias("case_id"),
+        pl.col("narrative_id").alias("patient_key"),
+        "specialty",
+        pl.lit("2026-01-05").str.to_date().alias("referral_date"),
+        pl.col("initial_procedure_code").cast(pl.String),
+        *[
+            pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("age_band", "sex", "region", "payer_type", "plan_id", "urgency", "diagnosis_code")
+        ],
+    )
+    opinions = frame.select(
+        pl.col("narrative_id").alias("opinion_id"),
+        pl.col("narrative_id").alias("case_id"),
+        pl.lit("reviewer").alias("reviewer_id"),
+        pl.lit("2026-02-01").str.to_date().alias("opinion_date"),
+        pl.lit(None, dtype=pl.String).alias("recommendation"),
+        pl.lit(None, dtype=pl.String).alias("recommended_procedure_code"),
+        "summary_text",
+        pl.lit(None, dtype=pl.Datetime).alias("updated_at"),
+    )
+    conn.register("_secondlook_cases", cases.to_arrow())
+    conn.register("_secondlook_opinions", opinions.to_arrow())
+    try:
+        conn.execute("CREATE OR REPLACE TABLE staging.cases AS SELECT * FROM _secondlook_cases")
+        conn.execute("CREATE OR REPLACE TABLE staging.opinions AS SELECT * FROM _secondlook_opinions")
+    finally:
+        conn.unregister("_secondlook_cases")
+        conn.unregister("_secondlook_opinions")
+
+
 def classify_handwritten(frame: pl.DataFrame, model: Any, settings: Settings) -> pl.DataFrame:
     """narrative_id, expected_outcome, outcome, outcome_source, reason: the run's rule 5 on `frame`
     (narrative_id, specialty, initial_procedure_code, expected_outcome, summary_text)."""
     conn = duckdb.connect()
     try:
         write_reference(conn, *read_catalogue())
-        conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
-        cases = frame.select(
-            pl.col("narrative_id").alias("case_id"),
-            pl.col("narrative_id").alias("patient_key"),
-            "specialty",
-            pl.lit("2026-01-05").str.to_date().alias("referral_date"),
-            pl.col("initial_procedure_code").cast(pl.String),
-            *[
-                pl.lit(None, dtype=pl.String).alias(c)
-                for c in ("age_band", "sex", "region", "payer_type", "plan_id", "urgency", "diagnosis_code")
-            ],
-        )
-        opinions = frame.select(
-            pl.col("narrative_id").alias("opinion_id"),
-            pl.col("narrative_id").alias("case_id"),
-            pl.lit("reviewer").alias("reviewer_id"),
-            pl.lit("2026-02-01").str.to_date().alias("opinion_date"),
-            pl.lit(None, dtype=pl.String).alias("recommendation"),
-            pl.lit(None, dtype=pl.String).alias("recommended_procedure_code"),
-            "summary_text",
-            pl.lit(None, dtype=pl.Datetime).alias("updated_at"),
-        )
-        conn.register("_c", cases.to_arrow())
-        conn.register("_o", opinions.to_arrow())
-        conn.execute("CREATE TABLE staging.cases AS SELECT * FROM _c")
-        conn.execute("CREATE TABLE staging.opinions AS SELECT * FROM _o")
+        stage_narratives(conn, frame)
         ensure_inputs(conn)
         build_opinion_extractions(conn)
         narratives = conn.sql(
