@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	@# medspaCy (the ConText reference the tests compare with) pins spaCy < 3.8 below Python 3.12 only
+	@if $(BIN)/python -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then \
+	  $(BIN)/python -m pip install -q --no-deps "medspacy==1.3.1" "PyRuSH==1.0.13"; fi
 	@touch $(STAMP)
 
 venv: $(STAMP)

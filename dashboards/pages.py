@@ -757,6 +757,13 @@ def methodology_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
                 label_cols=pathways.width,
             )
         )
+    if run_info.get("provenance") is not None:  # rule 5: what each rate rests on (dashboards/provenance.py)
+        b.section(
+            "What the rates rest on",
+            "Reviewed cases per specialty by what decided their outcome: structured fields, the narrative read by "
+            "extraction, the text classifier alone, or a person's label.",
+        )
+        b.table(run_info["provenance"])
     if settings:
         b.table(views.key_value_table(settings, "method-settings", "Settings of this run"))
     return b.page("methodology.html", "Methodology", "Methodology")

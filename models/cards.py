@@ -146,6 +146,41 @@ def render_model_card(
         lines += [f"- {k}: {_fmt(v)}" for k, v in extra.items()]
         lines.append("")
 
+    sets = metrics.get("validation_sets")
+    if isinstance(sets, Mapping) and sets:
+        lines += [
+            "### The text path on hand-written narratives (written independently of the generator)",
+            "",
+            "Rule 5 as a run applies it: extraction through rules 1-4, this model as second reader, needs_review",
+            "where they disagree. Accuracy counts an unclassified narrative as wrong.",
+            "",
+        ]
+        for name, fig in sets.items():
+            lines.append(
+                f"- {name}: accuracy {_fmt(fig['accuracy'])}, coverage {_fmt(fig['coverage'])}, "
+                f"precision when classified {_fmt(fig['precision_classified'])} (n={_fmt(fig['n'])})"
+            )
+        lines.append("")
+        for name, fig in sets.items():
+            rows = [{"class": k, **v} for k, v in fig["per_class"].items()]
+            lines += [
+                f"Per class, {name}:",
+                "",
+                *_table(rows, ["class", "precision", "recall", "f1", "support"]),
+                "",
+            ]
+    human = metrics.get("human_labels")
+    if isinstance(human, Mapping):
+        lines += ["### On people's labels", ""]
+        if human.get("accuracy") is not None:
+            lines.append(
+                f"- extraction accuracy {_fmt(human['accuracy'])} (95% Wilson {_fmt(human['ci_low'])} to "
+                f"{_fmt(human['ci_high'])}), {human['basis']}"
+            )
+        else:
+            lines.append(f"- not yet validated: {human.get('basis', 'no labels')}")
+        lines.append("")
+
     lines += ["## Limitations", ""]
     lines += [f"- {item}" for item in limitations] or ["- None recorded."]
     lines.append("")

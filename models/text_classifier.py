@@ -459,8 +459,11 @@ def train_text_classifier(
     fit_part = fit_part.filter(pl.col("outcome").is_in(shared))
     cal_part = cal_part.filter(pl.col("outcome").is_in(shared))
     features = NarrativeVectorizer()
+    # An optional `weight` column ranks sources: a person's label above a rule's, the generated
+    # corpus below both (pipelines/lib/training/text.py sets them).
+    weights = fit_part["weight"].cast(pl.Float64).to_numpy() if "weight" in fit_part.columns else None
     base = make_base_classifier(seed, kind=classifier).fit(
-        features.fit_transform(fit_part), fit_part["outcome"].to_numpy().astype(object)
+        features.fit_transform(fit_part), fit_part["outcome"].to_numpy().astype(object), sample_weight=weights
     )
     calibrated = CalibratedClassifierCV(FrozenEstimator(base), method="temperature").fit(
         features.transform(cal_part), cal_part["outcome"].to_numpy().astype(object)

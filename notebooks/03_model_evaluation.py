@@ -276,14 +276,19 @@ structured = conn.sql("""
 # %% [markdown]
 # ### Narrative-only opinions in production
 #
-# These are the cases the model actually decides (design rule 5). Below the threshold they are
-# unclassified and go to `marts.review_queue`.
+# Rule 5 reads them by extraction first (`text_extraction`, evidence in core.opinion_extractions);
+# the model decides only where the text holds no decision it can read (`text_model`), people's
+# labels override both (`human`), and disagreement or low confidence sends a case to
+# `marts.review_queue` (`needs_review`).
 
 # %%
 conn.sql("""
-    SELECT outcome_source, reason, count(*) AS n, round(avg(confidence), 3) AS mean_confidence
+    SELECT outcome_source,
+           CASE WHEN outcome_source IN ('text_extraction', 'text_model', 'human') THEN outcome_source
+                ELSE reason END AS reason,
+           count(*) AS n, round(avg(confidence), 3) AS mean_confidence
     FROM core.case_outcomes
-    WHERE outcome_source = 'text_model' OR reason IN ('low_confidence', 'narrative_only', 'invalid_prediction')
+    WHERE outcome_source IN ('text_extraction', 'text_model', 'human') OR reason IN ('needs_review', 'narrative_only')
     GROUP BY ALL ORDER BY n DESC""").pl()
 
 # %% [markdown]

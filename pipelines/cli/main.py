@@ -54,7 +54,43 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait this long for another run holding the warehouse (default: exit at once)",
     )
+    review = sub.add_parser("review", help="the review queue for people to label")
+    review_sub = review.add_subparsers(dest="review_command", required=True)
+    export = review_sub.add_parser(
+        "export", help="write the review queue as a CSV to fill in and land as opinion_labels"
+    )
+    export.add_argument("--warehouse", type=Path, default=Path(DEFAULT_WAREHOUSE))
+    export.add_argument(
+        "--site", type=Path, default=Path(DEFAULT_SITE), help="the published site (refused as a target)"
+    )
+    export.add_argument(
+        "--out", type=Path, default=None, help="CSV to write (default: review/ beside the warehouse)"
+    )
     return parser
+
+
+def cmd_review_export(args: argparse.Namespace) -> int:
+    from pipelines.lib.review.export import default_export_path, export_review_queue
+    from pipelines.lib.warehouse import connect, table_exists
+
+    out = args.out or default_export_path(args.warehouse)
+    conn = connect(args.warehouse, read_only=True)
+    try:
+        if not table_exists(conn, "marts.review_queue"):
+            print(
+                f"secondlook: {args.warehouse} has no review queue yet; run `secondlook run` first",
+                file=sys.stderr,
+            )
+            return 2
+        n = export_review_queue(conn, out, args.site)
+    finally:
+        conn.close()
+    print(f"wrote {n:,} narrative opinions to review to {out}")
+    print(
+        "fill in outcome and labelled_at (and labeller, note), delete rows you did not label, and put the file"
+    )
+    print("in the landing folder: the next `secondlook run` applies the labels (outcome_source human).")
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -89,12 +125,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pipelines.cli.run import RunError
+    from pipelines.lib.review.export import ExportError
     from pipelines.lib.settings import SettingsError
     from pipelines.lib.warehouse import WarehouseBusy, WarehouseError
 
+    commands = {"generate": cmd_generate, "run": cmd_run, "review": cmd_review_export}
     try:
-        return cmd_generate(args) if args.command == "generate" else cmd_run(args)
-    except (RunError, SettingsError, WarehouseBusy, WarehouseError, OSError) as exc:
+        return commands[args.command](args)
+    except (RunError, SettingsError, WarehouseBusy, WarehouseError, ExportError, OSError) as exc:
         print(f"secondlook: {exc}", file=sys.stderr)
         return 2
 

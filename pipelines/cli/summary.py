@@ -86,7 +86,29 @@ def outcomes_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
     ).fetchall()
     detail = ", ".join(f"{r}: {n:,}" for r, n in unclassified) or "none"
     lines.append(f"Pending (no opinion yet, not in rates): {pending:,}; unclassified by reason: {detail}")
+    lines += text_section(conn)
     return lines
+
+
+def text_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Rule 5 in numbers: what decided the narrative-only cases, and the labels people gave."""
+    if not table_exists(conn, "marts.outcome_provenance"):
+        return []
+    row = conn.execute(
+        "SELECT sum(n_structured), sum(n_text_extraction), sum(n_text_model), sum(n_human), "
+        "any_value(text_accuracy_basis) FROM marts.outcome_provenance WHERE specialty = 'all'"
+    ).fetchall()[0]
+    waiting = 0
+    if table_exists(conn, "staging.opinion_labels"):
+        waiting = conn.execute(
+            "SELECT count(DISTINCT opinion_id) FROM staging.opinion_labels "
+            "WHERE opinion_id NOT IN (SELECT opinion_id FROM staging.opinions)"
+        ).fetchall()[0][0]
+    return [
+        f"Decided by: structured fields {int(row[0] or 0):,}, text extraction {int(row[1] or 0):,}, "
+        f"text model {int(row[2] or 0):,}, people's labels {int(row[3] or 0):,}; text path: {row[4]}; "
+        f"labels waiting for their opinion: {waiting:,}"
+    ]
 
 
 def money_section(conn: duckdb.DuckDBPyConnection) -> list[str]:

@@ -46,6 +46,16 @@ class Settings(BaseModel):
     text_model_threshold: float = Field(
         ge=0.0, le=1.0, description="probability the text model needs before its label is used"
     )
+    text_review_disagreement: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="text-model probability at which its different reading sends an extraction to review",
+    )
+    text_model_corpus_weight: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="training weight of a generated narrative (a warehouse one weighs 1, a person's label 2)",
+    )
     text_model_f1_floor: float = Field(
         ge=0.0, le=1.0, description="held-out macro-F1 the text model must reach"
     )

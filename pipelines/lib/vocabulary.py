@@ -126,6 +126,15 @@ def family_tiers() -> dict[str, int | None]:
 
 FAMILY_TIER: dict[str, int | None] = family_tiers()
 
+
+@cache
+def procedure_codes() -> dict[str, tuple[str, int]]:
+    """Procedure code -> (family, tier), from the catalogue: what narrative extraction maps a
+    named procedure to before rules 1-4 compare it with the first one."""
+    with CATALOGUE_CSV.open(encoding="utf-8", newline="") as fh:
+        return {row["procedure_code"]: (row["family"], int(row["tier"])) for row in csv.DictReader(fh)}
+
+
 _ACRONYM = re.compile(r"\b(" + "|".join(ACRONYMS) + r")\b", re.IGNORECASE)
 
 

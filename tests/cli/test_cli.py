@@ -98,3 +98,44 @@ def test_the_summary_is_read_before_the_writer_lock_is_released(
     outcome = run_module.run_pipeline(tmp_path / "landing", warehouse, tmp_path / "site", progress=False)
     assert held == [True]
     assert outcome.summary.startswith("Files: none in the landing folder this run")
+
+
+def test_review_export_refuses_the_site_and_a_name_that_would_not_land(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    from pipelines.lib.review.export import ExportError, export_review_queue
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    site = tmp_path / "site"
+    with pytest.raises(ExportError, match="must not be written into the site"):
+        export_review_queue(conn, site / "opinion_labels_x.csv", site)
+    with pytest.raises(ExportError, match="name the file opinion_labels"):
+        export_review_queue(conn, tmp_path / "queue.csv", site)
+    assert main(["review", "export", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_review_export_neutralises_formula_cells_and_leaves_the_label_columns_empty(tmp_path: Path) -> None:
+    import duckdb
+    import polars as pl
+
+    from pipelines.lib.review.export import export_review_queue
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
+    conn.execute(
+        "CREATE TABLE staging.opinions AS SELECT 'o1' AS opinion_id, '=HYPERLINK(1)' AS summary_text"
+    )
+    conn.execute(
+        "CREATE TABLE marts.review_queue AS SELECT 'o1' AS opinion_id, 'c1' AS case_id, 'spine' AS specialty, "
+        "'22612' AS initial_procedure_code, 'Lumbar fusion' AS initial_procedure, 'confirmed' AS best_guess, "
+        "'needs_review' AS reason, NULL::VARCHAR AS review_note, 0.5 AS confidence, 10.0 AS priority"
+    )
+    out = tmp_path / "opinion_labels_q.csv"
+    assert export_review_queue(conn, out) == 1
+    row = pl.read_csv(out, infer_schema=False).row(0, named=True)
+    assert row["narrative"] == "'=HYPERLINK(1)" and row["opinion_id"] == "o1"
+    assert row["outcome"] is None and row["labelled_at"] is None and row["labeller"] is None

@@ -9,8 +9,11 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.lib.core.outcomes import build_case_outcomes, build_review_queue, opinion_rule_outcomes
+from pipelines.lib.core.extractions import build_opinion_extractions
+from pipelines.lib.core.outcomes import build_case_outcomes, opinion_rule_outcomes
+from pipelines.lib.marts import MARTS, MartContext
 from pipelines.lib.reference.catalogue import read_catalogue, write_reference
+from pipelines.lib.settings import load_settings
 from tests.builders import cases_frame, opinions_frame, write_staging
 
 PROCEDURES, PATHWAYS = read_catalogue()
@@ -205,7 +208,16 @@ def test_narrative_only_opinions_use_the_text_model_above_the_threshold():
         "non_surgical",
     ]
     assert out["outcome_source"].to_list() == ["text_model", "none", "none", "none", "recommendation"]
-    assert out["reason"].to_list()[:4] == ["text_model", "low_confidence", "narrative_only", "no_signal"]
+    assert out["reason"].to_list()[:4] == [
+        "text_model: non_surgical at p=0.9",
+        "needs_review",
+        "narrative_only",
+        "no_signal",
+    ]
+    assert (
+        out["review_note"].to_list()[1]
+        == "no decision in the text; model reads deferred at p=0.4 (below 0.6)"
+    )
     assert out["confidence"].to_list()[:3] == [0.9, 0.4, None]
     # a prediction for a structured opinion is ignored: the rules decided it
     assert out["predicted_outcome"].to_list()[4] is None
@@ -329,8 +341,90 @@ def test_review_queue_holds_unclassified_and_text_model_cases_only():
         }
     )
     build_case_outcomes(conn, predictions, 0.6)
-    build_review_queue(conn)
+    conn.execute(
+        "CREATE TABLE core.prices AS SELECT procedure_code, cost_usd AS price FROM reference.procedures"
+    )
+    queue = next(m for m in MARTS if m.name == "review_queue")
+    queue.build(conn, MartContext(load_settings(env={})))
     rows = conn.sql(
-        "SELECT case_id, predicted_outcome, confidence, reason FROM marts.review_queue"
+        "SELECT case_id, predicted_outcome, confidence, reason, round(priority, 2) FROM marts.review_queue"
     ).fetchall()
-    assert rows == [("b", "deferred", 0.3, "low_confidence"), ("a", "deferred", 0.95, "text_model")]
+    # Ordered by uncertainty times the price of the first doctor's procedure (22630: $29,231).
+    assert rows == [
+        ("b", "deferred", 0.3, "needs_review", round(0.7 * 29231, 2)),
+        ("a", "deferred", 0.95, "text_model: deferred at p=0.95", round(0.05 * 29231, 2)),
+    ]
+
+
+def _narratives(texts: dict[str, tuple[str, str]]) -> duckdb.DuckDBPyConnection:
+    """A warehouse with one narrative-only opinion per case: case id -> (initial code, narrative)."""
+    cases = cases_frame(
+        [
+            {"case_id": c, "specialty": "spine", "initial_procedure_code": code}
+            for c, (code, _) in texts.items()
+        ]
+    )
+    opinions = opinions_frame([{"case_id": c, "summary_text": text} for c, (_, text) in texts.items()])
+    conn = _staged(cases, opinions)
+    build_opinion_extractions(conn)
+    return conn
+
+
+def test_a_narrative_is_decided_by_rules_1_to_4_on_what_extraction_read():
+    conn = _narratives(
+        {
+            "a": ("22612", "No instability. I would recommend a microdiscectomy rather than fusion."),
+            "b": ("22612", "MRI of the whole spine first, then re-discuss."),
+            "c": ("22612", "I agree with the proposed operation."),
+        }
+    )
+    build_case_outcomes(conn, None, 0.6)
+    out = conn.sql(
+        "SELECT case_id, outcome, outcome_source, reason FROM core.case_outcomes ORDER BY 1"
+    ).fetchall()
+    assert out == [
+        ("a", "less_invasive", "text_extraction", "text: recommends 63030 over 22612 (rule 3)"),
+        ("b", "deferred", "text_extraction", "text: work-up before deciding: MRI (rule 1)"),
+        ("c", "confirmed", "text_extraction", "text: agrees with the proposed 22612 (rule 4)"),
+    ]
+    spans = conn.sql("SELECT spans FROM core.opinion_extractions WHERE opinion_id = 'o-a'").fetchall()[0][0]
+    assert [(s["text"], s["assertion"], s["role"]) for s in spans] == [
+        ("microdiscectomy", "affirmed", "recommended"),
+        ("fusion", "hypothetical", "rejected"),
+    ]
+
+
+def test_a_confident_model_that_reads_otherwise_sends_the_case_to_review():
+    conn = _narratives({"a": ("22612", "I would recommend a microdiscectomy rather than fusion.")})
+    sure = pl.DataFrame({"opinion_id": ["o-a"], "predicted_outcome": ["confirmed"], "probability": [0.95]})
+    build_case_outcomes(conn, sure, 0.6, disagreement=0.9)
+    row = conn.sql("SELECT outcome, outcome_source, reason, review_note FROM core.case_outcomes").fetchall()[
+        0
+    ]
+    assert row[:3] == ("unclassified", "none", "needs_review")
+    assert row[3].startswith("text reads less_invasive (recommends 63030 over 22612), model reads confirmed")
+    unsure = sure.with_columns(probability=pl.lit(0.8))  # above the threshold, below the disagreement bar
+    build_case_outcomes(conn, unsure, 0.6, disagreement=0.9)
+    assert conn.sql("SELECT outcome_source FROM core.case_outcomes").fetchall() == [("text_extraction",)]
+
+
+def test_a_persons_label_overrides_extraction_and_model():
+    conn = _narratives({"a": ("22612", "I would recommend a microdiscectomy rather than fusion.")})
+    conn.execute(
+        "INSERT INTO staging.opinion_labels VALUES ('o-a', 'alternative', TIMESTAMP '2026-01-02 10:00', 'r7', NULL,"
+        " 'h1', 'opinion_labels_1.csv', 's', 1, now()::TIMESTAMP, 'run'),"
+        " ('o-a', 'confirmed', TIMESTAMP '2026-01-03 10:00', 'r8', NULL, 'h2', 'opinion_labels_2.csv', 's', 1,"
+        " now()::TIMESTAMP, 'run')"
+    )
+    build_case_outcomes(conn, None, 0.6)
+    row = conn.sql("SELECT outcome, outcome_source, reason FROM core.case_outcomes").fetchall()[0]
+    assert row == ("confirmed", "human", "human: labelled confirmed by r8 at 2026-01-03 10:00:00")
+
+
+def test_extractions_are_cached_by_narrative_hash():
+    conn = _narratives({"a": ("22612", "I agree with the fusion."), "b": ("22612", "Physio first.")})
+    assert build_opinion_extractions(conn) == {"narratives": 2, "read": 0, "cached": 2}
+    conn.execute("UPDATE staging.opinions SET summary_text = 'I would not operate.' WHERE opinion_id = 'o-b'")
+    assert build_opinion_extractions(conn) == {"narratives": 2, "read": 1, "cached": 1}
+    row = conn.sql("SELECT recommendation FROM core.opinion_extractions WHERE opinion_id = 'o-b'").fetchall()
+    assert row == [("conservative",)]

@@ -68,17 +68,25 @@ def test_each_case_with_an_opinion_has_one_outcome(db: duckdb.DuckDBPyConnection
     assert 0.8 * N_CASES < staged_cases <= N_CASES
 
 
-def test_narrative_only_opinions_are_classified_by_the_text_model(db: duckdb.DuckDBPyConnection) -> None:
+def test_narrative_only_opinions_are_read_by_extraction_then_the_text_model(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
     by_source = dict(
         db.execute("SELECT outcome_source, count(*) FROM core.case_outcomes GROUP BY 1").fetchall()
     )
-    assert by_source.get("text_model", 0) > 0
+    assert by_source.get("text_extraction", 0) > 0
     assert by_source.get("recommendation", 0) > 0 and by_source.get("procedure_code", 0) > 0
-    low = db.execute("SELECT count(*) FROM core.case_outcomes WHERE reason = 'low_confidence'").fetchall()[0][
+    review = db.execute("SELECT count(*) FROM core.case_outcomes WHERE reason = 'needs_review'").fetchall()[
         0
-    ]
+    ][0]
     queued = db.execute("SELECT count(*) FROM marts.review_queue").fetchall()[0][0]
-    assert queued >= low
+    assert queued >= review
+    # Every narrative staged was read, and each reading names the extractor that made it.
+    read, narratives = db.execute(
+        "SELECT (SELECT count(*) FROM core.opinion_extractions), "
+        "(SELECT count(*) FROM staging.opinions WHERE length(trim(summary_text)) > 0)"
+    ).fetchall()[0]
+    assert read == narratives > 0
 
 
 def test_rates_cover_every_specialty_and_sum_to_one(db: duckdb.DuckDBPyConnection) -> None:

@@ -8,12 +8,35 @@ from pipelines.defs.core import checks
 from pipelines.defs.resources import SecondLook
 from pipelines.defs.tables import spec
 from pipelines.lib.core.costs import build_case_costs
+from pipelines.lib.core.extractions import build_opinion_extractions
 from pipelines.lib.core.keys import build_publication_keys, plan_display_names
 from pipelines.lib.core.outcomes import build_case_outcomes
 from pipelines.lib.training.propensity import build_case_scores
 from pipelines.lib.training.text import narrative_predictions
 
-OUTCOMES, PENDING = "core.case_outcomes", "core.pending_cases"
+OUTCOMES, PENDING, EXTRACTIONS = "core.case_outcomes", "core.pending_cases", "core.opinion_extractions"
+
+
+@dg.asset(
+    key=dg.AssetKey(EXTRACTIONS.split(".")),
+    group_name="core",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    owners=["team:clinical-quality"],
+    tags={"pii": "pseudonymous"},
+    deps=[dg.AssetKey(k.split(".")) for k in ("staging.opinions", "staging.cases", "reference.procedures")],
+    description="Every narrative read into the fields rules 1-4 read (rule 5): recommendation, code, evidence, "
+    "spans with offsets, ConText assertion and role; cached by narrative hash.",
+)
+def opinion_extractions(secondlook: SecondLook) -> dg.MaterializeResult:
+    with secondlook.writer() as conn:
+        counts = build_opinion_extractions(conn)
+    secondlook.say(
+        f"extraction: {counts['narratives']:,} narratives, {counts['read']:,} read now, {counts['cached']:,} cached"
+    )
+    return dg.MaterializeResult(metadata={"dagster/row_count": counts["narratives"], **counts})
+
+
 PRICES, LEAKAGE, COSTS, SCORES = "core.prices", "core.leakage_rates", "core.case_costs", "core.case_scores"
 
 
@@ -25,7 +48,14 @@ PRICES, LEAKAGE, COSTS, SCORES = "core.prices", "core.leakage_rates", "core.case
             "and reason.",
             group="core",
             pii=True,
-            deps=["staging.cases", "staging.opinions", "reference.procedures", "models.text_classifier"],
+            deps=[
+                "staging.cases",
+                "staging.opinions",
+                "reference.procedures",
+                EXTRACTIONS,
+                "staging.opinion_labels",
+                "models.text_classifier",
+            ],
         ),
         spec(
             PENDING,
@@ -43,7 +73,9 @@ def case_outcomes(context: dg.AssetExecutionContext, secondlook: SecondLook):
     settings = secondlook.settings()
     with secondlook.writer() as conn:
         predictions = narrative_predictions(conn, Path(secondlook.warehouse))
-        build_case_outcomes(conn, predictions, settings.text_model_threshold)
+        build_case_outcomes(
+            conn, predictions, settings.text_model_threshold, settings.text_review_disagreement
+        )
         by_outcome = dict(
             conn.execute("SELECT outcome, count(*) FROM core.case_outcomes GROUP BY 1 ORDER BY 1").fetchall()
         )

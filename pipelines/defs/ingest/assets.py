@@ -22,6 +22,8 @@ DESCRIPTIONS = {
     "cases": "Valid referral rows (one per case), typed and normalised by the cases contract.",
     "follow_ups": "Valid follow-up claim rows: what was billed after the opinion.",
     "procedure_costs": "A payer's own price per procedure code; a later file wins per code.",
+    "opinion_labels": "People's outcome for narrative opinions (the review export filled in); a label waits here "
+    "until its opinion arrives, and the latest label of an opinion wins.",
 }
 
 

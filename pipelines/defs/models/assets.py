@@ -20,7 +20,15 @@ PROPENSITY = "models.change_propensity"
     kinds={"scikitlearn"},
     pool="duckdb_writer",
     owners=["team:data-science"],
-    deps=keys(["staging.opinions", "staging.cases", "reference.procedures"]),
+    deps=keys(
+        [
+            "staging.opinions",
+            "staging.cases",
+            "reference.procedures",
+            "staging.opinion_labels",
+            "core.opinion_extractions",
+        ]
+    ),
     check_specs=text_model_specs(),
     description="Narrative -> outcome classifier for narrative-only opinions (rule 5), trained on rule-labelled "
     "narratives plus a generated corpus; saved with skops beside the warehouse, with its model card.",

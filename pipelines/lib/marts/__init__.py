@@ -16,6 +16,7 @@ from pipelines.lib.marts.common import MartContext
 from pipelines.lib.marts.costs import build_cost_impact, build_cost_impact_segments, build_cost_sensitivity
 from pipelines.lib.marts.cusum import build_reviewer_cusum
 from pipelines.lib.marts.outcomes import (
+    build_outcome_provenance,
     build_outcome_rates,
     build_outcome_rates_monthly,
     build_procedure_flows,
@@ -59,7 +60,8 @@ MARTS: tuple[Mart, ...] = (
     Mart("outcome_rates", build_outcome_rates, OUTCOMES),
     Mart("outcome_rates_monthly", build_outcome_rates_monthly, OUTCOMES),
     Mart("procedure_flows", build_procedure_flows, OUTCOMES),
-    Mart("review_queue", build_review_queue, OUTCOMES),
+    Mart("review_queue", build_review_queue, (*OUTCOMES, "core.prices", "reference.procedures")),
+    Mart("outcome_provenance", build_outcome_provenance, (*OUTCOMES, "staging.opinion_labels")),
     Mart("turnaround", build_turnaround, OUTCOMES),
     Mart("turnaround_distribution", build_turnaround_distribution, OUTCOMES),
     Mart("reviewer_cusum", build_reviewer_cusum, EXPECTATIONS),

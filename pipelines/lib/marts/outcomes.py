@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from pipelines.lib import stats
@@ -63,5 +64,55 @@ def build_procedure_flows(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> 
 
 
 def build_review_queue(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
-    """marts.review_queue: the cases a person should read, least certain first (case level, never published)."""
+    """marts.review_queue: the cases a person should read, by uncertainty times the cost at stake (case level, never published)."""
     create_table(conn, "marts.review_queue", "review_queue")
+
+
+#: People's labels the text path's accuracy needs before it is published (the issue's floor).
+MIN_HUMAN_LABELS = 30
+
+
+def text_path_accuracy(
+    conn: duckdb.DuckDBPyConnection, threshold: float
+) -> dict[str, float | int | str | None]:
+    """Accuracy of the text path's own reading on opinions people labelled, Wilson 95%.
+
+    None (with the count) below MIN_HUMAN_LABELS: a handful of labels is no validation.
+    """
+    rows = query(conn, "text_validation", threshold=float(threshold))
+    n = rows.height
+    if n < MIN_HUMAN_LABELS:
+        return {
+            "n": n,
+            "accuracy": None,
+            "ci_low": None,
+            "ci_high": None,
+            "basis": f"{n} human labels, fewer than {MIN_HUMAN_LABELS}: not yet validated",
+        }
+    correct = int((rows["label"] == rows["text_reading"]).sum())
+    low, high = stats.wilson_interval(np.array([correct]), np.array([n]))
+    return {
+        "n": n,
+        "accuracy": correct / n,
+        "ci_low": float(low[0]),
+        "ci_high": float(high[0]),
+        "basis": f"{correct} of {n} human labels agree with the text path's reading",
+    }
+
+
+def build_outcome_provenance(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
+    """marts.outcome_provenance: per specialty and outcome, cases decided by structured fields, text extraction, the classifier and people, with the text path's validated accuracy.
+
+    The counts add up to outcome_rates' n; the accuracy (on human labels, Wilson 95%) is the same
+    on every row and null until MIN_HUMAN_LABELS labels exist.
+    """
+    counts = query(conn, "outcome_provenance", outcomes=list(OUTCOMES))
+    acc = text_path_accuracy(conn, ctx.settings.text_model_threshold)
+    out = counts.with_columns(
+        pl.lit(acc["accuracy"], dtype=pl.Float64).alias("text_accuracy"),
+        pl.lit(acc["ci_low"], dtype=pl.Float64).alias("text_accuracy_ci_low"),
+        pl.lit(acc["ci_high"], dtype=pl.Float64).alias("text_accuracy_ci_high"),
+        pl.lit(acc["n"], dtype=pl.Int64).alias("text_accuracy_n"),
+        pl.lit(acc["basis"], dtype=pl.String).alias("text_accuracy_basis"),
+    ).sort(specialty_order(), "specialty", outcome_order())
+    write_table(conn, "marts.outcome_provenance", out)

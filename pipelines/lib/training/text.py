@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from models.text_classifier import load_model, predict_text, save_model, text_groups, train_text_classifier
-from pipelines.lib.core.outcomes import opinion_rule_outcomes
+from pipelines.lib.core.outcomes import ensure_inputs, opinion_rule_outcomes
 from pipelines.lib.settings import Settings
 from pipelines.lib.warehouse import artifacts_dir
 
@@ -48,7 +48,29 @@ def narratives(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return conn.sql(NARRATIVES_SQL).pl()
 
 
-TRAINING_COLUMNS = ["summary_text", "outcome", "specialty", "initial_family", "initial_tier", "group"]
+TRAINING_COLUMNS = [
+    "summary_text",
+    "outcome",
+    "specialty",
+    "initial_family",
+    "initial_tier",
+    "group",
+    "weight",
+]
+#: Training weights by source: a person's reading above a rule's, the generated corpus below both.
+HUMAN_WEIGHT, RULE_WEIGHT = 2.0, 1.0
+
+# People's latest label per narrative opinion (opinion_labels), for training and for validation.
+HUMAN_LABELS_SQL = """
+SELECT l.opinion_id, lower(trim(l.outcome)) AS outcome, l.labelled_at
+FROM staging.opinion_labels l JOIN staging.opinions o USING (opinion_id)
+QUALIFY row_number() OVER (PARTITION BY l.opinion_id ORDER BY l.labelled_at DESC, l.loaded_at DESC) = 1
+"""
+
+
+def human_labels(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    ensure_inputs(conn)
+    return conn.sql(HUMAN_LABELS_SQL).pl()
 
 
 #: (size, seed) -> generated narratives with outcome, specialty, initial family and tier, phrase_group.
@@ -66,12 +88,18 @@ def text_training_frame(
     """Narratives labelled by the structured rules (plus a generated corpus that broadens the
     wording), or the generated corpus alone when the warehouse holds too few; with the training
     source and data window the model card states (the dates of the labelled narratives used)."""
-    labels = (
-        opinion_rule_outcomes(conn).filter(pl.col("outcome").is_not_null()).select("opinion_id", "outcome")
+    rules = (
+        opinion_rule_outcomes(conn)
+        .filter(pl.col("outcome").is_not_null())
+        .select("opinion_id", "outcome", pl.lit(RULE_WEIGHT).alias("weight"))
     )
+    people = human_labels(conn).select("opinion_id", "outcome", pl.lit(HUMAN_WEIGHT).alias("weight"))
+    # A person's label replaces the rule label of the same opinion.
+    labels = pl.concat([people, rules.join(people, on="opinion_id", how="anti")])
     labelled = narratives(conn).join(labels, on="opinion_id", how="inner")
-    if labelled.height < settings.min_labelled_narratives:
+    if labelled.height == 0 or labelled.height < settings.min_labelled_narratives:
         corpus = _corpus(training_corpus, max(20_000, settings.min_labelled_narratives * 5), settings.seed)
+        corpus = corpus.with_columns(pl.lit(1.0).alias("weight"))
         return (
             corpus.select(TRAINING_COLUMNS),
             (
@@ -83,13 +111,19 @@ def text_training_frame(
     first, last = labelled["opinion_date"].min(), labelled["opinion_date"].max()
     window = f"opinions dated {first!s} to {last!s}"
     labelled = labelled.with_columns(text_groups(labelled["summary_text"]).cast(pl.String).alias("group"))
-    source = f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
+    source = (
+        f"warehouse: {labelled.height:,} narratives labelled by the structured rules"
+        f" ({people.join(labelled, on='opinion_id', how='semi').height:,} of them by people)"
+    )
     frames = [labelled.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS)]
     if settings.text_model_corpus_size > 0:
-        corpus = _corpus(training_corpus, settings.text_model_corpus_size, settings.seed)
-        frames.append(corpus.with_columns(pl.col("initial_tier").cast(pl.Int64)).select(TRAINING_COLUMNS))
+        corpus = _corpus(training_corpus, settings.text_model_corpus_size, settings.seed).with_columns(
+            pl.col("initial_tier").cast(pl.Int64), pl.lit(settings.text_model_corpus_weight).alias("weight")
+        )
+        frames.append(corpus.select(TRAINING_COLUMNS))
         source += (
             f", plus a generated corpus of {corpus.height:,} narratives broadening wording and rare outcomes"
+            f" (weight {settings.text_model_corpus_weight:g} each)"
         )
     return pl.concat(frames), source, window
 
@@ -104,6 +138,11 @@ def train_text_model(
     save_model(model, out / TEXT_MODEL_FILE)
     metrics["training_source"] = source
     metrics["data_window"] = window
+    # The text path as a run applies it, on narratives people wrote or labelled.
+    from pipelines.lib.training.validation import handwritten_validation, human_label_validation
+
+    metrics["validation_sets"] = handwritten_validation(model, settings)
+    metrics["human_labels"] = human_label_validation(conn, settings.text_model_threshold)
     (out / TEXT_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
     from models.cards import write_model_card
 
@@ -145,5 +184,49 @@ def bench_text_model(
         "train_s": round(trained, 1),
         "score_s": round(scored, 1),
         "macro_f1": round(metrics["macro_f1"], 3),
+        "as_of": dt.date.today().isoformat(),
+    }
+
+
+def bench_narrative_path(
+    conn: duckdb.DuckDBPyConnection, training_corpus: CorpusFactory, n: int, rerun: bool = False
+) -> dict[str, float | str]:
+    """Benchmark of rule 5: stage `n` generated narratives (first call), read them all
+    (core.opinion_extractions, cached on the re-run) and score them all with a model trained on
+    50k generated narratives. Times exclude making the corpus and training."""
+    from pipelines.lib.core.extractions import build_opinion_extractions
+    from pipelines.lib.reference.catalogue import read_catalogue, write_reference
+
+    if not rerun:
+        from pipelines.lib.training.validation import stage_narratives
+
+        corpus = training_corpus(n, 13).with_columns(narrative_id=pl.Series(np.arange(n).astype(str)))
+        write_reference(conn, *read_catalogue())
+        family_code = conn.sql(
+            "SELECT family, min(procedure_code) AS initial_procedure_code FROM reference.procedures GROUP BY 1"
+        ).pl()
+        stage_narratives(
+            conn,
+            corpus.join(family_code, left_on="initial_family", right_on="family", how="left").select(
+                "narrative_id", "specialty", "initial_procedure_code", "summary_text"
+            ),
+        )
+    model, _ = train_text_classifier(training_corpus(50_000, 11).rename({"phrase_group": "group"}), 11)
+    # CPU seconds beside wall seconds: on a shared machine the wall clock measures the neighbours too.
+    started, cpu = time.perf_counter(), time.process_time()
+    counts = build_opinion_extractions(conn)
+    extracted, extracted_cpu = time.perf_counter() - started, time.process_time() - cpu
+    frame = narratives(conn)
+    started, cpu = time.perf_counter(), time.process_time()
+    predict_text(model, frame)
+    scored, scored_cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "extract_cpu_s": round(extracted_cpu, 1),
+        "score_cpu_s": round(scored_cpu, 1),
+        "narratives": float(counts["narratives"]),
+        "read": float(counts["read"]),
+        "cached": float(counts["cached"]),
+        "extract_s": round(extracted, 1),
+        "score_s": round(scored, 1),
         "as_of": dt.date.today().isoformat(),
     }
