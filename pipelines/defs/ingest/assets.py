@@ -22,6 +22,7 @@ DESCRIPTIONS = {
     "cases": "Valid referral rows (one per case), typed and normalised by the cases contract.",
     "follow_ups": "Valid follow-up claim rows: what was billed after the opinion.",
     "procedure_costs": "A payer's own price per procedure code; a later file wins per code.",
+    "enrollment": "Coverage periods per patient: a case with no claims counts as not leaked when covered.",
 }
 
 
