@@ -47,8 +47,16 @@ COST_MEASURES = (
     "roi",
     "roi_ci_low",
     "roi_ci_high",
+    "deferred_avoided",
+    "deferred_ci_low",
+    "deferred_ci_high",
 )
-REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high", "realized_net")
+REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high")
+#: The verified headline charges the fee for every review of the closed cohort: with realized_avoided
+#: shown, it gives n_closed_cohort back, so it is hidden with that count.
+VERIFIED_MEASURES = ("verified_net", "verified_ci_low", "verified_ci_high")
+#: Counts of cost_impact beside n_cases, each suppressed over the table like n_verified.
+COST_COUNTS = ("n_verified", "n_closed_cohort", "unpriced_changes")
 
 
 def _flags(col: str) -> tuple[str, str]:
@@ -410,60 +418,103 @@ def safe_concordance(
     return out
 
 
+def _cost_counts(out: pl.DataFrame, groups: list[list[str]], threshold: int) -> pl.DataFrame:
+    """Suppress the counts beside n_cases (COST_COUNTS) like n_cases, and what rests on each."""
+    for col in (c for c in COST_COUNTS if c in out.columns):
+        out = (
+            suppress_counts(
+                out.with_columns(_force=pl.col("n_cases_suppressed")),
+                [col],
+                groups,
+                threshold,
+                force="_force",
+            )
+            .drop("_force")
+            .with_columns(
+                (pl.col(col + SUPPRESSED_SUFFIX) | pl.col("n_cases_suppressed")).alias(
+                    col + SUPPRESSED_SUFFIX
+                )
+            )
+        )
+        out = hide_where(out, pl.col(col + SUPPRESSED_SUFFIX), [col])
+    if "n_verified_suppressed" in out.columns:
+        out = hide_where(
+            out, pl.col("n_verified_suppressed"), [c for c in REALIZED_MEASURES if c in out.columns]
+        )
+    if "n_closed_cohort_suppressed" in out.columns:
+        out = hide_where(
+            out, pl.col("n_closed_cohort_suppressed"), [c for c in VERIFIED_MEASURES if c in out.columns]
+        )
+    return out
+
+
 def safe_cost_impact(
     cost: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, hide_specialties: Collection[str] = ()
 ) -> pl.DataFrame:
     """marts.cost_impact: money of a specialty with a hidden case count is hidden whole.
 
     Specialties add up to 'all' (cases and dollars), so the case counts are suppressed over the
-    whole table and a complement's money goes with it. Verified figures rest on n_verified,
-    suppressed the same way; a hidden n_cases hides n_verified too.
+    whole table and a complement's money goes with it. The other counts (verified cases, the
+    closed cohort, unpriced changes) are suppressed the same way, a hidden n_cases hiding them
+    too; verified figures rest on n_verified and the verified net on the closed cohort.
     """
+    counts = ("n_cases", *[c for c in COST_COUNTS if c in cost.columns])
     if cost.is_empty():
-        return cost.with_columns(pl.lit(False).alias(c) for c in (*_flags("n_cases"), *_flags("n_verified")))
-    out = safe_by_count(cost, "n_cases", [[]], COST_MEASURES, threshold, hide_specialties)
-    if "n_verified" in out.columns:
-        out = (
-            suppress_counts(
-                out.with_columns(_force=pl.col("n_cases_suppressed")),
-                ["n_verified"],
-                [[]],
-                threshold,
-                force="_force",
-            )
-            .drop("_force")
-            .with_columns(
-                n_verified_suppressed=pl.col("n_verified_suppressed") | pl.col("n_cases_suppressed"),
-            )
-        )
-        out = hide_where(out, pl.col("n_verified_suppressed"), ["n_verified", *REALIZED_MEASURES])
-    return out
+        return cost.with_columns(pl.lit(False).alias(f) for c in counts for f in _flags(c))
+    out = safe_by_count(
+        cost, "n_cases", [[]], [c for c in COST_MEASURES if c in cost.columns], threshold, hide_specialties
+    )
+    return _cost_counts(out, [[]], threshold)
 
 
 def safe_cost_segments(segments: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
     """marts.cost_impact_segments: segments of one dimension add up to the overall total."""
+    counts = ("n_cases", *[c for c in COST_COUNTS if c in segments.columns])
     if segments.is_empty():
-        return segments.with_columns(
-            pl.lit(False).alias(c) for c in (*_flags("n_cases"), *_flags("n_verified"))
-        )
+        return segments.with_columns(pl.lit(False).alias(f) for c in counts for f in _flags(c))
     group = ["dimension", "specialty"] if "specialty" in segments.columns else ["dimension"]
-    out = safe_by_count(segments, "n_cases", [group], COST_MEASURES, threshold)
-    if "n_verified" in out.columns:
-        out = (
-            suppress_counts(
-                out.with_columns(_force=pl.col("n_cases_suppressed")),
-                ["n_verified"],
-                [group],
-                threshold,
-                force="_force",
-            )
-            .drop("_force")
-            .with_columns(
-                n_verified_suppressed=pl.col("n_verified_suppressed") | pl.col("n_cases_suppressed"),
-            )
-        )
-        out = hide_where(out, pl.col("n_verified_suppressed"), ["n_verified", *REALIZED_MEASURES])
-    return out
+    out = safe_by_count(
+        segments, "n_cases", [group], [c for c in COST_MEASURES if c in segments.columns], threshold
+    )
+    return _cost_counts(out, [group], threshold)
+
+
+def safe_cost_rates(
+    rates: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, hide_specialties: Collection[str] = ()
+) -> pl.DataFrame:
+    """marts.cost_rates: the rates in force, their counts suppressed like every count.
+
+    n_closed, n_events and n_no_claims are counts of people. A rate with its n gives the events
+    back, and its Wilson interval gives n back, so where either count is hidden the observed rate
+    and interval go too; so does the rate in force when it is that observed rate. n_closed minus
+    n_events (the cases not billed) is a count as well: a row where it is from 1 to threshold-1
+    is hidden from the start. The leakage rows of a specialty add up to its pooled counts, whose
+    rate is published where the pooled rate is in force: they are suppressed as one group, and a
+    pooled rate hides with any hidden count of its specialty.
+    """
+    counts = ("n_closed", "n_events", "n_no_claims")
+    if rates.is_empty():
+        return rates.with_columns(pl.lit(False).alias(f) for c in counts for f in _flags(c))
+    implied = primary_mask(pl.col("n_closed").cast(pl.Int64) - pl.col("n_events").cast(pl.Int64), threshold)
+    work = _with_force(rates, hide_specialties).with_columns(_force=pl.col("_force") | implied)
+    out = suppress_counts(work, list(counts), [["specialty", "parameter"]], threshold, force="_force").drop(
+        "_force"
+    )
+    hidden = pl.col("n_closed_suppressed") | pl.col("n_events_suppressed")
+    own = ["rate", "ci_low", "ci_high"]
+    out = hide_where(out, hidden, own)
+    in_force = ["rate_used", "used_ci_low", "used_ci_high"]
+    out = hide_where(out, hidden & (pl.col("basis") == "observed"), in_force)
+    any_hidden = (hidden & (pl.col("parameter") == "leakage")).any().over("specialty")
+    out = hide_where(out, any_hidden & (pl.col("basis") == "pooled"), in_force)
+    return hide_where(out, pl.col("specialty").is_in(list(hide_specialties)), in_force)
+
+
+def safe_cost_assumptions(assumptions: pl.DataFrame, hide_specialties: Collection[str] = ()) -> pl.DataFrame:
+    """marts.cost_assumptions holds no counts; a specialty whose cases are hidden is left out with its pages."""
+    if assumptions.is_empty() or not hide_specialties:
+        return assumptions
+    return assumptions.filter(~pl.col("specialty").is_in(list(hide_specialties)))
 
 
 def safe_cost_sensitivity(sensitivity: pl.DataFrame, cost_safe: pl.DataFrame | None) -> pl.DataFrame:
