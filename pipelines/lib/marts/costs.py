@@ -11,7 +11,7 @@ import polars as pl
 
 from pipelines.lib import stats
 from pipelines.lib.core.claims import LEAKAGE_OUTCOMES
-from pipelines.lib.core.costs import CostAssumptions, case_rates, load_cost_inputs
+from pipelines.lib.core.costs import CostAssumptions, CostInputs, CostResult, case_rates, load_cost_inputs
 from pipelines.lib.marts.common import MartContext, query, specialty_order
 from pipelines.lib.marts.cost_bootstrap import (
     MainDraw,
@@ -20,6 +20,7 @@ from pipelines.lib.marts.cost_bootstrap import (
     rate_model,
     segment_bootstrap,
 )
+from pipelines.lib.settings import Settings
 from pipelines.lib.vocabulary import ALL, CHANGED_OUTCOMES
 from pipelines.lib.warehouse import table_exists, write_table
 
@@ -516,3 +517,31 @@ def build_cost_rates(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
         .sort("specialty", pl.col("outcome").replace_strict(order, return_dtype=pl.Int32))
     )
     write_table(conn, "marts.cost_rates", out)
+
+
+def scenario_impact(result: CostResult, inputs: CostInputs, settings: Settings) -> pl.DataFrame:
+    """marts.cost_impact of one `case_costs` result, built by build_cost_impact itself in a scratch
+    in-memory DuckDB (nothing is written to the warehouse): a notebook gets the published measures
+    and intervals of another scenario without re-implementing them.
+
+    The bootstrap re-estimates c, l and the observed prices from the claims, so its intervals are
+    those of a run with these inputs and `settings`; a scenario that holds a rate or scales every
+    price (an override, a price multiplier) has a point estimate here but not its own interval.
+    """
+    scratch = duckdb.connect()
+    try:
+        tables = {
+            "core.case_costs": result.cases,
+            "core.prices": result.prices,
+            "core.baseline_rates": result.baseline,
+            "core.leakage_rates": result.leakage,
+            "reference.pathways": inputs.pathways,
+        }
+        if inputs.follow_ups is not None:
+            tables["staging.follow_ups"] = inputs.follow_ups
+        for table, frame in tables.items():
+            write_table(scratch, table, frame)
+        build_cost_impact(scratch, MartContext(settings))
+        return scratch.sql("SELECT * FROM marts.cost_impact").pl()
+    finally:
+        scratch.close()
