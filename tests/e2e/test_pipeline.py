@@ -156,7 +156,9 @@ def test_summary_reports_files_rows_outcomes_and_money(built_run: BuiltRun) -> N
     assert "(identity holds)" in s
     assert "Cases by outcome:" in s and "spine" in s
     assert "Net cost avoided (projected):" in s and "95% CI" in s
-    assert "Net cost avoided (verified):" in s and "Claims through 20" in s and "price basis of the gross" in s
+    assert (
+        "Net cost avoided (verified):" in s and "Claims through 20" in s and "price basis of the gross" in s
+    )
     assert "cases_with_names.csv: rejected: identifier-like column(s) patient_name" in s
 
 

@@ -175,14 +175,13 @@ def test_cost_impact_adds_up_and_carries_bootstrap_intervals(warehouse):
 
 def test_the_replicate_arithmetic_on_the_observed_counts_gives_the_case_level_sums(warehouse):
     from pipelines.lib.marts.cost_bootstrap import point_totals
-    from pipelines.lib.marts.costs import _claims, cost_cases, main_draw, point_sums
+    from pipelines.lib.marts.costs import key_frames, main_draw, point_sums
 
-    cases = cost_cases(warehouse)
-    draw = main_draw(warehouse, CTX, cases)
-    counts, outside = _claims(warehouse)
-    got = point_totals(cases, counts, outside, warehouse.sql("SELECT * FROM core.prices").pl(), draw.rates)
-    sums = point_sums(cases, "specialty").sort("specialty")
-    order = [draw.specialties.index(s) for s in sums["specialty"]]
+    draw = main_draw(warehouse, CTX)
+    keys, claims, outside = key_frames(warehouse)
+    got = point_totals(keys, claims, outside, warehouse.sql("SELECT * FROM core.prices").pl(), draw.rates)
+    sums = point_sums(warehouse).filter(pl.col("dimension") == "specialty").sort("segment")
+    order = [draw.specialties.index(s) for s in sums["segment"]]
     assert got.gross[0, order] == pytest.approx(sums["gross"].to_numpy())
     assert got.realized[0, order] == pytest.approx(sums["realized"].to_numpy())
     assert got.deferred[0, order] == pytest.approx(sums["deferred_gross"].to_numpy())

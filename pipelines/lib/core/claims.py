@@ -103,6 +103,28 @@ def case_evidence(
     valued at its code's price in force (core.prices). `has_claims`: any claim in the window.
     `covered`: an enrollment period runs from the opinion date through the horizon's end.
     """
+    h = int(horizon_months)
+    out = horizons_evidence(outcomes, prices, follow_ups, enrollment, (h,), through, amounts=True)
+    return out.rename({f"{name}_{h}": name for name in (*HORIZON_FLAGS, "horizon_end")})
+
+
+#: The evidence of one horizon, suffixed `_<months>` when several horizons are read at once.
+HORIZON_FLAGS: tuple[str, ...] = ("horizon_closed", "has_claims", "covered", "family_billed")
+
+
+def horizons_evidence(
+    outcomes: pl.DataFrame,
+    prices: pl.DataFrame,
+    follow_ups: pl.DataFrame | None,
+    enrollment: pl.DataFrame | None,
+    horizons: tuple[int, ...],
+    through: dt.date | None,
+    amounts: bool = False,
+) -> pl.DataFrame:
+    """case_evidence for several horizons in one pass over the claims: per case and horizon h,
+    horizon_end_<h>, horizon_closed_<h>, has_claims_<h>, covered_<h>, family_billed_<h>; with
+    `amounts`, also leaked_cost and plan_cost_paid of the first horizon (case_evidence)."""
+    ends = {h: pl.col("opinion_date").dt.offset_by(f"{int(h)}mo") for h in horizons}
     cases = (
         outcomes.select(
             "case_id",
@@ -122,25 +144,26 @@ def case_evidence(
             on="_initial",
             how="left",
         )
-        .with_columns(pl.col("opinion_date").dt.offset_by(f"{int(horizon_months)}mo").alias("horizon_end"))
-        .with_columns(
-            (
-                pl.lit(through is not None)
-                & (pl.col("horizon_end") <= pl.lit(through if through is not None else OPEN_ENDED))
-            ).alias("horizon_closed")
-        )
+        .with_columns(end.alias(f"horizon_end_{h}") for h, end in ends.items())
     )
-    base = cases.select("case_id", "horizon_end", "horizon_closed")
-    evidence_schema = {
-        "case_id": pl.Utf8,
-        "has_claims": pl.Boolean,
-        "family_billed": pl.Boolean,
-        "leaked_cost": pl.Float64,
-        "plan_cost_paid": pl.Float64,
-    }
+    limit = pl.lit(through if through is not None else OPEN_ENDED)
+    base = cases.select(
+        "case_id",
+        *[pl.col(f"horizon_end_{h}") for h in horizons],
+        *[
+            (pl.lit(through is not None) & (pl.col(f"horizon_end_{h}") <= limit)).alias(f"horizon_closed_{h}")
+            for h in horizons
+        ],
+    )
+    first = horizons[0]
+    flags = [f"has_claims_{h}" for h in horizons] + [f"family_billed_{h}" for h in horizons]
+    schema = {"case_id": pl.Utf8, **{f: pl.Boolean for f in flags}}
+    if amounts:
+        schema |= {"leaked_cost": pl.Float64, "plan_cost_paid": pl.Float64}
     if follow_ups is None or follow_ups.height == 0:
-        per_case = pl.DataFrame(schema=evidence_schema)
+        per_case = pl.DataFrame(schema=schema)
     else:
+        last_end = f"horizon_end_{max(horizons)}"
         claims = (
             follow_ups.select(
                 pl.col("case_id").cast(pl.Utf8),
@@ -149,10 +172,17 @@ def case_evidence(
                 pl.col("allowed_amount").cast(pl.Float64),
             )
             .join(
-                cases.select("case_id", "opinion_date", "horizon_end", "_initial", "_plan", "_family"),
+                cases.select(
+                    "case_id",
+                    "opinion_date",
+                    "_initial",
+                    "_plan",
+                    "_family",
+                    *[f"horizon_end_{h}" for h in horizons],
+                ),
                 on="case_id",
             )
-            .filter(pl.col("service_date").is_between(pl.col("opinion_date"), pl.col("horizon_end")))
+            .filter(pl.col("service_date").is_between(pl.col("opinion_date"), pl.col(last_end)))
             .join(
                 prices.select(
                     pl.col("procedure_code").alias("_code"),
@@ -167,37 +197,41 @@ def case_evidence(
         in_family = (pl.col("_code") == pl.col("_initial")) | (
             pl.col("_claim_family") == pl.col("_family")
         ).fill_null(False)
-        paid = pl.coalesce("allowed_amount", "_claim_price", pl.lit(0.0))
-        per_case = (
-            claims.with_columns((in_family & ~is_plan).alias("_leak"), is_plan.alias("_is_plan"))
-            .group_by("case_id")
-            .agg(
-                pl.lit(True).alias("has_claims"),
-                pl.col("_leak").any().alias("family_billed"),
-                paid.filter(pl.col("_leak")).sum().alias("leaked_cost"),
-                paid.filter(pl.col("_is_plan")).sum().alias("plan_cost_paid"),
-            )
-            .select(list(evidence_schema))
-        )
+        leak = in_family & ~is_plan
+        inside = {h: pl.col("service_date") <= pl.col(f"horizon_end_{h}") for h in horizons}
+        aggs = [inside[h].any().alias(f"has_claims_{h}") for h in horizons]
+        aggs += [(inside[h] & leak).any().alias(f"family_billed_{h}") for h in horizons]
+        if amounts:
+            paid = pl.coalesce("allowed_amount", "_claim_price", pl.lit(0.0))
+            aggs += [
+                paid.filter(inside[first] & leak).sum().alias("leaked_cost"),
+                paid.filter(inside[first] & is_plan).sum().alias("plan_cost_paid"),
+            ]
+        per_case = claims.group_by("case_id").agg(aggs).select(list(schema))
     coverage = merged_coverage(enrollment)
-    covered = (
-        cases.select("case_id", "patient_key", "opinion_date", "horizon_end")
+    # the end of the coverage period that holds the opinion date: covered through h when it reaches horizon_end_h
+    reach = (
+        cases.select("case_id", "patient_key", "opinion_date")
         .join(coverage, on="patient_key")
         .filter(
             (pl.col("covered_from") <= pl.col("opinion_date"))
-            & (pl.col("covered_to") >= pl.col("horizon_end"))
+            & (pl.col("covered_to") >= pl.col("opinion_date"))
         )
-        .select("case_id", pl.lit(True).alias("covered"))
-        .unique("case_id")
+        .group_by("case_id")
+        .agg(pl.col("covered_to").max().alias("_covered_to"))
     )
-    return (
+    out = (
         base.join(per_case, on="case_id", how="left")
-        .join(covered, on="case_id", how="left")
+        .join(reach, on="case_id", how="left")
         .with_columns(
-            pl.col("has_claims").fill_null(False),
-            pl.col("covered").fill_null(False),
-            pl.col("family_billed").fill_null(False),
-            pl.col("leaked_cost").fill_null(0.0),
-            pl.col("plan_cost_paid").fill_null(0.0),
+            *[pl.col(f).fill_null(False) for f in flags],
+            *[
+                (pl.col("_covered_to") >= pl.col(f"horizon_end_{h}")).fill_null(False).alias(f"covered_{h}")
+                for h in horizons
+            ],
         )
+        .drop("_covered_to")
     )
+    if amounts:
+        out = out.with_columns(pl.col("leaked_cost", "plan_cost_paid").fill_null(0.0))
+    return out

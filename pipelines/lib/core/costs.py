@@ -35,6 +35,7 @@ from pipelines.lib.core.claims import (
     ClaimsThrough,
     case_evidence,
     claims_through,
+    horizons_evidence,
 )
 from pipelines.lib.core.prices import effective_prices, norm_code
 from pipelines.lib.core.rates import Override, baseline_rates, leakage_rates
@@ -131,21 +132,24 @@ def _rates(
 
 
 def case_rates(
-    inputs: CostInputs, assumptions: CostAssumptions, prices: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """core.baseline_rates and core.leakage_rates alone, as case_costs estimates them (e.g. for
-    another horizon: other cases close, other claims fall inside it)."""
-    a = assumptions
-    evidence = case_evidence(
+    inputs: CostInputs, assumptions: CostAssumptions, prices: pl.DataFrame, horizons: tuple[int, ...]
+) -> dict[int, tuple[pl.DataFrame, pl.DataFrame]]:
+    """core.baseline_rates and core.leakage_rates alone, as case_costs estimates them, for each of
+    several horizons (other cases close, other claims fall inside), from one pass over the claims."""
+    evidence = horizons_evidence(
         inputs.outcomes,
         prices,
         inputs.follow_ups,
         inputs.enrollment,
-        a.horizon_months,
-        inputs.through(a).date,
+        horizons,
+        inputs.through(assumptions).date,
     )
     cases = inputs.outcomes.select("case_id", "specialty", "outcome").join(evidence, on="case_id", how="left")
-    return _rates(cases.select("specialty", "outcome", *EVIDENCE), inputs.pathways, a)
+    out = {}
+    for h in horizons:
+        per = cases.select("specialty", "outcome", *[pl.col(f"{f}_{h}").alias(f) for f in EVIDENCE])
+        out[h] = _rates(per, inputs.pathways, replace(assumptions, horizon_months=h))
+    return out
 
 
 def case_costs(

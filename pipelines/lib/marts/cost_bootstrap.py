@@ -140,78 +140,61 @@ def rate_model(
     )
 
 
-def _codes(cases: pl.DataFrame) -> list[str]:
+KEY_COLUMNS: tuple[str, ...] = ("specialty", "outcome", "initial_code", "recommended_code", *FLAGS)
+
+
+def codes_of(keys: pl.DataFrame) -> list[str]:
+    """The codes a priced key names (sql/cost_keys.sql): the only prices the formula reads."""
     used = pl.concat(
-        [
-            cases.filter(pl.col("priced")).select(pl.col("initial_code").alias("c")),
-            cases.filter(pl.col("priced")).select(pl.col("recommended_code").alias("c")),
-        ]
+        [keys.select(pl.col("initial_code").alias("c")), keys.select(pl.col("recommended_code").alias("c"))]
     )
     return sorted(used["c"].drop_nulls().unique().to_list())
 
 
-def keys_for(
-    cases: pl.DataFrame,
-    stratum: str,
-    specialties: list[str],
-    codes: list[str],
-    claim_counts: pl.DataFrame | None = None,
-) -> tuple[Keys, list[str]]:
-    """Group `cases` (sql/cost_cases.sql) into keys within the strata of column `stratum`.
+def keys_from(
+    grouped: pl.DataFrame, claims: pl.DataFrame | None, specialties: list[str], codes: list[str]
+) -> Keys:
+    """Keys (sql/cost_keys.sql, one row per key) as arrays, in strata by specialty.
 
-    `claim_counts` (case_id, code, n) gives each key's mean claims per case for the codes.
+    `claims` (sql/cost_key_claims.sql: key columns, code, n_claims) gives each key's mean claims
+    with an amount per case, for the replicates' claim count of each code.
     """
     code_index = {c: i for i, c in enumerate(codes)}
     spec_index = {s: i for i, s in enumerate(specialties)}
-    labels = sorted(cases[stratum].unique().to_list())
-    strat_index = {s: i for i, s in enumerate(labels)}
-    by = list(dict.fromkeys([stratum, "specialty", "outcome", "initial_code", "recommended_code", *FLAGS]))
-    work = cases.with_columns(
-        pl.when(pl.col("priced")).then(pl.col("initial_code")).alias("initial_code"),
-        pl.when(pl.col("priced")).then(pl.col("recommended_code")).alias("recommended_code"),
-        pl.when(pl.col("verified")).then(pl.col("observed_cost")).otherwise(0.0).alias("observed_cost"),
-    )
-    grouped = (
-        work.group_by(by)
-        .agg(
-            pl.len().cast(pl.Int64).alias("n"),
-            pl.col("observed_cost").mean().alias("o_mean"),
-            pl.col("observed_cost").var(ddof=0).fill_null(0.0).alias("o_var"),
+    unknown = set(grouped["specialty"].unique().to_list()) - set(specialties)
+    if unknown:
+        raise ValueError(
+            f"core.case_costs names specialties without a row in core.baseline_rates: {sorted(unknown)}"
         )
-        .sort(by, nulls_last=True)
-        .with_row_index("_key")
-    )
-    claims = np.zeros((grouped.height, len(codes)))
-    if claim_counts is not None and claim_counts.height and grouped.height and codes:
-        per_key = (
-            work.select("case_id", *by)
-            .join(grouped.select("_key", "n", *by), on=by, nulls_equal=True)
-            .join(claim_counts.filter(pl.col("code").is_in(codes)), on="case_id")
-            .group_by("_key", "code")
-            .agg(pl.col("n_claims").sum(), pl.col("n").first())
+    grouped = grouped.sort(list(KEY_COLUMNS), nulls_last=True).with_row_index("_key")
+    matrix = np.zeros((grouped.height, len(codes)))
+    if claims is not None and claims.height and grouped.height and codes:
+        per_key = claims.filter(pl.col("code").is_in(codes)).join(
+            grouped.select("_key", "n", *KEY_COLUMNS), on=list(KEY_COLUMNS), nulls_equal=True
         )
         if per_key.height:
             rows = per_key["_key"].to_numpy().astype(np.int64)
             cols = per_key["code"].replace_strict(code_index, return_dtype=pl.Int64).to_numpy()
-            claims[rows, cols] = per_key["n_claims"].to_numpy() / per_key["n"].to_numpy()
-    outcome = grouped["outcome"].replace_strict(OUTCOME_INDEX, default=-1, return_dtype=pl.Int64)
+            np.add.at(matrix, (rows, cols), per_key["n_claims"].to_numpy() / per_key["n"].to_numpy())
 
     def idx(col: str) -> IntArray:
         return grouped[col].replace_strict(code_index, default=-1, return_dtype=pl.Int64).to_numpy()
 
-    keys = Keys(
-        stratum=grouped[stratum].replace_strict(strat_index, return_dtype=pl.Int64).to_numpy(),
-        spec=grouped["specialty"].replace_strict(spec_index, return_dtype=pl.Int64).to_numpy(),
-        outcome=outcome.to_numpy(),
-        n=grouped["n"].to_numpy(),
+    spec = grouped["specialty"].replace_strict(spec_index, return_dtype=pl.Int64).to_numpy()
+    return Keys(
+        stratum=spec,
+        spec=spec,
+        outcome=grouped["outcome"]
+        .replace_strict(OUTCOME_INDEX, default=-1, return_dtype=pl.Int64)
+        .to_numpy(),
+        n=grouped["n"].to_numpy().astype(np.int64),
         init=idx("initial_code"),
         rec=idx("recommended_code"),
         flags={f: grouped[f].to_numpy().astype(bool) for f in FLAGS},
         o_mean=grouped["o_mean"].fill_null(0.0).to_numpy().astype(float),
-        o_var=grouped["o_var"].to_numpy().astype(float),
-        claims=claims,
+        o_var=grouped["o_var"].fill_null(0.0).to_numpy().astype(float),
+        claims=matrix,
     )
-    return keys, labels
 
 
 def draw_counts(keys: Keys, n_strata: int, resamples: int, rng: np.random.Generator) -> FloatArray:
@@ -338,8 +321,8 @@ class MainDraw:
 
 
 def main_bootstrap(
-    cases: pl.DataFrame,
-    claim_counts: pl.DataFrame,
+    grouped: pl.DataFrame,
+    claims: pl.DataFrame | None,
     outside: dict[str, float],
     prices: pl.DataFrame,
     rates: RateModel,
@@ -347,16 +330,10 @@ def main_bootstrap(
     seed: int,
 ) -> MainDraw:
     """Resample cases within specialties; re-estimate c, every l and the observed prices each time."""
-    codes = _codes(cases)
+    codes = codes_of(grouped)
     model = price_model(prices, codes, outside)
-    keys, labels = keys_for(cases, "specialty", rates.specialties, codes, claim_counts)
+    keys = keys_from(grouped, claims, rates.specialties, codes)
     strata = len(rates.specialties)
-    unknown = set(labels) - set(rates.specialties)
-    if unknown:
-        raise ValueError(
-            f"core.case_costs names specialties without a row in core.baseline_rates: {sorted(unknown)}"
-        )
-    keys.stratum = keys.spec  # the strata are the specialties, in the rate model's order
     rng = np.random.default_rng(seed)
     draws = draw_counts(keys, strata, resamples, rng)
     c, leak, p = rates_and_prices(keys, draws, rates, model, rng)
@@ -366,70 +343,21 @@ def main_bootstrap(
 
 
 def point_totals(
-    cases: pl.DataFrame,
-    claim_counts: pl.DataFrame,
+    grouped: pl.DataFrame,
+    claims: pl.DataFrame | None,
     outside: dict[str, float],
     prices: pl.DataFrame,
     rates: RateModel,
 ) -> Replicates:
     """The replicate arithmetic on the observed counts, nothing redrawn: equals the case-level sums."""
-    codes = _codes(cases)
-    model = price_model(prices, codes, outside)
-    keys, _ = keys_for(cases, "specialty", rates.specialties, codes, claim_counts)
-    keys.stratum = keys.spec
+    codes = codes_of(grouped)
+    keys = keys_from(grouped, claims, rates.specialties, codes)
     draws = keys.n[None, :].astype(float)
-    c, leak, p = rates_and_prices(keys, draws, rates, model, None)
+    c, leak, p = rates_and_prices(keys, draws, rates, price_model(prices, codes, outside), None)
     return totals(keys, draws, c, leak, p, rates, len(rates.specialties), None)
 
 
 SEGMENT_FLAGS: tuple[str, ...] = ("priced", "verified", "closed")
-
-
-def _segment_keys(cases: pl.DataFrame, dimension: str, main: MainDraw) -> tuple[pl.DataFrame, list[str]]:
-    """Coarse keys of one dimension: segment x specialty x outcome x (priced, verified, closed), with
-    the moments of (P(initial), P(plan), O) of their cases at the prices in force.
-
-    Only priced changes carry money; the other cases of a segment differ only in whether they
-    are in the closed cohort, so they collapse into two keys per segment.
-    """
-    price = dict(zip(main.prices.codes, main.prices.point.tolist(), strict=True))
-    spec_index = {s: i for i, s in enumerate(main.specialties)}
-    labels = sorted(cases[dimension].unique().to_list())
-    priced = pl.col("priced")
-
-    def code_price(col: str) -> pl.Expr:
-        return (
-            pl.when(priced)
-            .then(pl.col(col).replace_strict(price, default=0.0, return_dtype=pl.Float64))
-            .otherwise(0.0)
-        )
-
-    work = cases.with_columns(
-        code_price("initial_code").alias("x_init"),
-        code_price("recommended_code").alias("x_rec"),
-        pl.when(pl.col("verified")).then(pl.col("observed_cost")).otherwise(0.0).fill_null(0.0).alias("x_o"),
-        pl.when(priced)
-        .then(pl.col("specialty").replace_strict(spec_index, return_dtype=pl.Int64))
-        .otherwise(0)
-        .alias("_spec"),
-        pl.col(dimension)
-        .replace_strict({v: i for i, v in enumerate(labels)}, return_dtype=pl.Int64)
-        .alias("_seg"),
-        pl.when(priced)
-        .then(pl.col("outcome").replace_strict(OUTCOME_INDEX, default=-1, return_dtype=pl.Int64))
-        .otherwise(-1)
-        .alias("_o"),
-    )
-    xs = ("x_init", "x_rec", "x_o")
-    moments = [pl.col(x).mean().alias(f"m_{x}") for x in xs] + [
-        (pl.col(a) * pl.col(b)).mean().alias(f"s_{a}_{b}") for i, a in enumerate(xs) for b in xs[i:]
-    ]
-    grouped = (
-        work.group_by("_seg", "_spec", "_o", *SEGMENT_FLAGS)
-        .agg(pl.len().cast(pl.Int64).alias("n"), *moments)
-        .sort("_seg", "_spec", "_o", *SEGMENT_FLAGS)
-    )
-    return grouped, labels
 
 
 def _moment(grouped: pl.DataFrame, a: str, b: str) -> FloatArray:
@@ -442,17 +370,26 @@ def _moment(grouped: pl.DataFrame, a: str, b: str) -> FloatArray:
 
 
 def segment_bootstrap(
-    cases: pl.DataFrame, dimension: str, main: MainDraw, seed: int
+    seg_keys: pl.DataFrame, seg_codes: pl.DataFrame, main: MainDraw, seed: int
 ) -> tuple[list[str], Replicates]:
-    """Replicates per segment of `dimension`: cases resampled within each segment, priced with the
-    main draw's c, l and P of the same replicate (their correlation with the segment's own draw is
-    not kept: it is small unless a segment holds most of a specialty's cases).
+    """Replicates per segment of one dimension: cases resampled within each segment, priced with
+    the main draw's c, l and P of the same replicate (their correlation with the segment's own
+    draw is not kept: it is small unless a segment holds most of a specialty's cases).
 
-    Within a key the procedures vary: for the replicate's c and l the key's gross is linear in the
-    sums of P(initial) and P(plan) over its draws, so its within-key noise is one normal term with
-    the variance of that combination (and likewise for the verified saving, E0 - O).
+    `seg_keys` (sql/cost_segment_keys.sql) holds coarse keys: within a key the procedures vary,
+    and for the replicate's c and l the key's gross is linear in the sums of P(initial) and
+    P(plan) over its draws, so its within-key noise is one normal term with the variance of that
+    combination (likewise the verified saving, E0 - O). `seg_codes` (sql/cost_segment_codes.sql)
+    carries the segment's counts per code, through which a redrawn price enters linearly.
     """
-    grouped, labels = _segment_keys(cases, dimension, main)
+    labels = sorted(seg_keys["segment"].unique().to_list())
+    seg_index = {v: i for i, v in enumerate(labels)}
+    spec_index = {s: i for i, s in enumerate(main.specialties)}
+    grouped = seg_keys.with_columns(
+        pl.col("segment").replace_strict(seg_index, return_dtype=pl.Int64).alias("_seg"),
+        pl.col("specialty").replace_strict(spec_index, default=0, return_dtype=pl.Int64).alias("_spec"),
+        pl.col("outcome").replace_strict(OUTCOME_INDEX, default=-1, return_dtype=pl.Int64).alias("_o"),
+    ).sort("_seg", "_spec", "_o", *SEGMENT_FLAGS)
     rng = np.random.default_rng([seed, 1])
     resamples, n_seg = main.c.shape[0], len(labels)
     rates, o_count = main.rates, len(LEAKAGE_OUTCOMES)
@@ -499,31 +436,22 @@ def segment_bootstrap(
     # A replicate's price of a code differs from the price in force: it enters linearly through the
     # segment's own counts of that code (its product with the count's resampling noise is dropped).
     delta = main.p - np.nan_to_num(main.prices.point)
-    codes = {c: i for i, c in enumerate(main.prices.codes)}
-    counted = cases.filter(pl.col("priced")).with_columns(
-        pl.col(dimension)
-        .replace_strict({v: i for i, v in enumerate(labels)}, return_dtype=pl.Int64)
-        .alias("_seg"),
-        pl.col("specialty")
-        .replace_strict({s: i for i, s in enumerate(main.specialties)}, return_dtype=pl.Int64)
-        .alias("_spec"),
+    code_index = {c: i for i, c in enumerate(main.prices.codes)}
+    counted = seg_codes.filter(pl.col("code").is_in(main.prices.codes)).with_columns(
+        pl.col("segment").replace_strict(seg_index, return_dtype=pl.Int64).alias("_seg"),
+        pl.col("specialty").replace_strict(spec_index, return_dtype=pl.Int64).alias("_spec"),
         pl.col("outcome").replace_strict(OUTCOME_INDEX, return_dtype=pl.Int64).alias("_o"),
-        pl.col("initial_code").replace_strict(codes, default=-1, return_dtype=pl.Int64).alias("_ci"),
-        pl.col("recommended_code").replace_strict(codes, default=-1, return_dtype=pl.Int64).alias("_cr"),
+        pl.col("code").replace_strict(code_index, return_dtype=pl.Int64).alias("_code"),
     )
+    initial = counted.filter(pl.col("role") == "initial")
+    cells = initial.select("_seg", "_spec", "_o").unique().sort("_seg", "_spec", "_o").with_row_index("_cell")
+    per_code = initial.join(cells, on=["_seg", "_spec", "_o"])
+    weight = np.zeros((cells.height, len(code_index)))
+    weight_v = np.zeros((cells.height, len(code_index)))
+    rows, cols = per_code["_cell"].to_numpy().astype(np.int64), per_code["_code"].to_numpy()
+    np.add.at(weight, (rows, cols), per_code["n"].to_numpy())
+    np.add.at(weight_v, (rows, cols), per_code["nv"].to_numpy())
     s_count = len(main.specialties)
-    cells = counted.group_by("_seg", "_spec", "_o").agg().sort("_seg", "_spec", "_o").with_row_index("_cell")
-    per_code = (
-        counted.filter(pl.col("_ci") >= 0)
-        .join(cells, on=["_seg", "_spec", "_o"])
-        .group_by("_cell", "_ci")
-        .agg(pl.len().alias("n"), pl.col("verified").sum().alias("nv"))
-    )
-    weight = np.zeros((cells.height, len(codes)))
-    weight_v = np.zeros((cells.height, len(codes)))
-    rows, cols = per_code["_cell"].to_numpy().astype(np.int64), per_code["_ci"].to_numpy()
-    weight[rows, cols] = per_code["n"].to_numpy()
-    weight_v[rows, cols] = per_code["nv"].to_numpy()
     cell_seg, cell_spec, cell_o = (cells[c].to_numpy() for c in ("_seg", "_spec", "_o"))
     c_cell = main.c[:, cell_spec]
     l_cell = main.leak.reshape(resamples, s_count * o_count)[:, cell_spec * o_count + cell_o]
@@ -532,9 +460,8 @@ def segment_bootstrap(
     out["gross"] += sum_by(g_shift, cell_seg, n_seg)
     out["deferred"] += sum_by(g_shift[:, cell_deferred], cell_seg[cell_deferred], n_seg)
     out["realized"] += sum_by(c_cell * (delta @ weight_v.T), cell_seg, n_seg)
-    rec = counted.filter(pl.col("_cr") >= 0).group_by("_seg", "_cr").agg(pl.len().alias("n"))
+    rec = counted.filter(pl.col("role") == "recommended")
     if rec.height:
-        rec_onehot = np.zeros((rec.height, n_seg))
-        rec_onehot[np.arange(rec.height), rec["_seg"].to_numpy()] = 1.0
-        out["gross"] -= (rates.discount * delta[:, rec["_cr"].to_numpy()] * rec["n"].to_numpy()) @ rec_onehot
+        rec_shift = rates.discount * delta[:, rec["_code"].to_numpy()] * rec["n"].to_numpy()
+        out["gross"] -= sum_by(rec_shift, rec["_seg"].to_numpy(), n_seg)
     return labels, Replicates(**out)

@@ -12,7 +12,7 @@ import polars as pl
 from pipelines.lib import stats
 from pipelines.lib.core.claims import LEAKAGE_OUTCOMES
 from pipelines.lib.core.costs import CostAssumptions, CostInputs, CostResult, case_rates, load_cost_inputs
-from pipelines.lib.marts.common import MartContext, query, specialty_order
+from pipelines.lib.marts.common import MartContext, query, query_over, specialty_order
 from pipelines.lib.marts.cost_bootstrap import (
     MainDraw,
     Replicates,
@@ -29,18 +29,21 @@ SENSITIVITY_HORIZONS = (6, 24)
 SENSITIVITY_DISCOUNT = (0.0, 0.03)
 
 
-def cost_cases(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """sql/cost_cases.sql: one row per case of core.case_costs with what the cost marts read."""
-    return query(conn, "cost_cases", changed=list(CHANGED_OUTCOMES))
+def over_cases(conn: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    """An aggregate of sql/<name>.sql over the per-case rows of sql/cost_cases.sql, computed in DuckDB."""
+    return query_over(conn, name, "cost_cases", changed=list(CHANGED_OUTCOMES))
 
 
-def _claims(conn: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, dict[str, float]]:
+def key_frames(conn: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, float]]:
+    """(keys, their claims per code, claims of cases not resampled per code): the bootstrap's inputs."""
+    keys = over_cases(conn, "cost_keys")
     if not table_exists(conn, "staging.follow_ups"):
-        return pl.DataFrame(schema={"case_id": pl.Utf8, "code": pl.Utf8, "n_claims": pl.Int64}), {}
-    counts = query(conn, "cost_claim_counts")
+        return keys, None, {}
     outside = query(conn, "cost_outside_claims")
-    return counts, dict(
-        zip(outside["code"].to_list(), outside["n_claims"].cast(pl.Float64).to_list(), strict=True)
+    return (
+        keys,
+        over_cases(conn, "cost_key_claims"),
+        dict(zip(outside["code"].to_list(), outside["n_claims"].cast(pl.Float64).to_list(), strict=True)),
     )
 
 
@@ -61,7 +64,7 @@ def _fingerprint(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> tuple[obj
     return (*tables, tuple(sorted(ctx.settings.as_dict().items())))
 
 
-def main_draw(conn: duckdb.DuckDBPyConnection, ctx: MartContext, cases: pl.DataFrame) -> MainDraw:
+def main_draw(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> MainDraw:
     """The bootstrap by specialty over core.case_costs, with c, l and prices re-estimated each time."""
     key = _fingerprint(conn, ctx)
     if key in _LAST_DRAW:
@@ -75,9 +78,9 @@ def main_draw(conn: duckdb.DuckDBPyConnection, ctx: MartContext, cases: pl.DataF
         s.min_cases_observed,
         assumptions.discount_factor,
     )
-    counts, outside = _claims(conn)
+    keys, claims, outside = key_frames(conn)
     prices = conn.sql("SELECT * FROM core.prices").pl()
-    draw = main_bootstrap(cases, counts, outside, prices, rates, s.bootstrap_resamples, s.seed)
+    draw = main_bootstrap(keys, claims, outside, prices, rates, s.bootstrap_resamples, s.seed)
     _LAST_DRAW.clear()
     _LAST_DRAW[key] = draw
     return draw
@@ -151,17 +154,9 @@ def cost_measures(
     return out.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
-def point_sums(cases: pl.DataFrame, by: str) -> pl.DataFrame:
-    """The case-level sums each measure starts from (the point estimates)."""
-    return cases.group_by(by).agg(
-        pl.len().alias("n_cases"),
-        pl.col("projected").sum().alias("gross"),
-        pl.col("projected").filter(pl.col("deferred")).sum().alias("deferred_gross"),
-        pl.col("realized").filter(pl.col("closed")).sum().alias("realized"),
-        pl.col("verified").sum().alias("n_verified"),
-        pl.col("closed").sum().alias("n_closed_cohort"),
-        pl.col("unpriced").sum().alias("unpriced_changes"),
-    )
+def point_sums(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The case-level sums each measure starts from (the point estimates), per dimension and segment."""
+    return over_cases(conn, "cost_point_sums")
 
 
 def build_cost_impact(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
@@ -170,34 +165,62 @@ def build_cost_impact(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None
     The bootstrap resamples cases within specialties and re-estimates c, every l and the
     observed prices in each replicate (pipelines.lib.marts.cost_bootstrap).
     """
-    cases = cost_cases(conn)
-    draw = main_draw(conn, ctx, cases)
+    draw = main_draw(conn, ctx)
+    sums = (
+        point_sums(conn)
+        .filter(pl.col("dimension") == "specialty")
+        .select(pl.col("segment").alias("specialty"), pl.exclude("dimension", "segment"))
+    )
     out = cost_measures(
-        point_sums(cases, "specialty"),
+        sums,
         "specialty",
         draw.replicates,
         draw.specialties,
         ctx.settings.program_fee_usd,
         ALL,
     )
-    present = set(cases["specialty"].unique().to_list()) | {ALL}
+    present = set(sums["specialty"].to_list()) | {ALL}
     out = out.filter(pl.col("specialty").is_in(list(present)))
     write_table(conn, "marts.cost_impact", out.sort(specialty_order(), "specialty"))
 
 
 def build_cost_impact_segments(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
     """marts.cost_impact_segments: the cost_impact measures by payer type and by plan ('unknown' if missing)."""
-    cases = cost_cases(conn)
-    draw = main_draw(conn, ctx, cases)
+    draw = main_draw(conn, ctx)
+    sums, seg_keys, seg_codes = (
+        point_sums(conn),
+        over_cases(conn, "cost_segment_keys"),
+        over_cases(conn, "cost_segment_codes"),
+    )
     parts = []
     for dimension in ("payer_type", "plan_id"):
-        labels, reps = segment_bootstrap(cases, dimension, draw, ctx.settings.seed)
-        measures = cost_measures(
-            point_sums(cases, dimension), dimension, reps, labels, ctx.settings.program_fee_usd, None
+        keys = seg_keys.filter(pl.col("dimension") == dimension)
+        if keys.is_empty():
+            continue
+        labels, reps = segment_bootstrap(
+            keys, seg_codes.filter(pl.col("dimension") == dimension), draw, ctx.settings.seed
         )
+        point = sums.filter(pl.col("dimension") == dimension).select(
+            pl.col("segment").alias(dimension), pl.exclude("dimension", "segment")
+        )
+        measures = cost_measures(point, dimension, reps, labels, ctx.settings.program_fee_usd, None)
         parts.append(
             measures.rename({dimension: "segment"}).select(pl.lit(dimension).alias("dimension"), pl.all())
         )
+    if not parts:  # no cases: the table keeps its columns
+        zero = Replicates(*(np.zeros((1, 1)) for _ in range(4)))
+        cols = (
+            "n_cases",
+            "gross",
+            "deferred_gross",
+            "realized",
+            "n_verified",
+            "n_closed_cohort",
+            "unpriced_changes",
+        )
+        point = pl.DataFrame({"segment": ["-"], **{c: [0] for c in cols}})
+        empty = cost_measures(point, "segment", zero, ["-"], ctx.settings.program_fee_usd, None)
+        parts = [empty.select(pl.lit("-").alias("dimension"), pl.all()).clear()]
     write_table(conn, "marts.cost_impact_segments", pl.concat(parts).sort("dimension", "segment"))
 
 
@@ -264,9 +287,10 @@ def build_cost_sensitivity(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
     inputs = load_cost_inputs(conn)
     prices = conn.sql("SELECT * FROM core.prices").pl()
     horizon_gross: dict[tuple[str, int], float] = {}
+    by_horizon = case_rates(inputs, base, prices, HORIZONS)
     for months in HORIZONS:
         moved = replace(base, horizon_months=months)
-        c_h, l_h = case_rates(inputs, moved, prices)
+        c_h, l_h = by_horizon[months]
         c_map = dict(zip(c_h["specialty"].to_list(), c_h["rate_used"].to_list(), strict=True))
         l_map = {(sp, o): v for sp, o, v in l_h.select("specialty", "outcome", "rate_used").iter_rows()}
         for t in terms.iter_rows(named=True):
