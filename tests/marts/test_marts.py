@@ -447,10 +447,14 @@ def test_quality_checks_catch_broken_tables(tmp_path):
     )
     conn.execute("UPDATE marts.cost_impact SET gross_avoided = gross_avoided + 5 WHERE specialty = 'urology'")
     conn.execute("UPDATE core.prices SET price = -1 WHERE procedure_code = '22630'")
+    conn.execute("UPDATE core.claims_through SET claims_through = claims_through - INTERVAL 400 DAY")
+    conn.execute("UPDATE core.leakage_rates SET rate_used = 1.5 WHERE specialty = 'spine' AND outcome = 'deferred'")
     results = {c.name: c.run(conn) for c in CHECKS}
     failed = {name: r.metadata for name, r in results.items() if not r.passed}
     assert set(failed) == {c.name for c in CHECKS}
     assert results["case_outcomes_one_row_per_case"].rows_violating == 1
     assert results["outcome_rates_sum_to_one"].share == pytest.approx(1 / 8)
     assert failed["case_outcomes_one_row_per_case"]["duplicated"] == 1
+    assert failed["cost_evidence_consistent"]["closed_too_early"] > 0
+    assert failed["cost_evidence_consistent"]["rates_out_of_range"] == 1
     assert list(failed["outcome_rates_sum_to_one"]["failing"]) == ["spine"]
