@@ -448,7 +448,9 @@ def test_quality_checks_catch_broken_tables(tmp_path):
     conn.execute("UPDATE marts.cost_impact SET gross_avoided = gross_avoided + 5 WHERE specialty = 'urology'")
     conn.execute("UPDATE core.prices SET price = -1 WHERE procedure_code = '22630'")
     conn.execute("UPDATE core.claims_through SET claims_through = claims_through - INTERVAL 400 DAY")
-    conn.execute("UPDATE core.leakage_rates SET rate_used = 1.5 WHERE specialty = 'spine' AND outcome = 'deferred'")
+    conn.execute(
+        "UPDATE core.leakage_rates SET rate_used = 1.5 WHERE specialty = 'spine' AND outcome = 'deferred'"
+    )
     results = {c.name: c.run(conn) for c in CHECKS}
     failed = {name: r.metadata for name, r in results.items() if not r.passed}
     assert set(failed) == {c.name for c in CHECKS}

@@ -373,7 +373,7 @@ def build_cost_sensitivity(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
     per_spec = pl.DataFrame(rows, schema=SENSITIVITY_SCHEMA, orient="row")
     # The 'all' row sums the specialties and takes its words from the scenarios themselves; a rate's
     # 'all' row has no one value (each specialty moves to its own end of its own interval).
-    words = pl.DataFrame(
+    scenario_words = pl.DataFrame(
         [
             (x.assumption, x.scenario, x.setting)
             for x in sensitivity_scenarios(base, baseline_full, leakage_full)
@@ -385,7 +385,7 @@ def build_cost_sensitivity(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
     total = (
         per_spec.group_by("assumption", "scenario", maintain_order=True)
         .agg(pl.col("value").first(), pl.col("net_avoided", "base_net_avoided").sum())
-        .join(words, on=["assumption", "scenario"], how="left")
+        .join(scenario_words, on=["assumption", "scenario"], how="left")
         .with_columns(
             pl.lit(ALL).alias("specialty"),
             pl.col("_words").alias("setting"),
