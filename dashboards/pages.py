@@ -390,6 +390,12 @@ def _assumption_cards(safe: SafeMarts) -> list[tuple[str, str, str, str]]:
     return cards
 
 
+def _sentence(text: object) -> str:
+    """A table value as the start of a sentence: its first letter in capitals."""
+    words = str(text or "")
+    return words[:1].upper() + words[1:]
+
+
 def _cost_assumptions_section(b: PageBuilder, safe: SafeMarts) -> None:
     """What the cost figures assume, with each basis: the claims-through date, prices, c and every l."""
     t = safe.threshold
@@ -411,7 +417,7 @@ def _cost_assumptions_section(b: PageBuilder, safe: SafeMarts) -> None:
             b.html(
                 f'<p class="section-intro">Claims are complete through <strong>{escape(str(row["claims_through"] or "—"))}'
                 f"</strong> ({escape(str(row['claims_through_basis'] or ''))}). Price basis of the projected gross: "
-                f"{escape(str(row['price_basis_summary'] or '—'))}. {escape(str(row['catalogue_price_years'] or ''))}."
+                f"{escape(str(row['price_basis_summary'] or '—'))}. {escape(_sentence(row['catalogue_price_years']))}."
                 f"{unpriced}</p>"
             )
         b.table(
