@@ -66,23 +66,27 @@ def merged_coverage(enrollment: pl.DataFrame | None) -> pl.DataFrame:
     schema = {"patient_key": pl.Utf8, "covered_from": pl.Date, "covered_to": pl.Date}
     if enrollment is None or enrollment.height == 0:
         return pl.DataFrame(schema=schema)
-    periods = (
-        enrollment.select(
-            pl.col("patient_key").cast(pl.Utf8),
-            pl.col("covered_from").cast(pl.Date),
-            pl.col("covered_to").cast(pl.Date).fill_null(OPEN_ENDED),
-        )
-        .drop_nulls(["patient_key", "covered_from"])
-        .sort("patient_key", "covered_from")
-    )
+    periods = enrollment.select(
+        pl.col("patient_key").cast(pl.Utf8),
+        pl.col("covered_from").cast(pl.Date),
+        pl.col("covered_to").cast(pl.Date).fill_null(OPEN_ENDED),
+    ).drop_nulls(["patient_key", "covered_from"])
+    # Most patients have one period: only those with several need the island walk (a window per
+    # patient is slow over a million patients, so it runs on the few that need it).
+    several = periods.filter(pl.col("patient_key").is_duplicated())
+    single = periods.filter(~pl.col("patient_key").is_duplicated())
+    if several.is_empty():
+        return single.select(list(schema))
     reach = pl.col("covered_to").cum_max().shift(1).over("patient_key")
     starts = (reach.is_null() | (pl.col("covered_from") > reach.dt.offset_by("1d"))).cast(pl.Int64)
-    return (
-        periods.with_columns(starts.cum_sum().over("patient_key").alias("_island"))
+    merged = (
+        several.sort("patient_key", "covered_from")
+        .with_columns(starts.cum_sum().over("patient_key").alias("_island"))
         .group_by("patient_key", "_island")
         .agg(pl.col("covered_from").min(), pl.col("covered_to").max())
         .select(list(schema))
     )
+    return pl.concat([single.select(list(schema)), merged])
 
 
 def case_evidence(
@@ -217,8 +221,8 @@ def horizons_evidence(
             (pl.col("covered_from") <= pl.col("opinion_date"))
             & (pl.col("covered_to") >= pl.col("opinion_date"))
         )
-        .group_by("case_id")
-        .agg(pl.col("covered_to").max().alias("_covered_to"))
+        # merged periods are disjoint: at most one holds the opinion date
+        .select("case_id", pl.col("covered_to").alias("_covered_to"))
     )
     out = (
         base.join(per_case, on="case_id", how="left")
