@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/secondlook generate --cases $(CASES) --seed $(SEED) --out $(LANDING) --dirty-fraction 0.01
+	$(BIN)/secondlook generate --cases $(CASES) --seed $(SEED) --out $(LANDING) --dirty-fraction 0.01 --enrollment
 	$(BIN)/secondlook run --landing $(LANDING) --warehouse $(WAREHOUSE) --site $(SITE)
 
 run: venv

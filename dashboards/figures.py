@@ -797,7 +797,7 @@ def cost_figure(
         ("Projected gross", "gross_avoided", "gross_ci_low", "gross_ci_high", PROJECTED, ""),
         ("Projected net of fee", "net_avoided", "net_ci_low", "net_ci_high", PROJECTED, "/"),
         ("Verified gross", "realized_avoided", "realized_ci_low", "realized_ci_high", VERIFIED, ""),
-        ("Verified net of fee", "realized_net", None, None, VERIFIED, "/"),
+        ("Verified net of fee", "verified_net", "verified_ci_low", "verified_ci_high", VERIFIED, "/"),
     )
     for name, col, lo_col, hi_col, colour, pattern in series:
         if col not in visible.columns:

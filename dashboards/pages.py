@@ -65,6 +65,8 @@ class SafeMarts:
     hidden_specialties: list[str] = field(default_factory=list)
     pending: int | None = None  # None when hidden or unknown
     disclosure: dict[str, int | float | None] = field(default_factory=dict)
+    cost_assumptions: pl.DataFrame | None = None
+    cost_rates: pl.DataFrame | None = None
 
 
 #: The count columns of each safe mart: what the last guard (check_no_small_counts) inspects.
@@ -76,8 +78,9 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "turnaround": ("n",),
     "distribution": ("n",),
     "concordance": ("n", "n_no_tier"),
-    "cost": ("n_cases", "n_verified"),
-    "segments": ("n_cases", "n_verified"),
+    "cost": ("n_cases", "n_verified", "n_closed_cohort", "unpriced_changes"),
+    "segments": ("n_cases", "n_verified", "n_closed_cohort", "unpriced_changes"),
+    "cost_rates": ("n_closed", "n_events", "n_no_claims"),
     "targeting": ("n",),
     "dq_rules": ("n_rows",),
     "dq_files": ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"),
@@ -89,6 +92,7 @@ def check_safe(safe: SafeMarts) -> None:
     for name, cols in COUNT_COLUMNS.items():
         frame = getattr(safe, name)
         if frame is not None:
+            cols = tuple(c for c in cols if c in frame.columns)
             try:
                 check_no_small_counts(frame, cols, safe.threshold)
             except ValueError as exc:
@@ -120,6 +124,8 @@ def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD
         cost=f.get("cost_impact"),
         segments=f.get("cost_impact_segments"),
         sensitivity=f.get("cost_sensitivity"),
+        cost_assumptions=f.get("cost_assumptions"),
+        cost_rates=f.get("cost_rates"),
         targeting=f.get("targeting"),
         dq_files=f.get("data_quality_files"),
         dq_rules=f.get("data_quality_rules"),
@@ -272,7 +278,9 @@ def _rate_card(rates: pl.DataFrame, specialty: str, outcome: str, t: int) -> tup
     return (outcome_label(outcome), value, sub or "", outcome_colour(outcome))
 
 
-def _cost_card(cost: pl.DataFrame | None, specialty: str) -> list[tuple[str, str, str, str]]:
+def _cost_card(
+    cost: pl.DataFrame | None, specialty: str, threshold: int = DEFAULT_THRESHOLD
+) -> list[tuple[str, str, str, str]]:
     if cost is None:
         return []
     row = cost.filter(pl.col("specialty") == specialty)
@@ -289,8 +297,110 @@ def _cost_card(cost: pl.DataFrame | None, specialty: str) -> list[tuple[str, str
     roi = _first(row, number_text(pl.col("roi")))
     return [
         ("Net cost avoided (projected)", net, ci or "", "#0072B2"),
+        *_verified_card(row, threshold),
         ("Return on programme cost", roi or "—", "net avoided per $1 of programme cost", "#009E73"),
     ]
+
+
+def _verified_card(row: pl.DataFrame, threshold: int) -> list[tuple[str, str, str, str]]:
+    """The verified headline beside the projected one: closed horizons only, every review's fee charged."""
+    if "verified_net" not in row.columns:
+        return []
+    value = _first(row, money_text(pl.col("verified_net")))
+    sub = _first(
+        row,
+        pl.lit("95% CI ")
+        + money_text(pl.col("verified_ci_low"))
+        + pl.lit(" – ")
+        + money_text(pl.col("verified_ci_high"))
+        + pl.lit(" · closed cohort of ")
+        + count_text("n_closed_cohort", threshold, thousands=True),
+    )
+    if value is None:
+        return [("Net cost avoided (verified)", "—", "no closed horizon yet, or suppressed", "#009E73")]
+    return [
+        (
+            "Net cost avoided (verified)",
+            value,
+            sub or "closed horizons, every review's fee charged",
+            "#009E73",
+        )
+    ]
+
+
+def _assumption_cards(safe: SafeMarts) -> list[tuple[str, str, str, str]]:
+    """The claims-through date and the deferred line, as the cost page's second row of cards."""
+    cards = []
+    if safe.cost_assumptions is not None:
+        a = safe.cost_assumptions.filter(pl.col("specialty") == ALL)
+        if not a.is_empty():
+            through = a["claims_through"][0]
+            cards.append(
+                (
+                    "Claims through",
+                    str(through) if through is not None else "—",
+                    str(a["claims_through_basis"][0] or ""),
+                    "#777777",
+                )
+            )
+    if safe.cost is not None and "deferred_avoided" in safe.cost.columns:
+        row = safe.cost.filter(pl.col("specialty") == ALL)
+        value = _first(row, money_text(pl.col("deferred_avoided")))
+        if value is not None:
+            cards.append(
+                (
+                    "Deferred savings (provisional)",
+                    value,
+                    "inside the projected gross; deferral may only delay surgery",
+                    "#E69F00",
+                )
+            )
+    return cards
+
+
+def _sentence(text: object) -> str:
+    """A table value as the start of a sentence: its first letter in capitals."""
+    words = str(text or "")
+    return words[:1].upper() + words[1:]
+
+
+def _cost_assumptions_section(b: PageBuilder, safe: SafeMarts) -> None:
+    """What the cost figures assume, with each basis: the claims-through date, prices, c and every l."""
+    t = safe.threshold
+    if safe.cost_assumptions is not None:
+        overall = safe.cost_assumptions.filter(pl.col("specialty") == ALL)
+        if not overall.is_empty():
+            row = overall.row(0, named=True)
+            unpriced = ""
+            if safe.cost is not None and "unpriced_changes" in safe.cost.columns:
+                text = _first(
+                    safe.cost.filter(pl.col("specialty") == ALL),
+                    count_text("unpriced_changes", t, thousands=True),
+                )
+                if text not in (None, "0"):
+                    unpriced = (
+                        f" {escape(str(text))} changed cases have no priced recommended code (for example a label read "
+                        "from a narrative) and claim nothing: they are counted as unpriced changes."
+                    )
+            b.html(
+                f'<p class="section-intro">Claims are complete through <strong>{escape(str(row["claims_through"] or "—"))}'
+                f"</strong> ({escape(str(row['claims_through_basis'] or ''))}). Price basis of the projected gross: "
+                f"{escape(str(row['price_basis_summary'] or '—'))}. {escape(_sentence(row['catalogue_price_years']))}."
+                f"{unpriced}</p>"
+            )
+        b.table(
+            views.cost_assumptions_table(
+                safe.cost_assumptions, "cost-assumptions", "Assumptions in force by specialty"
+            )
+        )
+    else:
+        b.missing("Cost assumptions (marts.cost_assumptions)")
+    if safe.cost_rates is not None:
+        b.table(
+            views.cost_rates_table(
+                safe.cost_rates, "cost-rates", "Baseline completion and leakage in force", t
+            )
+        )
 
 
 def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
@@ -314,7 +424,7 @@ def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
                 )
             )
         cards += [_rate_card(safe.rates, ALL, o, t) for o in HEADLINE_OUTCOMES]
-    cards += _cost_card(safe.cost, ALL)
+    cards += _cost_card(safe.cost, ALL, t)
     if cards:
         b.cards(cards)
     b.section(
@@ -402,7 +512,8 @@ def specialty_page(safe: SafeMarts, specialty: str) -> Page:
         return b.page(specialty_filename(specialty), label, label)
     if rates is not None:
         b.cards(
-            [_rate_card(rates, specialty, o, t) for o in HEADLINE_OUTCOMES] + _cost_card(safe.cost, specialty)
+            [_rate_card(rates, specialty, o, t) for o in HEADLINE_OUTCOMES]
+            + _cost_card(safe.cost, specialty, t)
         )
     b.section("Outcome mix")
     if rates is None:
@@ -536,7 +647,7 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
                         "reviews × fee",
                         "#777777",
                     ),
-                    *_cost_card(safe.cost, ALL),
+                    *_cost_card(safe.cost, ALL, t),
                     (
                         "Net per case",
                         _first(overall, money_text(pl.col("per_case_net"))) or "—",
@@ -564,6 +675,9 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
                     ),
                 ]
             )
+    extra = _assumption_cards(safe)
+    if extra:
+        b.cards(extra)
     b.section("By specialty")
     if safe.cost is None:
         b.missing("Cost impact (marts.cost_impact)")
@@ -623,6 +737,7 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
         b.figure(figures.targeting_figure(safe.targeting))
         b.table(views.targeting_table(safe.targeting, "targeting", "Lift by score decile", t))
     b.section("Assumptions in force")
+    _cost_assumptions_section(b, safe)
     settings = _settings(run_info, safe)
     if settings:
         b.table(
@@ -728,7 +843,8 @@ def methodology_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
             max_small=safe.threshold - 1,
             fee=f"{float(settings.get('program_fee_usd', 750)):,.0f}",
             horizon=settings.get("horizon_months", 12),
-            min_leak=settings.get("min_cases_observed_leakage", 30),
+            min_leak=settings.get("min_cases_observed", 30),
+            runout=settings.get("claims_runout_days", 90),
             text_threshold=settings.get("text_model_threshold", 0.6),
             bootstrap=f"{int(settings.get('bootstrap_resamples', 1000)):,}",
             cusum_odds=f"{float(settings.get('cusum_odds_ratio', 2.0)):g}",

@@ -45,8 +45,15 @@ OTHER = "other"
 COST_MEASURES = (
     "gross_avoided", "gross_ci_low", "gross_ci_high", "program_cost", "net_avoided", "net_ci_low",
     "net_ci_high", "per_case_net", "per_case_ci_low", "per_case_ci_high", "roi", "roi_ci_low", "roi_ci_high",
+    "deferred_avoided", "deferred_ci_low", "deferred_ci_high",
 )  # fmt: skip
-REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high", "realized_net")
+REALIZED_MEASURES = ("realized_avoided", "realized_ci_low", "realized_ci_high")
+#: The verified net charges the fee for every review of the closed cohort: beside the verified gross
+#: it gives n_closed_cohort back, so it is hidden with that count.
+VERIFIED_MEASURES = ("verified_net", "verified_ci_low", "verified_ci_high")
+#: Counts of cost_impact (and its segments) that add up over the table like n_cases, each its own
+#: cell: key prefix and the count's column.
+COST_COUNTS = {"cc": "n_closed_cohort", "cu": "unpriced_changes"}
 #: Outcomes whose cases have a second invasiveness tier (agreement leaves the others out).
 TIERED = tuple(o for o in REVIEW_OUTCOMES if o != "deferred")
 LEAKAGE_OUTCOMES = ("non_surgical", "deferred")
@@ -167,7 +174,9 @@ def fold_segments(segments: pl.DataFrame, threshold: int, keys: pl.DataFrame | N
             "program_cost",
             "net_avoided",
             "realized_avoided",
-            "realized_net",
+            "verified_net",
+            "deferred_avoided",
+            *COST_COUNTS.values(),
         )
         if c in out.columns
     ]
@@ -413,6 +422,49 @@ def _cost_cells(c: Cells, cost: pl.DataFrame) -> None:
             )
 
 
+def _count_cells(c: Cells, frame: pl.DataFrame, prefix: str, group: Sequence[str], total: str) -> None:
+    """Cells `prefix|group...` holding `frame`'s column `total` (the caller relates them)."""
+    key = _k(prefix, *group)
+    c.add(frame.select(key)["key"], frame[total].fill_null(0))
+
+
+def _cost_counts(c: Cells, cost: pl.DataFrame) -> None:
+    """The closed cohort and the unpriced changes of each specialty add up to the 'all' row."""
+    for prefix, col in COST_COUNTS.items():
+        if col not in cost.columns:
+            continue
+        _count_cells(c, cost, prefix, ["specialty"], col)
+        if _has_all(cost):
+            parts, whole = cost.filter(pl.col("specialty") != ALL), cost.filter(pl.col("specialty") == ALL)
+            c.sums(
+                _rel(parts, pl.lit(f"{prefix}-col"), _k(prefix, "specialty")),
+                _rel(whole, pl.lit(f"{prefix}-col"), _k(prefix, "specialty")),
+            )
+
+
+def _segment_counts(c: Cells, segments: pl.DataFrame) -> None:
+    """A dimension's segments add up to the 'all' row of cost_impact for each count."""
+    for prefix, col in COST_COUNTS.items():
+        if col not in segments.columns:
+            continue
+        _count_cells(c, segments, f"seg{prefix}", ["dimension", "segment"], col)
+        for dim in segments["dimension"].unique().to_list():
+            keys = (
+                segments.filter(pl.col("dimension") == dim)
+                .select(_k(f"seg{prefix}", "dimension", "segment"))["key"]
+                .to_list()
+            )
+            _outcome_sum(c, f"seg{prefix}-t|{dim}", [*keys, f"{prefix}|{ALL}"], [1] * len(keys) + [-1])
+
+
+def _cost_rate_cells(c: Cells, rates: pl.DataFrame) -> None:
+    """marts.cost_rates: closed cases, those billed (events) and those not billed are counts of
+    people (n_closed = n_events + the rest); cases with no claims are a count of their own."""
+    frame = rates.rename({"n_closed": "n"})
+    _split_cells(c, frame, "cr", ["specialty", "parameter", "outcome"], "n", "n_events")
+    c.add(frame.select(_k("crn", "specialty", "parameter", "outcome"))["key"], frame["n_no_claims"])
+
+
 def _segment_cells(c: Cells, segments: pl.DataFrame) -> None:
     frame = segments.with_columns(pl.col("n_verified").fill_null(0)).rename({"n_cases": "n"})
     _split_cells(c, frame, "seg", ["dimension", "segment"], "n", "n_verified")
@@ -512,8 +564,13 @@ def cell_model(marts: dict[str, pl.DataFrame]) -> Cells:
         _concordance_cells(c, conc, rates)
     if (cost := _get(marts, "cost_impact")) is not None:
         _cost_cells(c, cost)
+        _cost_counts(c, cost)
     if (segments := _get(marts, "cost_impact_segments")) is not None and cost is not None:
         _segment_cells(c, segments)
+        if _has_all(cost):
+            _segment_counts(c, segments)
+    if (cost_rates := _get(marts, "cost_rates")) is not None:
+        _cost_rate_cells(c, cost_rates)
     if (targeting := _get(marts, "targeting")) is not None:
         _targeting_cells(c, targeting, outcomes=rates is not None)
     pending = summary_count(marts, "pending")
@@ -706,7 +763,48 @@ def _safe_cost(cost: pl.DataFrame, d: Decision) -> pl.DataFrame:
         n_verified=pl.when(verified_hidden).then(None).otherwise(pl.col("n_verified")),
     )
     out = _hide(out, pl.col("n_cases_suppressed"), COST_MEASURES)
-    return _hide(out, pl.col("n_verified_suppressed"), REALIZED_MEASURES)
+    out = _hide(out, pl.col("n_verified_suppressed"), REALIZED_MEASURES)
+    return _safe_cost_counts(out, d, "", ["specialty"])
+
+
+def _safe_cost_counts(out: pl.DataFrame, d: Decision, prefix: str, key: Sequence[str]) -> pl.DataFrame:
+    """The cohort and unpriced counts of cost_impact or its segments, hidden with n_cases; the
+    verified net with the closed cohort."""
+    for cell, col in COST_COUNTS.items():
+        if col not in out.columns:
+            continue
+        out = _flags(out, d, col, _k(prefix + cell, *key))
+        gone = pl.col(col + SUPPRESSED_SUFFIX) | pl.col("n_cases_suppressed")
+        out = out.with_columns(
+            gone.alias(col + SUPPRESSED_SUFFIX), pl.when(gone).then(None).otherwise(pl.col(col)).alias(col)
+        )
+    if "n_closed_cohort_suppressed" in out.columns:
+        out = _hide(out, pl.col("n_closed_cohort_suppressed"), VERIFIED_MEASURES)
+    return out
+
+
+def _safe_cost_rates(rates: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    """A rate with its n gives the events back and its Wilson interval gives n: where either count
+    (or their difference) is hidden the observed rate goes, and the rate in force when it is the
+    observed one. A pooled leakage rate rests on every leakage count of its specialty."""
+    k = ["specialty", "parameter", "outcome"]
+    out = _flags(rates, d, "n_closed", _k("cr", *k))
+    out = _flags(out, d, "n_events", _k("cr+", *k))
+    out = _flags(out, d, "n_no_claims", _k("crn", *k))
+    hidden = pl.col("n_closed_suppressed") | pl.col("n_events_suppressed") | _hidden(d, _k("cr-", *k))
+    out = out.with_columns(
+        n_closed_suppressed=hidden,
+        n_events_suppressed=hidden,
+        n_closed=pl.when(hidden).then(None).otherwise(pl.col("n_closed")),
+        n_events=pl.when(hidden).then(None).otherwise(pl.col("n_events")),
+    )
+    out = _hide(out, hidden, ["rate", "ci_low", "ci_high"])
+    in_force = ["rate_used", "used_ci_low", "used_ci_high"]
+    out = _hide(out, hidden & (pl.col("basis") == "observed"), in_force)
+    pooled = (hidden & (pl.col("parameter") == "leakage")).any().over("specialty") & (
+        pl.col("basis") == "pooled"
+    )
+    return _hide(out, pooled | _hidden(d, _k("t", "specialty")), in_force)
 
 
 def _safe_segments(segments: pl.DataFrame, d: Decision) -> pl.DataFrame:
@@ -722,7 +820,8 @@ def _safe_segments(segments: pl.DataFrame, d: Decision) -> pl.DataFrame:
         n_verified=pl.when(verified_hidden).then(None).otherwise(pl.col("n_verified")),
     )
     out = _hide(out, pl.col("n_cases_suppressed"), COST_MEASURES)
-    return _hide(out, pl.col("n_verified_suppressed"), REALIZED_MEASURES)
+    out = _hide(out, pl.col("n_verified_suppressed"), REALIZED_MEASURES)
+    return _safe_cost_counts(out, d, "seg", ["dimension", "segment"])
 
 
 def _safe_sensitivity(sens: pl.DataFrame, d: Decision) -> pl.DataFrame:
@@ -734,7 +833,15 @@ def _safe_sensitivity(sens: pl.DataFrame, d: Decision) -> pl.DataFrame:
             for o in LEAKAGE_OUTCOMES
         ]
     )
-    hidden = _hidden(d, _k("t", "specialty")) | ((pl.col("assumption") == "leakage") & leak)
+    # one leakage row per outcome (leakage_<outcome>), or one for all in older marts
+    own = pl.any_horizontal(
+        [
+            (pl.col("assumption") == f"leakage_{o}")
+            & _hidden(d, pl.concat_str([pl.lit("o|"), pl.col("specialty"), pl.lit(f"|{o}")]))
+            for o in CHANGED_OUTCOMES
+        ]
+    )
+    hidden = _hidden(d, _k("t", "specialty")) | ((pl.col("assumption") == "leakage") & leak) | own
     return sens.filter(~hidden)
 
 
@@ -785,6 +892,8 @@ def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) 
         "cost_impact": lambda f: _safe_cost(f, decision),
         "cost_impact_segments": lambda f: _safe_segments(f, decision),
         "cost_sensitivity": lambda f: _safe_sensitivity(f, decision),
+        "cost_rates": lambda f: _safe_cost_rates(f, decision),
+        "cost_assumptions": lambda f: f.filter(~_hidden(decision, _k("t", "specialty"))),
         "targeting": lambda f: _safe_targeting(f, decision),
         "data_quality_files": lambda f: _safe_dq(f, decision),
         "data_quality_rules": lambda f: _flags(

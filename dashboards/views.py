@@ -20,7 +20,7 @@ from dashboards.formatting import (
     specialty_names,
 )
 from dashboards.palette import OUTCOMES, outcome_label
-from dashboards.publication import REALIZED_MEASURES
+from dashboards.publication import REALIZED_MEASURES, VERIFIED_MEASURES
 from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX, count_text
 from dashboards.tables import Table
 from pipelines.lib.vocabulary import FLAG_ORDER, FLAGS_BEYOND_95, FUNNEL_FLAGS
@@ -328,7 +328,11 @@ def cost_table(
     csv = _drop_flags(
         cost.with_columns(
             count_text("n_cases", threshold),
-            *([count_text("n_verified", threshold)] if "n_verified" in cost.columns else []),
+            *[
+                count_text(c, threshold)
+                for c in ("n_verified", "n_closed_cohort", "unpriced_changes")
+                if c in cost.columns
+            ],
         )
     )
     name = specialty_names(label_col) if label_col == "specialty" else pl.col(label_col).cast(pl.String)
@@ -349,12 +353,24 @@ def cost_table(
             count_text("n_verified", threshold, thousands=True).alias("Verified cases"),
             money_text(pl.col("realized_avoided")).alias("Verified gross"),
             _ci("realized_ci_low", "realized_ci_high", money_text).alias("Verified 95% CI"),
-            money_text(pl.col("realized_net")).alias("Verified net"),
         ]
+    if all(c in cost.columns for c in ("n_closed_cohort", *VERIFIED_MEASURES)):
+        cols += [
+            count_text("n_closed_cohort", threshold, thousands=True).alias("Closed cohort"),
+            money_text(pl.col("verified_net")).alias("Verified net"),
+            _ci("verified_ci_low", "verified_ci_high", money_text).alias("Verified net 95% CI"),
+        ]
+    if "deferred_avoided" in cost.columns:
+        cols.append(money_text(pl.col("deferred_avoided")).alias("Deferred (provisional)"))
+    if "unpriced_changes" in cost.columns:
+        cols.append(count_text("unpriced_changes", threshold, thousands=True).alias("Unpriced changes"))
     html = cost.select(cols)
     note = (
-        "Projected: every classified case, priced by the outcome rules. Verified: cases whose follow-up window "
-        "has closed, net of leaked procedures. ROI = net avoided / programme cost. Intervals: 95% bootstrap over cases."
+        "Projected: every classified case, E0 (the first plan, completed at the baseline rate) minus E1 (the second "
+        "plan plus leakage). Verified: cases whose horizon has closed by the claims-through date, E0 minus what the "
+        "claims show was spent; the verified net charges the fee for every review of the closed cohort. Deferred "
+        "savings are inside the projected gross and provisional. Unpriced changes claim nothing. ROI = net avoided / "
+        "programme cost. Intervals: 95% bootstrap over cases, re-estimating the rates and observed prices."
     )
     return Table(slug, title, csv, html, note=note, max_rows=max_rows)
 
@@ -464,3 +480,59 @@ def price_sources_table(prices: pl.DataFrame, slug: str, title: str) -> Table:
         *([money_text(pl.col("cost_usd")).alias("cost_usd")] if "cost_usd" in wanted else []),
     ).rename({c: c.replace("_", " ").capitalize() for c in wanted})
     return Table(slug, title, frame, html, label_cols=len(wanted))
+
+
+def cost_assumptions_table(assumptions: pl.DataFrame, slug: str, title: str) -> Table:
+    """marts.cost_assumptions: the assumptions in force per specialty, with their bases."""
+    html = assumptions.select(
+        specialty_names().alias("Specialty"),
+        pl.col("claims_through").cast(pl.String).fill_null(DASH).alias("Claims through"),
+        pl.col("horizon_months").cast(pl.String).alias("Horizon (months)"),
+        (
+            number_text(pl.col("baseline_completion_used"), 3)
+            + pl.lit(" (")
+            + pl.col("baseline_basis").fill_null(DASH)
+            + pl.lit(")")
+        )
+        .fill_null(DASH)
+        .alias("Baseline completion c"),
+        money_text(pl.col("conservative_cost_used")).fill_null(DASH).alias("Conservative pathway"),
+        money_text(pl.col("workup_cost_used")).fill_null(DASH).alias("Work-up"),
+        money_text(pl.col("program_fee_usd")).alias("Fee per review"),
+        pl.col("price_basis_summary").alias("Price basis (share of gross)"),
+    )
+    note = (
+        "Claims are complete up to the claims-through date; a horizon is closed when the opinion date plus the "
+        "horizon falls on or before it. Catalogue prices keep their own year: no sourced medical-care price index "
+        "is applied."
+    )
+    return Table(slug, title, assumptions, html, note=note, label_cols=1)
+
+
+def cost_rates_table(rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """marts.cost_rates: baseline completion and leakage per outcome, observed and in force."""
+    csv = _drop_flags(
+        rates.with_columns(count_text(c, threshold) for c in ("n_closed", "n_events", "n_no_claims"))
+    )
+    html = rates.select(
+        specialty_names().alias("Specialty"),
+        pl.when(pl.col("parameter") == "baseline_completion")
+        .then(pl.lit("Baseline completion c"))
+        .otherwise(pl.lit("Leakage l: ") + outcome_names("outcome"))
+        .alias("Rate"),
+        count_text("n_closed", threshold, thousands=True).alias("Closed cases with claims"),
+        count_text("n_events", threshold, thousands=True).alias("Billed for the initial family"),
+        count_text("n_no_claims", threshold, thousands=True).alias("No claims seen"),
+        pct_text(pl.col("rate")).fill_null(DASH).alias("Observed"),
+        _ci("ci_low", "ci_high", pct_text).fill_null(DASH).alias("Wilson 95% CI"),
+        pct_text(pl.col("rate_used")).fill_null("suppressed").alias("In force"),
+        pl.col("basis").alias("Basis"),
+        pl.col("source").alias("Source"),
+    )
+    note = (
+        "Observed rates count closed-horizon cases with some claim (or enrollment through the horizon); cases with "
+        "no claims at all are left out and shown as 'no claims seen'. A rate is observed at the minimum number of "
+        "cases or more; below it leakage falls back to the specialty's pooled rate over changed outcomes, then to "
+        "the published default, and baseline completion to its reference value."
+    )
+    return Table(slug, title, csv, html, note=note, label_cols=2)

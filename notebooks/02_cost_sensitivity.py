@@ -15,17 +15,18 @@
 # %% [markdown]
 # # Cost avoided under other assumptions
 #
-# `core.case_costs` is written by `pipelines.costs.case_costs` under the run's
+# `core.case_costs` is written by `pipelines.lib.core.costs.case_costs` under the run's
 # `CostAssumptions`. This notebook calls **the same function** on the same inputs
-# (`load_cost_inputs` reads them from the warehouse, read-only) with other assumptions, and
-# sums the result with `pipelines.marts.cost_measures`, the function behind
-# `marts.cost_impact` (gross, programme cost, net, ROI, 95% stratified bootstrap intervals).
-# Nothing is written back.
+# (`load_cost_inputs` reads them from the warehouse, read-only) with other assumptions. For the
+# published measures and their 95% bootstrap intervals it calls `scenario_impact`, which runs the
+# mart's own builder on a scenario in a scratch database. Nothing is written back.
 #
-# The assumptions moved: **prices** (every unit cost scaled, or a payer's own price list),
-# **leakage** (the share of non-surgical and deferred cases that have the surgery anyway),
-# the **programme fee** per review, and the **horizon** in which a follow-up claim counts as
-# leakage. First, the notebook checks that it reproduces the stored figures exactly.
+# The method (docs/method.md "Cost avoided"): per changed case,
+# `E0 = c x P(initial) + (1 - c) x P(conservative)` without the review and
+# `E1 = P(plan) + l x P(initial)` with it; `c` is the baseline completion of confirmed first
+# plans, `l` the leakage of the case's specialty and outcome, both estimated from closed
+# horizons (judged against the claims-through date). First, the notebook checks that it
+# reproduces the stored figures to the cent.
 
 # %%
 import numpy as np
@@ -44,71 +45,48 @@ print(f"warehouse: {WAREHOUSE}")
 # %%
 import json
 from dataclasses import replace
-from datetime import date
 
-from dashboards.figures import cost_figure, tornado_figure
-from dashboards.palette import PROJECTED, VERIFIED
-from pipelines.lib.core.costs import (
-    LEAKAGE_HIGH,
-    LEAKAGE_LOW,
-    CostAssumptions,
-    case_costs,
-    effective_prices,
-    load_cost_inputs,
-    sensitivity_scenarios,
-)
-from pipelines.lib.marts.costs import cost_measures
+from dashboards.figures import tornado_figure
+from pipelines.lib.core.costs import CostAssumptions, case_costs, load_cost_inputs
+from pipelines.lib.core.prices import effective_prices
+from pipelines.lib.core.rates import LEAKAGE_HIGH, LEAKAGE_LOW
+from pipelines.lib.core.scenarios import sensitivity_scenarios
+from pipelines.lib.marts.costs import scenario_impact
 from pipelines.lib.settings import Settings
 
 summary = dict(conn.sql("SELECT metric, value FROM marts.run_summary").fetchall())
 settings = Settings(**json.loads(summary["settings"]))  # the settings of the run that built the warehouse
-AS_OF = date.fromisoformat(summary["as_of"])  # the date the run judged every horizon against
-outcomes, prices, pathways, follow_ups = load_cost_inputs(conn)
+inputs = load_cost_inputs(conn)
 base = CostAssumptions.from_settings(settings)
 pl.Config.set_float_precision(2)
 pl.Config.set_thousands_separator(",")
-print(f"{outcomes.height:,} cases with an opinion; as of {AS_OF}")
+print(f"{inputs.outcomes.height:,} cases with an opinion; claims through {summary.get('claims_through')}")
+print(summary.get("claims_through_basis"))
 base
 
 
 # %%
-def measures(costs: pl.DataFrame, fee: float, by: str | None = None) -> pl.DataFrame:
-    """marts.cost_impact's measures (cost_measures) over all cases, or per `by` plus 'all'."""
-    if by is None:
-        codes, labels = np.zeros(costs.height, dtype=np.int64), ["all"]
-    else:
-        labels = costs[by].unique().sort().to_list()
-        codes = (costs[by].rank("dense").cast(pl.Int64) - 1).to_numpy()
-    return cost_measures(
-        codes,
-        labels,
-        costs["projected_avoided"].fill_null(0.0).to_numpy(),
-        costs["realized_avoided"].fill_null(0.0).to_numpy(),
-        costs["realized_status"].is_in(["verified_avoided", "leaked"]).to_numpy(),
-        fee,
-        settings.bootstrap_resamples,
-        settings.seed,
-        with_total="all" if by else None,
+def net_by_specialty(costs: pl.DataFrame, fee: float) -> pl.DataFrame:
+    """Point net avoided per specialty and 'all': the sum of projected_avoided less fee x reviews."""
+    per = costs.group_by("specialty").agg(
+        pl.len().alias("n_cases"), pl.col("projected_avoided").sum().alias("gross_avoided")
     )
+    both = pl.concat([per, per.select(pl.lit("all").alias("specialty"), pl.exclude("specialty").sum())])
+    return both.with_columns((pl.col("gross_avoided") - fee * pl.col("n_cases")).alias("net_avoided"))
 
 
-def scenario(
-    assumptions: CostAssumptions, price_table: pl.DataFrame = prices, **label: object
-) -> pl.DataFrame:
-    """Net avoided (all cases) under `assumptions`, labelled with the values in `label`."""
-    costs = case_costs(outcomes, price_table, pathways, follow_ups, assumptions, AS_OF)
-    return measures(costs, assumptions.program_fee_usd).with_columns(
-        **{k: pl.lit(v) for k, v in label.items()}
-    )
+def net_all(assumptions: CostAssumptions, prices: pl.DataFrame | None = None) -> float:
+    costs = case_costs(inputs, assumptions, prices).cases
+    return float(costs["projected_avoided"].sum() - assumptions.program_fee_usd * costs.height)
 
 
 def sweep_plot(
     frame: pl.DataFrame, x: str, title: str, x_title: str, marks: dict[str, float] | None = None
 ) -> go.Figure:
-    """Net avoided with its 95% bootstrap band along one assumption; `marks` are labelled lines."""
-    marks = marks or {}
-    fig = go.Figure(
-        [
+    """Net avoided along one assumption; a band where the frame carries the bootstrap interval."""
+    traces = []
+    if "net_ci_low" in frame.columns:
+        traces += [
             go.Scatter(x=frame[x], y=frame["net_ci_high"], mode="lines", line={"width": 0}, showlegend=False),
             go.Scatter(
                 x=frame[x],
@@ -119,16 +97,18 @@ def sweep_plot(
                 fillcolor="rgba(0,114,178,0.18)",
                 name="95% bootstrap interval",
             ),
-            go.Scatter(
-                x=frame[x],
-                y=frame["net_avoided"],
-                mode="lines+markers",
-                name="net avoided",
-                line={"color": "#0072B2"},
-            ),
         ]
+    traces.append(
+        go.Scatter(
+            x=frame[x],
+            y=frame["net_avoided"],
+            mode="lines+markers",
+            name="net avoided",
+            line={"color": "#0072B2"},
+        )
     )
-    for name, value in marks.items():
+    fig = go.Figure(traces)
+    for name, value in (marks or {}).items():
         fig.add_vline(x=value, line={"dash": "dot"}, annotation_text=name, annotation_textangle=-90)
     fig.add_hline(y=0, line={"color": "#222222", "width": 1})
     fig.update_layout(
@@ -145,58 +125,96 @@ def sweep_plot(
 # ## Baseline: the stored figures, reproduced
 #
 # Under the run's own assumptions the function must give back `core.case_costs` case by case
-# and `marts.cost_impact` per specialty. If these checks fail, the notebook is not looking at
-# what the pipeline published.
+# (projected and verified, to the cent), the rates in force, and — through the mart's own
+# builder — `marts.cost_impact` with its intervals. If these checks fail, the notebook is not
+# looking at what the pipeline published.
 
 # %%
-baseline_costs = case_costs(outcomes, prices, pathways, follow_ups, base, AS_OF)
-stored = conn.sql("SELECT case_id, projected_avoided, realized_status FROM core.case_costs").pl()
-paired = baseline_costs.join(stored, on="case_id", suffix="_stored")
-assert paired.height == stored.height == baseline_costs.height
+baseline = case_costs(inputs, base)
+stored = conn.sql(
+    "SELECT case_id, projected_avoided, realized_status, realized_avoided FROM core.case_costs"
+).pl()
+paired = baseline.cases.join(stored, on="case_id", suffix="_stored")
+assert paired.height == stored.height == baseline.cases.height
 differs = paired.filter(
-    (
-        (pl.col("projected_avoided").fill_null(0) - pl.col("projected_avoided_stored").fill_null(0)).abs()
-        > 0.01
-    )
+    ((pl.col("projected_avoided") - pl.col("projected_avoided_stored")).abs() > 0.005)
     | (pl.col("realized_status") != pl.col("realized_status_stored"))
+    | (
+        (pl.col("realized_avoided").fill_null(0) - pl.col("realized_avoided_stored").fill_null(0)).abs()
+        > 0.005
+    )
 )
 assert differs.height == 0, f"{differs.height} cases differ from core.case_costs"
+for table, frame in (("core.baseline_rates", baseline.baseline), ("core.leakage_rates", baseline.leakage)):
+    published = conn.sql(f"SELECT * FROM {table}").pl()
+    assert frame.sort(frame.columns[:2]).equals(published.sort(frame.columns[:2])), table
 
-baseline = measures(baseline_costs, base.program_fee_usd, by="specialty").rename({"segment": "specialty"})
-published = conn.sql("SELECT specialty, gross_avoided, net_avoided FROM marts.cost_impact").pl()
-check = baseline.join(published, on="specialty", suffix="_mart")
+impact = scenario_impact(baseline, inputs, settings)
+published = conn.sql("SELECT * FROM marts.cost_impact").pl()
+check = impact.join(published, on="specialty", suffix="_mart")
 assert check.height == published.height
-assert (check["gross_avoided"] - check["gross_avoided_mart"]).abs().max() < 0.5
-baseline.select(
+for col in (
+    "gross_avoided",
+    "net_ci_low",
+    "net_ci_high",
+    "verified_net",
+    "verified_ci_low",
+    "verified_ci_high",
+):
+    assert (check[col] - check[f"{col}_mart"]).abs().max() < 0.01, col
+impact.select(
     "specialty",
     "n_cases",
     "gross_avoided",
-    "program_cost",
     "net_avoided",
     "net_ci_low",
     "net_ci_high",
-    "per_case_net",
     "roi",
-    "n_verified",
-    "realized_avoided",
+    "n_closed_cohort",
+    "verified_net",
+    "verified_ci_low",
+    "verified_ci_high",
+    "deferred_avoided",
+    "unpriced_changes",
 )
 
+# %% [markdown]
+# ## The rates in force
+#
+# Baseline completion `c` per specialty and leakage `l` per specialty and changed outcome, each
+# observed with its Wilson interval once `min_cases_observed` closed-horizon cases with some
+# claim (or enrollment through the horizon) support it; `n_no_claims` are the closed cases left
+# out because nothing shows whether they leaked.
+
 # %%
-cost_figure(baseline.filter(pl.col("specialty") != "all")).show()
+conn.sql(
+    "SELECT specialty, n_closed, n_completed, rate, ci_low, ci_high, rate_used, basis, n_no_claims "
+    "FROM core.baseline_rates ORDER BY specialty"
+).pl()
+
+# %%
+conn.sql(
+    "SELECT specialty, outcome, n_closed, n_leaked, rate, ci_low, ci_high, rate_used, basis, n_no_claims "
+    "FROM core.leakage_rates ORDER BY specialty, outcome"
+).pl()
 
 # %% [markdown]
 # ## Prices
 #
-# Unit costs are the catalogue's reference prices (`reference.procedures`, each with its
-# `cost_source` and `cost_year`) unless the payer sent its own (`procedure_costs`). The
-# multiplier scales every unit cost, pathways included; the published tornado uses x0.8 and
-# x1.2. Projected savings scale exactly with it; the programme fee does not, so the break-even
-# moves.
+# One basis per code (`core.prices`): the payer's list, else the mean allowed amount of at
+# least 11 claims, else the catalogue in its own year. The multiplier scales every unit cost,
+# pathways included; projected savings scale exactly with it, the fee does not, so the
+# break-even moves. The published tornado uses x0.8 and x1.2.
 
 # %%
-price_sweep = pl.concat(
+conn.sql(
+    "SELECT basis, count(*) AS codes, min(year) AS first_year, max(year) AS last_year FROM core.prices GROUP BY 1"
+).pl()
+
+# %%
+price_sweep = pl.DataFrame(
     [
-        scenario(replace(base, price_multiplier=float(m)), multiplier=float(m))
+        {"multiplier": float(m), "net_avoided": net_all(replace(base, price_multiplier=float(m)))}
         for m in np.round(np.arange(0.6, 1.41, 0.1), 2)
     ]
 )
@@ -205,202 +223,127 @@ sweep_plot(
     "multiplier",
     "Net avoided as every price moves together",
     "Price multiplier",
-    {"published tornado x0.8": 0.8, "x1.2": 1.2},
+    {"x0.8": 0.8, "x1.2": 1.2},
 ).show()
-price_sweep.select("multiplier", "gross_avoided", "net_avoided", "net_ci_low", "net_ci_high", "roi")
+price_sweep
 
 # %%
-# A payer's own price list replaces the reference price code by code (effective_prices).
-# Illustration only: a hypothetical payer that pays 1.5x the reference price for open and
-# major surgery (tiers 3-4) and the reference price for everything else.
-catalogue = conn.sql("SELECT * FROM reference.procedures").pl()
-payer_list = catalogue.filter(pl.col("tier") >= 3).select(
+# A payer's own price list replaces the price in force code by code (effective_prices), and the
+# mart's builder gives its intervals. Illustration only: a hypothetical payer that pays 1.5x the
+# catalogue price for open and major surgery (tiers 3-4).
+payer_list = inputs.catalogue.filter(pl.col("tier") >= 3).select(
     "procedure_code", (pl.col("cost_usd") * 1.5).alias("cost_usd")
 )
-payer_prices = effective_prices(catalogue, payer_list)
+payer_prices = effective_prices(inputs.catalogue, payer_list, inputs.follow_ups)
+payer_impact = scenario_impact(case_costs(inputs, base, payer_prices), inputs, settings)
 pl.concat(
     [
-        scenario(base, prices, prices="prices in the warehouse"),
-        scenario(base, payer_prices, prices="hypothetical payer: tiers 3-4 at 1.5x"),
+        impact.filter(pl.col("specialty") == "all").with_columns(prices=pl.lit("prices in force")),
+        payer_impact.filter(pl.col("specialty") == "all").with_columns(
+            prices=pl.lit("hypothetical payer: tiers 3-4 at 1.5x")
+        ),
     ]
 ).select("prices", "gross_avoided", "net_avoided", "net_ci_low", "net_ci_high", "per_case_net", "roi")
 
 # %% [markdown]
-# ## Leakage
+# ## Leakage and baseline completion
 #
-# A non-surgical or deferred case is credited with its pathway cost **plus leakage x the
-# initial procedure's cost**: some of those patients have the surgery anyway. The leakage in
-# force per specialty is in `core.leakage_rates` (observed from claims once enough
-# closed-horizon cases support it, else the catalogue default). Published leakage ranges from
-# 18% (*Schmerz* 2023, spine, about 2 years) to 38% (*J Am Coll Surg* 1997, 2-year claims);
-# the sweep sets every specialty to one value.
+# Every specialty's `l` of every changed outcome held at one value, and every `c` held at one
+# value. Published leakage at about two years ranges from 18% [schmerz2023] to 38% [jacs1997];
+# the tornado instead moves each rate across its own 95% interval.
 
 # %%
-conn.sql(
-    "SELECT specialty, default_leakage, n_observed, n_leaked, observed_leakage, leakage_used, leakage_basis, "
-    "horizon_months FROM core.leakage_rates ORDER BY specialty"
-).pl()
-
-# %%
-leakage_sweep = pl.concat(
+leakage_sweep = pl.DataFrame(
     [
-        scenario(replace(base, leakage_override=float(x)), leakage=float(x))
+        {"leakage": float(x), "net_avoided": net_all(replace(base, leakage_override=float(x)))}
         for x in np.round(np.arange(0.0, 0.61, 0.05), 2)
     ]
 )
 sweep_plot(
     leakage_sweep,
     "leakage",
-    "Net avoided by leakage (same in every specialty)",
-    "Leakage (share of non-surgical and deferred cases operated anyway)",
-    {"Schmerz 2023: 18%": LEAKAGE_LOW, "J Am Coll Surg 1997: 38%": LEAKAGE_HIGH},
+    "Net avoided by leakage (the same in every specialty and outcome)",
+    "Leakage (share of changed cases operated on anyway)",
+    {"18% [schmerz2023]": LEAKAGE_LOW, "38% [jacs1997]": LEAKAGE_HIGH},
+).update_xaxes(tickformat=".0%").show()
+
+# %%
+completion_sweep = pl.DataFrame(
+    [
+        {"completion": float(x), "net_avoided": net_all(replace(base, baseline_override=float(x)))}
+        for x in np.round(np.arange(0.7, 1.01, 0.05), 2)
+    ]
+)
+sweep_plot(
+    completion_sweep,
+    "completion",
+    "Net avoided by baseline completion c (the same in every specialty)",
+    "Share of first plans carried out without the review",
 ).update_xaxes(tickformat=".0%").show()
 
 # %% [markdown]
 # ## Programme fee
 #
-# The fee enters only the programme cost (reviews x fee), so one set of case costs serves
-# every fee. Published price points: $565 per case (MyConsult, 2005), about $750 for a
-# hospital second opinion and up to $2,500 (Purview blog, via literature.md §3.1). The
-# break-even fee is the gross saving per review.
+# The fee enters only the programme cost (reviews x fee), so one set of case costs serves every
+# fee. Published price points: $565 per case (MyConsult, 2005) and about $750 for a hospital
+# second opinion [purview-fees]. The break-even fee is the gross saving per review.
 
 # %%
-fee_sweep = pl.concat(
-    [measures(baseline_costs, float(fee)).with_columns(fee=pl.lit(float(fee))) for fee in range(0, 3001, 250)]
-)
-gross_all = float(baseline.filter(pl.col("specialty") == "all")["gross_avoided"][0])
-n_all = int(baseline.filter(pl.col("specialty") == "all")["n_cases"][0])
+gross_all = float(impact.filter(pl.col("specialty") == "all")["gross_avoided"][0])
+n_all = int(impact.filter(pl.col("specialty") == "all")["n_cases"][0])
 print(f"break-even fee: ${gross_all / n_all:,.0f} per review (gross saving per review)")
+fee_sweep = pl.DataFrame(
+    [{"fee": float(fee), "net_avoided": gross_all - fee * n_all} for fee in range(0, 3001, 250)]
+)
 sweep_plot(
     fee_sweep,
     "fee",
     "Net avoided by programme fee per review",
     "Fee per review (USD)",
-    {"MyConsult 2005: $565": 565, "typical: $750": 750, "upper end: $2,500": 2500},
+    {"$565": 565, "$750": 750},
 ).show()
 
 # %% [markdown]
 # ## Horizon
 #
-# A follow-up claim in the initial procedure's family counts as leakage when it falls within
-# the horizon after the opinion. literature.md §3.3 suggests reporting 6, 12 and 24 months. A
-# longer horizon sees more of the surgery that happened anyway, but fewer cases have a closed
-# window by the run date, so fewer are verified; and the observed leakage replaces a
-# specialty's default only when enough closed-horizon cases support it.
+# A longer horizon sees more of the surgery that happens anyway, but fewer horizons have closed
+# by the claims-through date; both change the estimated rates. Each horizon is recomputed from
+# the claims, with its own intervals.
 
 # %%
-rows, statuses = [], []
+rows = []
 for months in (6, 12, 24):
-    costs = case_costs(outcomes, prices, pathways, follow_ups, replace(base, horizon_months=months), AS_OF)
-    rows.append(measures(costs, base.program_fee_usd).with_columns(horizon_months=pl.lit(months)))
-    statuses.append(costs.group_by("realized_status").len().with_columns(horizon_months=pl.lit(months)))
-horizon = pl.concat(rows)
-fig = go.Figure(
-    [
-        go.Bar(
-            name="projected net",
-            x=horizon["horizon_months"],
-            y=horizon["net_avoided"],
-            marker_color=PROJECTED,
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": (horizon["net_ci_high"] - horizon["net_avoided"]).to_list(),
-                "arrayminus": (horizon["net_avoided"] - horizon["net_ci_low"]).to_list(),
-            },
-        ),
-        go.Bar(
-            name="verified net (closed windows)",
-            x=horizon["horizon_months"],
-            y=horizon["realized_net"],
-            marker_color=VERIFIED,
-        ),
-    ]
-)
-fig.update_layout(
-    title="Projected and verified net avoided by horizon",
-    barmode="group",
-    xaxis={"title": "Horizon (months)", "type": "category"},
-    yaxis_title="USD",
-    yaxis_tickprefix="$",
-    yaxis_tickformat=",.0f",
-)
-fig.show()
-pl.concat(statuses).pivot(on="realized_status", index="horizon_months", values="len").join(
-    horizon.select("horizon_months", "net_avoided", "n_verified", "realized_avoided", "realized_net"),
-    on="horizon_months",
-).sort("horizon_months")
-
-# %% [markdown]
-# ## Two assumptions at once: price level and leakage
-#
-# Net avoided per review over a grid of price multipliers and leakage values, the fee held at
-# the run's setting. Adding the fee back gives the break-even fee of each scenario; where a
-# contour reaches zero, the programme stops paying for itself.
-
-# %%
-multipliers = [0.6, 0.8, 1.0, 1.2, 1.4]
-leakages = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
-grid = pl.DataFrame(
-    [
-        {
-            "multiplier": m,
-            "leakage": x,
-            "net_per_case": (
-                case_costs(
-                    outcomes,
-                    prices,
-                    pathways,
-                    follow_ups,
-                    replace(base, price_multiplier=m, leakage_override=x),
-                    AS_OF,
-                )["projected_avoided"]
-                .fill_null(0)
-                .mean()
-                - base.program_fee_usd
-            ),
-        }
-        for m in multipliers
-        for x in leakages
-    ]
-)
-z = grid.pivot(on="multiplier", index="leakage", values="net_per_case").drop("leakage").to_numpy()
-fig = go.Figure(
-    go.Contour(
-        x=multipliers,
-        y=leakages,
-        z=z,
-        colorscale="Viridis",
-        contours={"showlabels": True},
-        colorbar={"title": "USD per review"},
+    moved = replace(base, horizon_months=months)
+    result = case_costs(inputs, moved)
+    measures = scenario_impact(result, inputs, settings.replace(horizon_months=months)).filter(
+        pl.col("specialty") == "all"
     )
+    rows.append(measures.with_columns(horizon_months=pl.lit(months)))
+horizon = pl.concat(rows)
+sweep_plot(horizon, "horizon_months", "Net avoided by horizon (recomputed)", "Horizon (months)").show()
+horizon.select(
+    "horizon_months", "net_avoided", "net_ci_low", "net_ci_high", "n_closed_cohort", "verified_net"
 )
-fig.update_layout(
-    title=f"Net avoided per review (fee ${base.program_fee_usd:,.0f})",
-    xaxis_title="Price multiplier",
-    yaxis_title="Leakage",
-    yaxis_tickformat=".0%",
-)
-fig.show()
 
 # %% [markdown]
 # ## The published tornado, recomputed
 #
-# `marts.cost_sensitivity` computes the tornado chart in closed form. Recomputing each scenario
-# of `sensitivity_scenarios` through `case_costs` must give the same net to the cent, which
-# pins the closed form to the formula.
+# `marts.cost_sensitivity` computes each swing in closed form. Recomputing every scenario of
+# `sensitivity_scenarios` through `case_costs` must give the same net to the cent, which pins
+# the closed form to the method.
 
 # %%
 mart = conn.sql("SELECT * FROM marts.cost_sensitivity").pl()
-recomputed = []
-for assumption, level, _setting, moved in sensitivity_scenarios(base):
-    costs = case_costs(outcomes, prices, pathways, follow_ups, moved, AS_OF)
-    recomputed.append(
-        measures(costs, moved.program_fee_usd, by="specialty")
-        .select(pl.col("segment").alias("specialty"), pl.col("net_avoided").alias("net_recomputed"))
-        .with_columns(assumption=pl.lit(assumption), scenario=pl.lit(level))
-    )
-compared = mart.join(pl.concat(recomputed), on=["specialty", "assumption", "scenario"])
+scenarios = sensitivity_scenarios(base, baseline.baseline, baseline.leakage)
+recomputed = pl.concat(
+    [
+        net_by_specialty(case_costs(inputs, s.assumptions).cases, s.assumptions.program_fee_usd)
+        .select("specialty", pl.col("net_avoided").alias("net_recomputed"))
+        .with_columns(assumption=pl.lit(s.assumption), scenario=pl.lit(s.scenario))
+        for s in scenarios
+    ]
+)
+compared = mart.join(recomputed, on=["specialty", "assumption", "scenario"])
 assert compared.height == mart.height
 assert (compared["net_avoided"] - compared["net_recomputed"]).abs().max() < 0.01
 tornado_figure(mart, "all").show()
@@ -411,12 +354,14 @@ compared.filter(pl.col("specialty") == "all").select(
 # %% [markdown]
 # ## Caveats
 #
-# * Projected savings assume the second plan is followed; only 61.2% of users of one programme
-#   planned to follow the recommendation (Meyer et al., *Am J Med* 2015). Leakage captures
-#   part of that, and only where claims arrive.
-# * Deferred savings are provisional until the horizon closes (literature.md §3.3).
-# * Catalogue prices mix bases (Medicare payment, hospital cost, commercial price, estimate):
-#   `reference.procedures.cost_basis` and `cost_year` say which, per code.
+# * The identifying assumption: confirmed cases' completion of the first plan stands for what the
+#   changed cases would have done without the review.
+# * Closed cases with no claims at all are left out of `c` and `l` unless enrollment shows them
+#   covered; where covered patients often have nothing billed, that leaves `c` and `l` too high.
+# * Projected savings assume the second plan is followed, apart from leakage; only 61.2% of the
+#   users of one programme planned to follow it [meyer2015].
+# * Deferred savings are provisional: deferral may only delay surgery [ferreira2022].
+# * Catalogue prices keep their own year (`core.prices.year`): no price index is applied.
 
 # %%
 conn.close()

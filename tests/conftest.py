@@ -42,7 +42,7 @@ def built_run(tmp_path_factory: pytest.TempPathFactory) -> BuiltRun:
 
     root = tmp_path_factory.mktemp("e2e")
     landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"
-    generated = generate(N_CASES, 5, landing, fmt="csv", dirty_fraction=0.02)
+    generated = generate(N_CASES, 5, landing, fmt="csv", dirty_fraction=0.02, enrollment=True)
     _adversarial_files(landing)
     # ~1,200 rule-labelled narratives: train on them (plus the corpus), as a real warehouse would.
     previous = os.environ.get("SECONDLOOK_MIN_LABELLED_NARRATIVES")

@@ -119,7 +119,7 @@ PAYERS = ("commercial", "medicare", "medicaid", "self_pay", "other")
 SETTINGS = {
     "program_fee_usd": 750.0,
     "horizon_months": 12,
-    "min_cases_observed_leakage": 30,
+    "min_cases_observed": 30,
     "bootstrap_resamples": 1000,
     "seed": 42,
     "text_model_threshold": 0.6,
@@ -282,6 +282,9 @@ def _cost_measures(fee: float) -> list[pl.Expr]:
         pl.col("realized_avoided").sum().alias("realized_avoided"),
         (pl.col("realized_avoided").sum() - z * real_sd).alias("realized_ci_low"),
         (pl.col("realized_avoided").sum() + z * real_sd).alias("realized_ci_high"),
+        pl.col("horizon_closed").sum().alias("n_closed_cohort"),
+        pl.col("projected_avoided").filter(pl.col("outcome") == "deferred").sum().alias("deferred_avoided"),
+        pl.lit(0, dtype=pl.Int64).alias("unpriced_changes"),
     ]
 
 
@@ -290,7 +293,13 @@ def _cost_derived(df: pl.DataFrame, fee: float) -> pl.DataFrame:
         net_avoided=pl.col("gross_avoided") - pl.col("program_cost"),
         net_ci_low=pl.col("gross_ci_low") - pl.col("program_cost"),
         net_ci_high=pl.col("gross_ci_high") - pl.col("program_cost"),
-        realized_net=pl.col("realized_avoided") - pl.col("n_verified") * fee,
+        verified_net=pl.col("realized_avoided") - pl.col("n_closed_cohort") * fee,
+        deferred_ci_low=pl.col("deferred_avoided") * 0.9,
+        deferred_ci_high=pl.col("deferred_avoided") * 1.1,
+    )
+    df = df.with_columns(
+        verified_ci_low=pl.col("realized_ci_low") - pl.col("n_closed_cohort") * fee,
+        verified_ci_high=pl.col("realized_ci_high") - pl.col("n_closed_cohort") * fee,
     )
     return df.with_columns(
         per_case_net=pl.col("net_avoided") / pl.col("n_cases"),
@@ -321,7 +330,14 @@ COST_COLUMNS = [
     "realized_avoided",
     "realized_ci_low",
     "realized_ci_high",
-    "realized_net",
+    "verified_net",
+    "verified_ci_low",
+    "verified_ci_high",
+    "n_closed_cohort",
+    "deferred_avoided",
+    "deferred_ci_low",
+    "deferred_ci_high",
+    "unpriced_changes",
 ]
 
 
@@ -383,6 +399,79 @@ def cost_sensitivity(cases: pl.DataFrame, fee: float = 750.0) -> pl.DataFrame:
     )
     return out.with_columns(delta=pl.col("net_avoided") - pl.col("base_net_avoided")).select(
         "specialty", "assumption", "scenario", "setting", "net_avoided", "base_net_avoided", "delta"
+    )
+
+
+def cost_assumptions(cases: pl.DataFrame, fee: float = 750.0) -> pl.DataFrame:
+    """marts.cost_assumptions in shape: one row per specialty and 'all' (no counts in it)."""
+    names = ["all", *cases["specialty"].unique(maintain_order=True).to_list()]
+    return pl.DataFrame(
+        {
+            "specialty": names,
+            "claims_through": LAST_DAY - dt.timedelta(days=90),
+            "claims_through_basis": f"latest service_date {LAST_DAY.isoformat()} minus 90 days of claims run-out",
+            "horizon_months": 12,
+            "baseline_completion_used": [None] + [0.92] * (len(names) - 1),
+            "conservative_cost_used": [None] + [1500.0] * (len(names) - 1),
+            "workup_cost_used": [None] + [800.0] * (len(names) - 1),
+            "program_fee_usd": fee,
+            "price_basis_summary": "observed 96.0%, catalogue 4.0%",
+            "baseline_basis": [None] + ["observed"] * (len(names) - 1),
+            "min_cases_observed": 30,
+            "discount_rate_annual": 0.0,
+            "catalogue_price_years": "catalogue price in its own year: not inflated",
+        }
+    )
+
+
+def cost_rates(cases: pl.DataFrame) -> pl.DataFrame:
+    """marts.cost_rates in shape: c and l per changed outcome from the closed cases' leak flags."""
+    closed = cases.filter(pl.col("horizon_closed"))
+    c = (
+        closed.filter(pl.col("outcome") == "confirmed")
+        .group_by("specialty", maintain_order=True)
+        .agg(n_closed=pl.len(), n_events=(~pl.col("leaked")).sum())
+        .with_columns(parameter=pl.lit("baseline_completion"), outcome=pl.lit("confirmed"))
+    )
+    changed = ["less_invasive", "non_surgical", "deferred", "more_invasive", "alternative"]
+    l_rows = (
+        closed.filter(pl.col("outcome").is_in(changed))
+        .group_by("specialty", "outcome", maintain_order=True)
+        .agg(n_closed=pl.len(), n_events=pl.col("leaked").sum())
+        .with_columns(parameter=pl.lit("leakage"))
+    )
+    out = pl.concat([c, l_rows.select(c.columns)]).with_columns(
+        pl.col("n_closed").cast(pl.Int64),
+        pl.col("n_events").cast(pl.Int64),
+        n_no_claims=pl.lit(3, dtype=pl.Int64),
+    )
+    low, high = _wilson(pl.col("n_events"), pl.col("n_closed"))
+    observed = pl.col("n_closed") >= 30
+    return (
+        out.with_columns(rate=pl.col("n_events") / pl.col("n_closed"), ci_low=low, ci_high=high)
+        .with_columns(
+            rate_used=pl.when(observed).then(pl.col("rate")).otherwise(0.2),
+            basis=pl.when(observed).then(pl.lit("observed")).otherwise(pl.lit("default")),
+            used_ci_low=pl.when(observed).then(pl.col("ci_low")).otherwise(0.18),
+            used_ci_high=pl.when(observed).then(pl.col("ci_high")).otherwise(0.38),
+            source=pl.lit("simulated"),
+        )
+        .select(
+            "specialty",
+            "parameter",
+            "outcome",
+            "n_closed",
+            "n_events",
+            "n_no_claims",
+            "rate",
+            "ci_low",
+            "ci_high",
+            "rate_used",
+            "basis",
+            "used_ci_low",
+            "used_ci_high",
+            "source",
+        )
     )
 
 
@@ -594,6 +683,8 @@ def make_marts(
         "cost_impact": cost_impact(cases),
         "cost_impact_segments": cost_impact_segments(cases),
         "cost_sensitivity": cost_sensitivity(cases),
+        "cost_assumptions": cost_assumptions(cases),
+        "cost_rates": cost_rates(cases),
         "reviewer_variation": reviewer_variation(cases),
         "concordance": concordance(cases),
         "turnaround": turnaround(cases),

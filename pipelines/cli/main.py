@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of injected bad rows exercising every quarantine rule",
     )
+    gen.add_argument(
+        "--enrollment",
+        action="store_true",
+        help="also write enrollment (each patient's coverage period), so cases without claims can count",
+    )
     run = sub.add_parser("run", help="ingest the landing folder and rebuild every table and the site")
     run.add_argument("--landing", type=Path, default=Path(DEFAULT_LANDING))
     run.add_argument("--warehouse", type=Path, default=Path(DEFAULT_WAREHOUSE))
@@ -97,7 +102,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.generate import generate
 
     started = time.monotonic()
-    summary = generate(args.cases, args.seed, args.out, fmt=args.format, dirty_fraction=args.dirty_fraction)
+    summary = generate(
+        args.cases,
+        args.seed,
+        args.out,
+        fmt=args.format,
+        dirty_fraction=args.dirty_fraction,
+        enrollment=args.enrollment,
+    )
     print(f"wrote synthetic landing data to {args.out} in {time.monotonic() - started:.1f} s")
     for key, value in summary.items():
         print(f"  {key}: {value}")

@@ -112,20 +112,35 @@ def text_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def money_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Projected and verified net, the claims-through date, the price basis of the gross, unpriced changes."""
     if not table_exists(conn, "marts.cost_impact"):
         return []
     row = conn.execute("""SELECT n_cases, gross_avoided, program_cost, net_avoided, net_ci_low, net_ci_high, roi,
-                                 n_verified, realized_avoided FROM marts.cost_impact WHERE specialty = 'all'""").fetchall()
+                                 n_verified, realized_avoided, verified_net, verified_ci_low, verified_ci_high,
+                                 n_closed_cohort, deferred_avoided, unpriced_changes
+                          FROM marts.cost_impact WHERE specialty = 'all'""").fetchall()
     if not row:
         return []
-    n, gross, fee, net, lo, hi, roi, n_ver, realized = row[0]
-    return [
+    n, gross, fee, net, lo, hi, roi, n_ver, realized, v_net, v_lo, v_hi, cohort, deferred, unpriced = row[0]
+    lines = [
         f"Net cost avoided (projected): {_money(net)} (95% CI {_money(lo)} to {_money(hi)}) over {n:,} reviewed cases",
         f"  gross {_money(gross)} - program cost {_money(fee)}; ROI {roi:.2f}"
         if roi is not None
         else f"  gross {_money(gross)} - program cost {_money(fee)}",
-        f"Verified against follow-up claims: {_money(realized)} over {n_ver or 0:,} cases whose horizon has closed",
+        f"  of which deferred (provisional): {_money(deferred)}; unpriced changes (claim nothing): {unpriced or 0:,}",
+        f"Net cost avoided (verified): {_money(v_net)} (95% CI {_money(v_lo)} to {_money(v_hi)}): "
+        f"{_money(realized)} verified on {n_ver or 0:,} cases, less the fee for all {cohort or 0:,} reviews "
+        "whose horizon has closed",
     ]
+    if table_exists(conn, "marts.cost_assumptions"):
+        a = conn.execute(
+            "SELECT claims_through, claims_through_basis, price_basis_summary FROM marts.cost_assumptions "
+            "WHERE specialty = 'all'"
+        ).fetchall()
+        if a:
+            through, basis, prices = a[0]
+            lines.append(f"Claims through {through or 'none'} ({basis}); price basis of the gross: {prices}")
+    return lines
 
 
 def checks_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:

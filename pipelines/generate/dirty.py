@@ -242,6 +242,7 @@ RULES: dict[str, dict[str, Builder]] = {
         "procedure_code:required": _required("procedure_code", None),
         "service_date:required": _required("service_date", None),
         "service_date:invalid_type": _bad_date("service_date", None),
+        "service_date:future_date": _future("service_date", None),
         "allowed_amount:invalid_type": _set("allowed_amount", BAD_VALUES["number"], None),
         "procedure_code:pattern": _set("procedure_code", BAD_VALUES["code"], None),
         "allowed_amount:negative": _negative,

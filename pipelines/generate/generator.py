@@ -52,6 +52,7 @@ RECOMMENDATIONS: tuple[str, ...] = (
 CASE_COLUMNS: tuple[str, ...] = tuple(load_contracts()["cases"].columns)
 OPINION_COLUMNS: tuple[str, ...] = tuple(load_contracts()["opinions"].columns)
 FOLLOW_UP_COLUMNS: tuple[str, ...] = tuple(load_contracts()["follow_ups"].columns)
+ENROLLMENT_COLUMNS: tuple[str, ...] = tuple(load_contracts()["enrollment"].columns)
 CONFIRMED, LESS, NON_SURGICAL, DEFERRED, MORE, ALTERNATIVE = range(6)
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -586,8 +587,14 @@ def generate_frames(
     months: int = 24,
     with_truth: bool = False,
     catalogue: pl.DataFrame | None = None,
+    enrollment: bool = False,
 ) -> dict[str, pl.DataFrame]:
     """Clean `cases`, `opinions` and `follow_ups` frames in the input contract's columns.
+
+    The claims world has a known baseline completion (CLAIM_PROBABILITY['confirmed']), leakage
+    per specialty and outcome (LEAKAGE_12M), claims run-out (a lag before a claim is in the
+    extract) and coverage that ends for some patients (their later claims are absent).
+    `enrollment=True` adds an `enrollment` frame: one coverage period per patient.
 
     Types: strings for enums and codes, `Date` for dates, `Datetime` for updated_at, `Boolean`
     for diagnosis_changed, `Float64` for allowed_amount. Referrals span `months` months from
@@ -607,15 +614,46 @@ def generate_frames(
     op_day, has_op = _draw_opinion_days(n_cases, seed, last, world, cases, outcomes)
     case_ids = pseudonyms(np.arange(n_cases), "C", seed * 7 + 1)
     ops = _opinions(seed, last, world, cases, outcomes, op_day, has_op, case_ids)
-    follow_ups, leaked = _follow_ups(seed, last, world.cat, cases, outcomes, ops.index, op_day, case_ids)
+    cover_from, cover_to = _coverage(seed, cases)
+    follow_ups, leaked = _follow_ups(
+        seed, last, world.cat, cases, outcomes, ops.index, op_day, case_ids, cover_to[cases.root]
+    )
     frames = {
         "cases": _cases_frame(seed, world, cases, case_ids).select(CASE_COLUMNS),
         "opinions": ops.frame.select(OPINION_COLUMNS),
         "follow_ups": follow_ups.select(FOLLOW_UP_COLUMNS),
     }
+    if enrollment:
+        frames["enrollment"] = _enrollment_frame(seed, cases, cover_from, cover_to)
     if with_truth:
         frames["truth"] = _truth_frame(world, outcomes, ops, case_ids, leaked)
     return frames
+
+
+def _coverage(seed: int, c: Cases) -> tuple[np.ndarray, np.ndarray]:
+    """Per case index (read at each patient's first case): first and last covered day (last: huge when open)."""
+    rng = stream(seed, "coverage")
+    n = c.ref_day.size
+    low, high = P.COVERAGE_BEFORE_DAYS
+    start = c.ref_day - rng.integers(low, high, n)
+    low, high = P.COVERAGE_AFTER_DAYS
+    leaves = rng.random(n) < P.COVERAGE_CHURN
+    end = np.where(leaves, c.ref_day + rng.integers(low, high, n), np.iinfo(np.int64).max)
+    return start, end
+
+
+def _enrollment_frame(seed: int, c: Cases, start: np.ndarray, end: np.ndarray) -> pl.DataFrame:
+    """One coverage period per patient (their first case's), in the enrollment contract's columns."""
+    roots = np.unique(c.root)
+    ends = end[roots]
+    open_ended = ends == np.iinfo(np.int64).max
+    return pl.DataFrame(
+        {
+            "patient_key": pseudonyms(roots, "P", seed * 7 + 2),
+            "covered_from": _dates(start[roots]),
+            "covered_to": _nulled(_dates(np.where(open_ended, 0, ends)), open_ended),
+        }
+    ).select(ENROLLMENT_COLUMNS)
 
 
 def _follow_ups(
@@ -627,10 +665,13 @@ def _follow_ups(
     oi: np.ndarray,
     op_day: np.ndarray,
     case_ids: np.ndarray,
+    covered_to: np.ndarray,
 ) -> tuple[pl.DataFrame, np.ndarray]:
     """Claims after the opinion: the recommended plan, leaked surgery, unrelated care.
 
-    Returns the frame and, per case, whether the initial procedure was billed within 12 months.
+    A claim is in the extract only once its run-out lag has passed by the extract date, and
+    only while the patient is covered (`covered_to`, per case). Returns the frame and, per
+    case, whether the initial procedure was done within 12 months (billed or not).
     """
     rng = stream(seed, "follow_ups")
     out = o.outcome[oi]
@@ -672,7 +713,8 @@ def _follow_ups(
         ]
     )
     days = np.concatenate([plan_day[take_plan], leak_day[take_leak], other_day[take_other]])
-    keep = days <= last
+    lag = lognormal_days(np.full(days.size, P.CLAIM_LAG_MEDIAN_DAYS), P.CLAIM_LAG_SIGMA, rng)
+    keep = (days + np.maximum(lag, 0) <= last) & (days <= covered_to[case_idx])
     case_idx, codes, base, days = case_idx[keep], codes[keep], base[keep], days[keep]
     factor = np.array([P.PAYER_PRICE_FACTOR[p] for p in P.PAYERS])[c.payer[case_idx]]
     amount = np.round(base * factor * np.exp(rng.normal(0.0, P.ALLOWED_NOISE_SD, case_idx.size)), 2)

@@ -18,6 +18,8 @@ from pipelines.generate.generator import DEFAULT_START, generate_frames, window
 
 EXTENSIONS: dict[str, str] = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
 RECORD_TYPES: tuple[str, ...] = ("cases", "opinions", "follow_ups")
+#: Written when the frames hold them (generate(..., enrollment=True)).
+OPTIONAL_TYPES: tuple[str, ...] = ("enrollment",)
 
 
 def _json_ready(frame: pl.DataFrame) -> pl.DataFrame:
@@ -40,7 +42,7 @@ def write_frames(frames: dict[str, pl.DataFrame], out_dir: Path, fmt: str = "csv
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
-    for rtype in RECORD_TYPES:
+    for rtype in (*RECORD_TYPES, *(t for t in OPTIONAL_TYPES if t in frames)):
         frame = frames[rtype]
         path = out_dir / f"{rtype}{EXTENSIONS[fmt]}"
         if fmt == "csv":
@@ -66,7 +68,7 @@ def write_landing(
     drawn with `seed`; use `generate` to also get the injected counts.
     """
     if dirty_fraction > 0:
-        frames, _ = inject(frames, dirty_fraction, seed)
+        frames = {**frames, **inject(frames, dirty_fraction, seed)[0]}
     return write_frames(frames, out_dir, fmt)
 
 
@@ -76,19 +78,23 @@ def generate(
     out_dir: Path,
     fmt: str = "csv",
     dirty_fraction: float = 0.0,
+    enrollment: bool = False,
 ) -> dict:
     """Generate and write a landing folder; a summary of what was written.
+
+    `enrollment` also writes `enrollment.<ext>`: each patient's coverage period.
 
     Keys: out_dir, format, seed, n_cases, first_referral, as_of (the extract date: the last
     referral day), files (rows per file name), clean_rows (per record type, before injection),
     injected (per record type: rows per quarantine reason, `duplicate`, `messy`), seconds.
     """
     started = time.perf_counter()
-    frames = generate_frames(n_cases, seed)
-    clean_rows = {k: frames[k].height for k in RECORD_TYPES}
+    frames = generate_frames(n_cases, seed, enrollment=enrollment)
+    clean_rows = {k: frames[k].height for k in (*RECORD_TYPES, *OPTIONAL_TYPES) if k in frames}
     injected: dict[str, dict[str, int]] = {}
     if dirty_fraction > 0:
-        frames, injected = inject(frames, dirty_fraction, seed)
+        dirty, injected = inject(frames, dirty_fraction, seed)
+        frames = {**frames, **dirty}
     files = write_frames(frames, out_dir, fmt)
     first, as_of = window(DEFAULT_START, 24)
     return {

@@ -206,6 +206,16 @@ CLAIM_DELAY_MEDIAN: dict[str, float] = {
     "deferred": 14.0,
 }
 UNRELATED_CLAIM_RATE = 0.15
+# Claims reach the extract weeks after the service (run-out): lognormal lag, median 21 days,
+# so about 99% of claims are in within 90 days, the default claims_runout_days (assumption).
+CLAIM_LAG_MEDIAN_DAYS = 21.0
+CLAIM_LAG_SIGMA = 0.7
+# Coverage: each patient is covered from some time before the first referral; a share leaves
+# the plan within 18 months of it, and their later claims are not this payer's (assumption).
+# The optional enrollment file states these periods, so a covered case without claims counts.
+COVERAGE_CHURN = 0.06
+COVERAGE_BEFORE_DAYS = (30, 1500)
+COVERAGE_AFTER_DAYS = (30, 540)
 ALLOWED_MISSING = 0.07
 ALLOWED_NOISE_SD = 0.12
 # Allowed amount relative to the catalogue price by payer (commercial prices exceed Medicare;

@@ -9,13 +9,14 @@ never at import time, so tests and the Dagster UI can change them through the en
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULTS_FILE = Path(__file__).with_name("settings.toml")
 ENV_PREFIX = "SECONDLOOK_"
@@ -34,10 +35,22 @@ class Settings(BaseModel):
     horizon_months: int = Field(
         ge=1, le=60, description="months after the opinion in which leakage is sought"
     )
-    min_cases_observed_leakage: int = Field(
-        ge=0,
+    min_cases_observed: int = Field(
+        ge=1,
         le=100_000,
-        description="closed-horizon cases a specialty needs before its observed rates replace defaults",
+        description="closed-horizon cases an observed completion or leakage rate needs before it is used",
+    )
+    claims_through: Annotated[dt.date, Field(ge=dt.date(1990, 1, 1), le=dt.date(2100, 12, 31))] | None = (
+        Field(
+            default=None,
+            description="date up to which follow-up claims are complete; unset: latest service_date minus run-out",
+        )
+    )
+    claims_runout_days: int = Field(
+        ge=0, le=730, description="days of claims run-out taken off the latest service_date"
+    )
+    discount_rate_annual: float = Field(
+        ge=0.0, le=0.2, description="yearly rate at which savings are discounted to the opinion date"
     )
     bootstrap_resamples: int = Field(
         ge=1, le=100_000, description="bootstrap replicates of the cost intervals"
@@ -80,8 +93,15 @@ class Settings(BaseModel):
         description="CSV of plan_id,display_name naming plans on the site; empty: plans are re-keyed",
     )
 
-    def as_dict(self) -> dict[str, float | int]:
-        return self.model_dump()
+    @field_validator("claims_through", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """SECONDLOOK_CLAIMS_THROUGH= (empty) means: derive the date from the claims."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        """Every setting as JSON-ready values (a date as ISO text)."""
+        return self.model_dump(mode="json")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed, validated like the original."""
@@ -108,14 +128,21 @@ def _problem(error: Mapping[str, Any], sources: Mapping[str, str], values: Mappi
         if field.annotation is float
         else "a value"
     )
+    metadata = list(field.metadata)
+    for arg in getattr(field.annotation, "__args__", ()):  # Annotated[date, Field(...)] | None
+        metadata += [
+            m for inner in getattr(arg, "__metadata__", ()) for m in getattr(inner, "metadata", [inner])
+        ]
     bounds = [
-        f"{name} {value:g}"
-        for m in field.metadata
+        f"{name} {value:g}" if isinstance(value, int | float) else f"{name} {value}"
+        for m in metadata
         for name, value in (("at least", getattr(m, "ge", None)), ("at most", getattr(m, "le", None)))
         if value is not None
     ]
     value = values.get(key)
     shown = value if isinstance(value, str) else repr(value)
+    if key == "claims_through":
+        return f"{where}={shown} is not allowed: {key} must be a date (YYYY-MM-DD) {' and '.join(bounds)}, or empty"
     return (
         f"{where}={shown} is not allowed: {key} must be {kind}{' ' + ' and '.join(bounds) if bounds else ''}"
     )

@@ -120,6 +120,31 @@ def test_cost_impact_has_intervals_around_the_net(db: duckdb.DuckDBPyConnection)
         assert net == pytest.approx(gross - fee), spec
 
 
+def test_costs_are_judged_against_the_claims_and_the_enrollment(db: duckdb.DuckDBPyConnection) -> None:
+    enrolled = db.execute("SELECT count(*) FROM staging.enrollment").fetchall()[0][0]
+    assert enrolled > 0
+    through, basis, latest = db.execute(
+        "SELECT claims_through, claims_through_basis, latest_service_date FROM core.claims_through"
+    ).fetchall()[0]
+    assert (latest - through).days == 90 and basis.startswith("latest service_date")
+    # a closed horizon ends on or before the claims-through date; a covered case without claims counts
+    late = db.execute(
+        "SELECT count(*) FROM core.case_costs WHERE horizon_closed AND horizon_end > ?", [through]
+    ).fetchall()[0][0]
+    assert late == 0
+    statuses = dict(db.execute("SELECT realized_status, count(*) FROM core.case_costs GROUP BY 1").fetchall())
+    assert set(statuses) == {"not_applicable", "window_open", "leaked", "avoided", "no_claims"}
+    covered_silent = db.execute(
+        "SELECT count(*) FROM core.case_costs WHERE realized_status = 'avoided' AND NOT has_claims AND covered"
+    ).fetchall()[0][0]
+    assert covered_silent > 0
+    impact = db.execute(
+        "SELECT verified_net, verified_ci_low, verified_ci_high, n_closed_cohort FROM marts.cost_impact "
+        "WHERE specialty = 'all'"
+    ).fetchall()[0]
+    assert impact[1] <= impact[0] <= impact[2] and impact[3] > 0
+
+
 def test_every_check_passed(db: duckdb.DuckDBPyConnection) -> None:
     failed = db.execute("SELECT asset, check_name FROM audit.check_results WHERE NOT passed").fetchall()
     total = db.execute("SELECT count(*) FROM audit.check_results").fetchall()[0][0]
@@ -139,6 +164,9 @@ def test_summary_reports_files_rows_outcomes_and_money(built_run: BuiltRun) -> N
     assert "(identity holds)" in s
     assert "Cases by outcome:" in s and "spine" in s
     assert "Net cost avoided (projected):" in s and "95% CI" in s
+    assert (
+        "Net cost avoided (verified):" in s and "Claims through 20" in s and "price basis of the gross" in s
+    )
     assert "cases_with_names.csv: rejected: identifier-like column(s) patient_name" in s
 
 

@@ -453,3 +453,40 @@ def test_bad_arguments_fail_with_a_clear_error(tmp_path: Path) -> None:
         generate_frames(0, 1)
     with pytest.raises(ValueError, match="dirty fraction"):
         inject(generate_frames(10, 1), 1.5, 0)
+
+
+def test_the_claims_world_has_a_known_completion_run_out_and_optional_enrollment(tmp_path: Path) -> None:
+    frames = generate_frames(20000, 5, with_truth=True, enrollment=True)
+    enrollment = frames["enrollment"]
+    assert enrollment.columns == list(load_contracts()["enrollment"].columns)
+    assert (
+        enrollment["patient_key"].n_unique() == enrollment.height == frames["cases"]["patient_key"].n_unique()
+    )
+    left = enrollment["covered_to"].is_not_null().mean()
+    assert abs(left - P.COVERAGE_CHURN) < 0.01  # the share of patients whose coverage ends
+    claims = frames["follow_ups"].join(frames["cases"].select("case_id", "patient_key"), on="case_id")
+    after = claims.join(enrollment, on="patient_key").filter(pl.col("service_date") > pl.col("covered_to"))
+    assert after.height == 0  # no claim of a patient who has left the plan
+    # run-out: the last weeks before the extract hold fewer claims than the weeks before them
+    last = claims["service_date"].max()
+    recent = claims.filter(pl.col("service_date") > last - dt.timedelta(days=30)).height
+    earlier = claims.filter(
+        pl.col("service_date").is_between(last - dt.timedelta(days=120), last - dt.timedelta(days=91))
+    ).height
+    assert recent < 0.6 * earlier
+    # confirmed surgery is billed for about CLAIM_PROBABILITY['confirmed'] of covered patients: c < 1
+    latest = _latest(frames["opinions"]).select("case_id", "opinion_date")
+    confirmed = (
+        frames["truth"]
+        .filter(pl.col("outcome") == "confirmed")
+        .join(frames["cases"].select("case_id", "patient_key", "initial_procedure_code"), on="case_id")
+        .join(latest, on="case_id")
+        .join(enrollment.filter(pl.col("covered_to").is_null()), on="patient_key", how="semi")
+        .filter(pl.col("opinion_date") <= last - dt.timedelta(days=500))
+    )
+    billed = confirmed.join(
+        claims, left_on=["case_id", "plan_code"], right_on=["case_id", "procedure_code"], how="semi"
+    )
+    assert abs(billed.height / confirmed.height - P.CLAIM_PROBABILITY["confirmed"]) < 0.02
+    written = generate(500, 3, tmp_path / "landing", enrollment=True)
+    assert written["files"]["enrollment.csv"] == written["clean_rows"]["enrollment"] > 0

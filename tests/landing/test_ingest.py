@@ -514,3 +514,43 @@ def test_run_ids_and_file_names_are_bound_as_values_not_spliced_into_sql(
     assert conn.execute("SELECT DISTINCT run_id, file_name FROM quarantine.rows").fetchall() == [
         (run_id, "cases_o'brien.csv")
     ]
+
+
+def test_enrollment_stages_quarantines_and_audits_like_every_input(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    write(
+        tmp_path,
+        "enrollment_2026.csv",
+        [
+            "patient_key,covered_from,covered_to",
+            "P1,2024-01-01,2025-12-31",
+            "P2,2024-06-01,",  # open-ended
+            "P2,2024-06-01,",  # the same period again: a duplicate
+            "P3,2025-05-01,2025-04-30",  # ends before it starts
+            ",2024-01-01,2024-12-31",  # no patient
+            "P4,soon,2024-12-31",
+        ],
+    )
+    run(conn, tmp_path)
+    assert audit(conn)["enrollment_2026.csv"] == ("partial", 6, 2, 3, 1)
+    assert conn.execute(
+        "SELECT patient_key, covered_from, covered_to FROM staging.enrollment ORDER BY 1"
+    ).fetchall() == [("P1", dt.date(2024, 1, 1), dt.date(2025, 12, 31)), ("P2", dt.date(2024, 6, 1), None)]
+    assert reasons(conn) == [
+        ("enrollment_2026.csv", 4, ["covered_to:before_covered_from"]),
+        ("enrollment_2026.csv", 5, ["patient_key:required"]),
+        ("enrollment_2026.csv", 6, ["covered_from:invalid_type"]),
+    ]
+
+
+def test_the_enrollment_contract_compiles_to_a_gx_pair_check() -> None:
+    from pipelines.lib.landing.contracts import load_contracts
+    from pipelines.lib.landing.gx_adapter import expectations_for
+
+    found = {
+        e["meta"]["rule"]: e for e in expectations_for(load_contracts()["enrollment"], dt.date(2026, 1, 1))
+    }
+    pair = found["covered_to:before_covered_from"]
+    assert pair["type"] == "expect_column_pair_values_a_to_be_greater_than_b"
+    assert (pair["kwargs"]["column_A"], pair["kwargs"]["column_B"]) == ("covered_to", "covered_from")

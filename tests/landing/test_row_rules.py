@@ -65,8 +65,11 @@ GOOD: dict[str, dict[str, str]] = {
         "workup_source": "estimate",
         "default_leakage": "0.18",
         "leakage_source": "Schmerz 2023",
+        "baseline_completion": "1.0",
+        "baseline_completion_source": "assumed",
         "source": "literature.md",
     },
+    "enrollment": {"patient_key": "P1", "covered_from": "2025-01-01", "covered_to": "2026-12-31"},
 }
 CROSS_ROW = {"unique", "not_before_reference"}
 
@@ -101,6 +104,8 @@ def breaking_value(rule: Rule) -> dict[str, str]:
             return {rule.field: "Seen with her husband, call 555-867-5309 to book."}
         case "any_present":
             return {f: "" for f in rule.params["properties"]}
+        case "not_before_field":
+            return {rule.field: "2024-12-31"}  # before the good row's covered_from
     raise AssertionError(f"no breaking value known for {rule.reason} ({kind}): add one to this test")
 
 

@@ -86,3 +86,43 @@ def test_the_command_refuses_a_bad_setting_in_one_line(tmp_path: Path, monkeypat
         "must be a whole number at least 11 and at most 1000"
     )
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_claims_through_is_unset_by_default_and_takes_a_date_or_empty() -> None:
+    import datetime as dt
+
+    assert load_settings(env={}).claims_through is None
+    assert load_settings(env={"SECONDLOOK_CLAIMS_THROUGH": "2026-03-31"}).claims_through == dt.date(
+        2026, 3, 31
+    )
+    assert load_settings(env={"SECONDLOOK_CLAIMS_THROUGH": " "}).claims_through is None
+    assert load_settings(env={"SECONDLOOK_CLAIMS_THROUGH": "2026-03-31"}).as_dict()["claims_through"] == (
+        "2026-03-31"
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env={"SECONDLOOK_CLAIMS_THROUGH": "1989-12-31"})
+    assert str(caught.value) == (
+        "SECONDLOOK_CLAIMS_THROUGH=1989-12-31 is not allowed: claims_through must be a date (YYYY-MM-DD) "
+        "at least 1990-01-01 and at most 2100-12-31, or empty"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "SECONDLOOK_CLAIMS_RUNOUT_DAYS",
+            "-1",
+            "claims_runout_days must be a whole number at least 0 and at most 730",
+        ),
+        ("SECONDLOOK_MIN_CASES_OBSERVED", "0", "min_cases_observed must be a whole number at least 1"),
+        (
+            "SECONDLOOK_DISCOUNT_RATE_ANNUAL",
+            "0.5",
+            "discount_rate_annual must be a number at least 0 and at most 0.2",
+        ),
+    ],
+)
+def test_the_cost_settings_are_ranged(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(env={name: value})

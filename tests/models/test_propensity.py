@@ -219,7 +219,6 @@ def test_threshold_metrics_and_classification_metrics() -> None:
 
 def test_case_scores_use_out_of_fold_scores_and_targeting_is_their_lift(tmp_path: Path) -> None:
     import json
-    from datetime import date
 
     from pipelines.lib.core.costs import build_case_costs
     from pipelines.lib.core.outcomes import build_case_outcomes
@@ -239,7 +238,7 @@ def test_case_scores_use_out_of_fold_scores_and_targeting_is_their_lift(tmp_path
     conn = staged_warehouse(warehouse, synthetic_staging(1500, seed=4))
     conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
     build_case_outcomes(conn, None, settings.text_model_threshold)
-    build_case_costs(conn, settings, date(2026, 6, 30))
+    build_case_costs(conn, settings)
     metrics = train_propensity_model(conn, warehouse, settings)
     assert isinstance(metrics, dict)
     n_scored = build_case_scores(conn, warehouse)

@@ -338,7 +338,10 @@ COST = pl.DataFrame(
         "realized_avoided": [1.2e6, 1e4, 9e5, 2.11e6],
         "realized_ci_low": [1e6, 0.0, 7e5, 1.8e6],
         "realized_ci_high": [1.4e6, 2e4, 1.1e6, 2.4e6],
-        "realized_net": [1.09e6, 8.5e3, 8.25e5, 1.92e6],
+        "verified_net": [9e5, 5.5e3, 6.75e5, 1.58e6],
+        "verified_ci_low": [7e5, -4.5e3, 4.75e5, 1.27e6],
+        "verified_ci_high": [1.1e6, 1.55e4, 8.75e5, 1.87e6],
+        "n_closed_cohort": [400, 6, 300, 706],
     }
 )
 
@@ -358,7 +361,8 @@ def test_cost_figure_puts_projected_beside_verified_with_intervals_and_hides_sma
     assert gross.y == (4e6,) and gross.error_y.array == pytest.approx((5e5,))
     assert net.y == (3.7e6,) and net.error_y.arrayminus == pytest.approx((5e5,))
     assert verified.y == (1.2e6,) and verified.error_y.array == pytest.approx((2e5,))
-    assert verified_net.y == (1.09e6,) and verified_net.error_y.array is None
+    # the verified net charges the fee for the whole closed cohort, with its own interval
+    assert verified_net.y == (9e5,) and verified_net.error_y.array == pytest.approx((2e5,))
     assert fig.layout.yaxis.tickprefix == "$"
 
 

@@ -15,6 +15,7 @@ from dashboards.safe_marts import (
     outcome_cells,
     safe_concordance,
     safe_cost_impact,
+    safe_cost_rates,
     safe_outcome_rates,
     safe_outcome_rates_monthly,
     safe_procedure_flows,
@@ -373,6 +374,75 @@ def test_cost_impact_hides_the_money_of_small_specialties_and_a_complement() -> 
     assert safe["gross_avoided"].to_list()[:2] == [None, None] and safe["roi"][2] == 1.0
     assert safe["realized_avoided"].to_list()[:2] == [None, None]
     assert safe["n_verified"].to_list()[2:] == [100, 123]
+
+
+def test_cost_impact_suppresses_the_closed_cohort_and_unpriced_changes_like_n_cases() -> None:
+    cost = pl.DataFrame(
+        {
+            "specialty": ["a", "b", "c", "all"],
+            "n_cases": [60, 40, 200, 300],
+            "gross_avoided": [1e5, 5e4, 3e5, 4.5e5],
+            "n_verified": [30, 20, 100, 150],
+            "realized_avoided": [3e4, 1e4, 5e4, 9e4],
+            "n_closed_cohort": [7, 25, 120, 152],  # a: 7 closed reviews
+            "verified_net": [2.5e4, -8.75e3, -4e4, -2.375e4],
+            "unpriced_changes": [0, 3, 40, 43],  # b: 3 unpriced changes
+            "deferred_avoided": [1e4, 5e3, 2e4, 3.5e4],
+        }
+    )
+    safe = safe_cost_impact(cost)
+    assert safe["n_cases_suppressed"].to_list() == [False] * 4
+    # 7 is hidden with a complement (25); the verified net of both goes, since fee x cohort gives it back
+    assert safe["n_closed_cohort"].to_list() == [None, None, 120, 152]
+    assert safe["verified_net"].to_list()[:2] == [None, None] and safe["realized_avoided"][0] == 3e4
+    # 3 is hidden; zero is not a small count, so the next-smallest non-zero cell complements it
+    assert safe["unpriced_changes"].to_list() == [0, None, None, 43]
+    check_no_small_counts(safe, ["n_cases", "n_verified", "n_closed_cohort", "unpriced_changes"])
+
+
+def test_cost_rates_hide_small_counts_and_every_rate_that_would_give_them_back() -> None:
+    rates = pl.DataFrame(
+        {
+            "specialty": ["s"] * 4 + ["t"] * 2,
+            "parameter": [
+                "baseline_completion",
+                "leakage",
+                "leakage",
+                "leakage",
+                "baseline_completion",
+                "leakage",
+            ],
+            "outcome": [
+                "confirmed",
+                "less_invasive",
+                "non_surgical",
+                "deferred",
+                "confirmed",
+                "non_surgical",
+            ],
+            "n_closed": [200, 60, 120, 8, 300, 100],
+            "n_events": [190, 4, 30, 3, 280, 50],  # s/confirmed: 10 not billed; less_invasive: 4 leaked
+            "n_no_claims": [20, 12, 15, 0, 30, 11],
+            "rate": [0.95, 4 / 60, 0.25, 3 / 8, 280 / 300, 0.5],
+            "ci_low": [0.9, 0.02, 0.18, 0.1, 0.94, 0.4],
+            "ci_high": [0.97, 0.16, 0.33, 0.7, 0.98, 0.6],
+            "rate_used": [0.95, 4 / 60, 0.25, 37 / 188, 280 / 300, 0.5],
+            "basis": ["observed", "observed", "observed", "pooled", "observed", "observed"],
+            "used_ci_low": [0.9, 0.02, 0.18, 0.14, 0.94, 0.4],
+            "used_ci_high": [0.97, 0.16, 0.33, 0.25, 0.98, 0.6],
+            "source": ["x"] * 6,
+        }
+    )
+    safe = safe_cost_rates(rates)
+    check_no_small_counts(safe, ["n_closed", "n_events", "n_no_claims"])
+    row = {(r["specialty"], r["outcome"]): r for r in safe.iter_rows(named=True)}
+    # 200 - 190 = 10 cases not billed: the row's counts and rates go, its rate in force too
+    assert row[("s", "confirmed")]["n_closed"] is None and row[("s", "confirmed")]["rate_used"] is None
+    # 4 leaked of 60: the rate and its interval would give 4 back
+    assert (row[("s", "less_invasive")]["n_events"], row[("s", "less_invasive")]["rate"]) == (None, None)
+    # a pooled rate rests on all of the specialty's leakage counts: hidden with any of them
+    assert row[("s", "deferred")]["rate_used"] is None
+    assert row[("t", "non_surgical")]["rate_used"] == 0.5 and row[("t", "confirmed")]["n_closed"] == 300
 
 
 def test_concordance_n_hidden_where_outcome_counts_are_partly_hidden() -> None:

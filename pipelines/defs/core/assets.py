@@ -38,6 +38,7 @@ def opinion_extractions(secondlook: SecondLook) -> dg.MaterializeResult:
 
 
 PRICES, LEAKAGE, COSTS, SCORES = "core.prices", "core.leakage_rates", "core.case_costs", "core.case_scores"
+BASELINE, THROUGH = "core.baseline_rates", "core.claims_through"
 
 
 @dg.multi_asset(
@@ -95,28 +96,46 @@ def case_outcomes(context: dg.AssetExecutionContext, secondlook: SecondLook):
     yield from results
 
 
+CLAIMS = ("staging.follow_ups", "staging.enrollment")
+
+
 @dg.multi_asset(
     specs=[
         spec(
             PRICES,
-            "The price in force per procedure code, with its basis: the payer's where given, else the "
-            "catalogue's.",
+            "The price in force per procedure code on one basis (payer, observed mean allowed amount, "
+            "catalogue), with the year it belongs to.",
             group="core",
-            deps=["reference.procedures", "staging.procedure_costs"],
+            deps=["reference.procedures", "staging.procedure_costs", "staging.follow_ups"],
+        ),
+        spec(
+            THROUGH,
+            "The date up to which follow-up claims are complete, and how it was set: every horizon is "
+            "judged against it.",
+            group="core",
+            deps=["staging.follow_ups"],
+        ),
+        spec(
+            BASELINE,
+            "Per specialty: baseline completion c of confirmed first plans (observed with a Wilson "
+            "interval, else the reference) and why.",
+            group="core",
+            deps=[OUTCOMES, *CLAIMS, "reference.pathways", PRICES, THROUGH],
         ),
         spec(
             LEAKAGE,
-            "Per specialty: the leakage rate in force (observed once enough horizons have closed, else "
-            "the default) and why.",
+            "Per specialty and changed outcome: leakage l (observed, pooled or default) with its "
+            "Wilson interval and why.",
             group="core",
-            deps=[OUTCOMES, "staging.follow_ups", "reference.pathways", PRICES],
+            deps=[OUTCOMES, *CLAIMS, "reference.pathways", PRICES, THROUGH],
         ),
         spec(
             COSTS,
-            "Per case: initial and recommended cost, projected avoided, and what follow-up claims verify.",
+            "Per case: expected cost without and with the review, projected avoided, and what the "
+            "claims verify once the horizon has closed.",
             group="core",
             pii=True,
-            deps=[OUTCOMES, PRICES, LEAKAGE, "reference.pathways", "staging.follow_ups"],
+            deps=[OUTCOMES, PRICES, THROUGH, BASELINE, LEAKAGE, "reference.pathways", *CLAIMS],
         ),
     ],
     check_specs=checks.specs(COSTS),
@@ -126,18 +145,22 @@ def case_outcomes(context: dg.AssetExecutionContext, secondlook: SecondLook):
 def case_costs(context: dg.AssetExecutionContext, secondlook: SecondLook):
     settings = secondlook.settings()
     with secondlook.writer() as conn:
-        build_case_costs(conn, settings, secondlook.as_of_date())
-        counts = {
-            t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
-            for t in (PRICES, LEAKAGE, COSTS)
-        }
+        result = build_case_costs(conn, settings)
+        tables = (PRICES, THROUGH, BASELINE, LEAKAGE, COSTS)
+        counts = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in tables}
         gross = conn.execute("SELECT coalesce(sum(projected_avoided), 0) FROM core.case_costs").fetchall()[0][
             0
         ]
         results = checks.results(conn, COSTS)
-    secondlook.say(f"costs: {counts[COSTS]:,} cases, projected avoided ${gross:,.0f} before program fees")
+    through = result.through.date.isoformat() if result.through.date else "none"
+    secondlook.say(
+        f"costs: {counts[COSTS]:,} cases, projected avoided ${gross:,.0f} before program fees; "
+        f"claims through {through} ({result.through.basis})"
+    )
     for table, n in counts.items():
-        extra = {"gross_projected_avoided": float(gross)} if table == COSTS else {}
+        extra: dict[str, object] = {"gross_projected_avoided": float(gross)} if table == COSTS else {}
+        if table == THROUGH:
+            extra = {"claims_through": through, "basis": result.through.basis}
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(table.split(".")), metadata={"dagster/row_count": n, **extra}
         )

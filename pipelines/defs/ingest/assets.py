@@ -24,6 +24,7 @@ DESCRIPTIONS = {
     "procedure_costs": "A payer's own price per procedure code; a later file wins per code.",
     "opinion_labels": "People's outcome for narrative opinions (the review export filled in); a label waits here "
     "until its opinion arrives, and the latest label of an opinion wins.",
+    "enrollment": "Coverage periods per patient: a case with no claims counts as not leaked when covered.",
 }
 
 

@@ -38,8 +38,20 @@ def no_negative_prices(conn: duckdb.DuckDBPyConnection) -> CheckResult:
     )
 
 
+def cost_evidence_consistent(conn: duckdb.DuckDBPyConnection) -> CheckResult:
+    """No horizon is closed past the claims-through date, a case's status agrees with its horizon,
+    and every baseline completion and leakage rate in force is a share."""
+    checked, early, mismatch, rates = one_row(conn, SQL["cost_evidence_consistent"])
+    return CheckResult(
+        int(checked),
+        int(early + mismatch + rates),
+        metadata={"closed_too_early": early, "status_mismatch": mismatch, "rates_out_of_range": rates},
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     Check("case_outcomes_one_row_per_case", "core.case_outcomes", "ERROR", case_outcomes_one_row_per_case),
     Check("initial_codes_in_catalogue", "core.case_outcomes", "ERROR", initial_codes_in_catalogue),
     Check("no_negative_prices", "core.case_costs", "ERROR", no_negative_prices),
+    Check("cost_evidence_consistent", "core.case_costs", "ERROR", cost_evidence_consistent),
 )

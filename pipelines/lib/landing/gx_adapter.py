@@ -82,6 +82,14 @@ def _expectation(rule: Rule, today: dt.date) -> dict[str, Any] | None:
             or_equal=True,
             ignore_row_if="either_value_is_missing",
         )
+    if impl == "not_before_field":
+        return exp(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            column_A=col,
+            column_B=rule.params["field"],
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        )
     if impl == "no_pattern":
         return exp(
             "expect_column_values_to_not_match_regex_list",

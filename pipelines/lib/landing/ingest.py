@@ -227,7 +227,7 @@ def _read_file(
     if lf.record_type is None:
         res.status, res.error = (
             "rejected",
-            "file name does not start with a record type (" + ", ".join(RECORD_TYPES) + ")",
+            ("file name does not start with a record type (" + ", ".join(RECORD_TYPES) + ")"),
         )
         return res, []
     if lf.file_format is None:
@@ -429,5 +429,5 @@ def ingest(
 
 
 def _cases_first(files: Iterable[LandingFile]) -> list[LandingFile]:
-    order = {"cases": 0, "opinions": 1, "follow_ups": 2, "procedure_costs": 3, "opinion_labels": 4}
+    order = {r: i for i, r in enumerate(RECORD_TYPES)}
     return sorted(files, key=lambda f: (order.get(f.record_type or "", 9), f.name))

@@ -61,7 +61,9 @@ def typed_expr(prop: Property, v: str) -> str:
     return v
 
 
-def _violation(rule: Rule, v: str, typed: str, trimmed: dict[str, str], today: dt.date) -> str | None:
+def _violation(
+    rule: Rule, v: str, typed: str, trimmed: dict[str, str], today: dt.date, typed_all: dict[str, str]
+) -> str | None:
     """SQL that is TRUE when the row breaks `rule`; None for rules decided across rows."""
     match rule.kind:
         case "required":
@@ -82,6 +84,8 @@ def _violation(rule: Rule, v: str, typed: str, trimmed: dict[str, str], today: d
                 return f"{typed} > DATE '{today.isoformat()}'"
             if impl == "not_before_reference":
                 return None
+            if impl == "not_before_field":  # another field of the same row, e.g. covered_from
+                return f"{typed} < {typed_all[rule.params['field']]}"
             if impl == "no_pattern":
                 pats = rule.params["patterns"].values()
                 return "(" + " OR ".join(f"regexp_matches({v}, {lit(p)})" for p in pats) + ")"
@@ -101,7 +105,7 @@ def validation_sql(contract: Contract, source: str, present_columns: Iterable[st
     checks: list[str] = []
     for rule in contract.rules:
         v = trimmed.get(rule.field, "NULL")
-        cond = _violation(rule, v, typed.get(rule.field, "NULL"), trimmed, today)
+        cond = _violation(rule, v, typed.get(rule.field, "NULL"), trimmed, today, typed)
         if cond is not None:
             checks.append(f"CASE WHEN {cond} THEN {lit(rule.reason)} END")
     reasons = (

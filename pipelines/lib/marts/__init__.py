@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import duckdb
 
 from pipelines.lib.marts.common import MartContext
-from pipelines.lib.marts.costs import build_cost_impact, build_cost_impact_segments, build_cost_sensitivity
+from pipelines.lib.marts.costs import (
+    build_cost_assumptions,
+    build_cost_impact,
+    build_cost_impact_segments,
+    build_cost_rates,
+    build_cost_sensitivity,
+)
 from pipelines.lib.marts.cusum import build_reviewer_cusum
 from pipelines.lib.marts.outcomes import (
     build_outcome_provenance,
@@ -56,6 +62,17 @@ class Mart:
 OUTCOMES = ("core.case_outcomes",)
 #: The reviewer comparison's case-mix expectation reads the propensity model's out-of-fold scores.
 EXPECTATIONS = ("core.case_outcomes", "core.case_scores")
+COST_RATES = ("core.case_costs", "core.baseline_rates", "core.leakage_rates", "reference.pathways")
+#: The bootstrap re-estimates c, l and observed prices: it reads the claims and the prices in force.
+COST_BOOTSTRAP = (*COST_RATES, "core.prices", "staging.follow_ups")
+#: The horizon sensitivity recomputes the cost method from its inputs.
+COST_INPUTS = (
+    "core.case_outcomes",
+    "reference.procedures",
+    "staging.procedure_costs",
+    "staging.follow_ups",
+    "staging.enrollment",
+)
 MARTS: tuple[Mart, ...] = (
     Mart("outcome_rates", build_outcome_rates, OUTCOMES),
     Mart("outcome_rates_monthly", build_outcome_rates_monthly, OUTCOMES),
@@ -67,9 +84,11 @@ MARTS: tuple[Mart, ...] = (
     Mart("reviewer_cusum", build_reviewer_cusum, EXPECTATIONS),
     Mart("reviewer_variation", build_reviewer_variation, (*EXPECTATIONS, "marts.reviewer_cusum")),
     Mart("concordance", build_concordance, OUTCOMES),
-    Mart("cost_impact", build_cost_impact, ("core.case_costs",)),
-    Mart("cost_impact_segments", build_cost_impact_segments, ("core.case_costs",)),
-    Mart("cost_sensitivity", build_cost_sensitivity, ("core.case_costs",)),
+    Mart("cost_impact", build_cost_impact, COST_BOOTSTRAP),
+    Mart("cost_impact_segments", build_cost_impact_segments, COST_BOOTSTRAP),
+    Mart("cost_sensitivity", build_cost_sensitivity, (*COST_RATES, *COST_INPUTS)),
+    Mart("cost_assumptions", build_cost_assumptions, (*COST_RATES, "core.claims_through", "core.prices")),
+    Mart("cost_rates", build_cost_rates, COST_RATES),
     Mart("data_quality_files", build_data_quality_files, ("audit.ingest_files",)),
     Mart("data_quality_rules", build_data_quality_rules, ("quarantine.rows",)),
     Mart("data_quality_checks", build_data_quality_checks, ("audit.check_results",)),
@@ -81,7 +100,10 @@ MARTS: tuple[Mart, ...] = (
             "core.case_outcomes",
             "core.pending_cases",
             "core.leakage_rates",
+            "core.baseline_rates",
+            "core.claims_through",
             "marts.cost_impact",
+            "marts.cost_assumptions",
         ),
     ),
 )

@@ -41,6 +41,15 @@ def query(conn: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.Da
     return conn.sql(text, params=_bound(text, params)).pl()
 
 
+def query_over(conn: duckdb.DuckDBPyConnection, name: str, over: str, **params: object) -> pl.DataFrame:
+    """Run `sql/<name>.sql` over the relation `sql/<over>.sql` defines (a CTE named `over`): aggregates
+    of per-case rows computed in DuckDB, so only the aggregates cross into Python."""
+    body = "\n".join(line for line in sql(name).splitlines() if not line.lstrip().startswith("--")).strip()
+    head = f"WITH {over} AS (\n{sql(over)}\n)"
+    text = f"{head},\n{body[5:]}" if body[:5].upper() == "WITH " else f"{head}\n{body}"
+    return conn.sql(text, params=_bound(text, params)).pl()
+
+
 def create_table(conn: duckdb.DuckDBPyConnection, table: str, name: str, **params: object) -> None:
     """Replace `table` with the result of `sql/<name>.sql` (set-based, nothing crosses into Python)."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")

@@ -20,6 +20,12 @@ COST_METRICS = (
     "roi",
     "n_verified",
     "realized_avoided",
+    "verified_net",
+    "verified_ci_low",
+    "verified_ci_high",
+    "n_closed_cohort",
+    "deferred_avoided",
+    "unpriced_changes",
 )
 
 
@@ -33,7 +39,8 @@ def build_run_summary(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None
     """marts.run_summary: the run's headline figures as text pairs, read back from the tables built.
 
     run_id, as_of, built_at, data_freshness (latest opinion date), case counts, net avoided with
-    its 95% interval, the leakage in force per specialty and the settings.
+    its 95% interval, the verified net, the claims-through date and how it was set, the price
+    basis of the gross, the baseline completion and leakage in force per specialty, the settings.
     """
     metrics: list[tuple[str, str]] = [
         ("run_id", ctx.run_id),
@@ -47,10 +54,25 @@ def build_run_summary(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None
     ).fetchall()
     if cost:
         metrics += [(name, _text(value)) for name, value in zip(COST_METRICS, cost[0], strict=True)]
-    leak = conn.execute(
-        "SELECT specialty, leakage_used, leakage_basis FROM core.leakage_rates ORDER BY 1"
+    through = conn.execute("SELECT claims_through, claims_through_basis FROM core.claims_through").fetchall()
+    if through:
+        metrics += [("claims_through", _text(through[0][0])), ("claims_through_basis", _text(through[0][1]))]
+    basis = conn.execute(
+        "SELECT price_basis_summary FROM marts.cost_assumptions WHERE specialty = ?", [ALL]
     ).fetchall()
-    metrics.append(("leakage", json.dumps({s: {"rate": v, "basis": b} for s, v, b in leak})))
+    if basis:
+        metrics.append(("price_basis_summary", _text(basis[0][0])))
+    baseline = conn.execute(
+        "SELECT specialty, rate_used, basis FROM core.baseline_rates ORDER BY 1"
+    ).fetchall()
+    metrics.append(("baseline_completion", json.dumps({s: {"rate": v, "basis": b} for s, v, b in baseline})))
+    leak = conn.execute(
+        "SELECT specialty, outcome, rate_used, basis FROM core.leakage_rates ORDER BY 1, 2"
+    ).fetchall()
+    leakage: dict[str, dict[str, dict[str, object]]] = {}
+    for specialty, outcome, rate, kind in leak:
+        leakage.setdefault(specialty, {})[outcome] = {"rate": rate, "basis": kind}
+    metrics.append(("leakage", json.dumps(leakage)))
     metrics.append(("settings", json.dumps(ctx.settings.as_dict(), sort_keys=True)))
     write_table(
         conn,

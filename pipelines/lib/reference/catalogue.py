@@ -43,6 +43,8 @@ PATHWAY_SCHEMA: dict[str, pl.DataType] = {
     "workup_source": pl.Utf8(),
     "default_leakage": pl.Float64(),
     "leakage_source": pl.Utf8(),
+    "baseline_completion": pl.Float64(),
+    "baseline_completion_source": pl.Utf8(),
     "source": pl.Utf8(),
 }
 

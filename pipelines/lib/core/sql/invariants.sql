@@ -22,3 +22,13 @@ SELECT (SELECT count(*) FROM reference.procedures) + (SELECT count(*) FROM core.
        (SELECT count(*) FROM reference.procedures WHERE cost_usd < 0) AS catalogue,
        (SELECT count(*) FROM core.prices WHERE price < 0) AS prices,
        (SELECT count(*) FROM core.case_costs WHERE cost_initial < 0 OR cost_recommended < 0) AS case_costs
+
+-- name: cost_evidence_consistent
+-- Cases whose verdict contradicts the claims-through date or whose rate in force leaves [0, 1].
+SELECT (SELECT count(*) FROM core.case_costs) AS rows_checked,
+       (SELECT count(*) FROM core.case_costs c, core.claims_through t
+         WHERE c.horizon_closed AND (t.claims_through IS NULL OR c.horizon_end > t.claims_through)) AS closed_too_early,
+       (SELECT count(*) FROM core.case_costs
+         WHERE (realized_status = 'window_open') = horizon_closed AND realized_status <> 'not_applicable') AS status_mismatch,
+       (SELECT count(*) FROM core.baseline_rates WHERE rate_used < 0 OR rate_used > 1)
+         + (SELECT count(*) FROM core.leakage_rates WHERE rate_used < 0 OR rate_used > 1) AS rates_out_of_range

@@ -1,11 +1,10 @@
--- Per specialty (and all): cases, gross projected avoided, the initial cost exposed to leakage
--- and the leakage term leakage_used x cost_initial summed: enough for exact sensitivity swings.
-WITH a AS (
-    SELECT specialty, count(*) AS n, sum(coalesce(projected_avoided, 0)) AS gross,
-           sum(CASE WHEN leakage_used IS NOT NULL THEN cost_initial ELSE 0 END) AS exposed,
-           sum(coalesce(leakage_used * cost_initial, 0)) AS leak_term
-    FROM core.case_costs GROUP BY specialty
-)
-SELECT * FROM a
-UNION ALL
-SELECT $all, coalesce(sum(n), 0), coalesce(sum(gross), 0), coalesce(sum(exposed), 0), coalesce(sum(leak_term), 0) FROM a
+-- Per specialty and outcome: cases, gross projected avoided, and the sums the projected saving is
+-- linear in over priced changes: sum of (P(initial) - P_conservative), the weight of c; sum of
+-- P(initial), the weight of l; sum of (P_conservative - P_plan), the part no rate touches.
+-- gross = discount x (c x weight_c + fixed - l x weight_l): exact swings of c, l and the horizon.
+SELECT specialty, outcome, count(*) AS n, sum(coalesce(projected_avoided, 0)) AS gross,
+       coalesce(sum(cost_initial - conservative_cost) FILTER (WHERE priced), 0) AS weight_c,
+       coalesce(sum(cost_initial) FILTER (WHERE priced), 0) AS weight_l,
+       coalesce(sum(conservative_cost - cost_recommended) FILTER (WHERE priced), 0) AS fixed
+FROM (SELECT *, list_contains($changed, outcome) AND NOT unpriced_change AS priced FROM core.case_costs)
+GROUP BY 1, 2
