@@ -67,6 +67,7 @@ class SafeMarts:
     disclosure: dict[str, int | float | None] = field(default_factory=dict)
     cost_assumptions: pl.DataFrame | None = None
     cost_rates: pl.DataFrame | None = None
+    provenance: pl.DataFrame | None = None
 
 
 #: The count columns of each safe mart: what the last guard (check_no_small_counts) inspects.
@@ -81,6 +82,7 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "cost": ("n_cases", "n_verified", "n_closed_cohort", "unpriced_changes"),
     "segments": ("n_cases", "n_verified", "n_closed_cohort", "unpriced_changes"),
     "cost_rates": ("n_closed", "n_events", "n_no_claims"),
+    "provenance": ("n", "total"),
     "targeting": ("n",),
     "dq_rules": ("n_rows",),
     "dq_files": ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"),
@@ -126,6 +128,7 @@ def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD
         sensitivity=f.get("cost_sensitivity"),
         cost_assumptions=f.get("cost_assumptions"),
         cost_rates=f.get("cost_rates"),
+        provenance=f.get("outcome_provenance"),
         targeting=f.get("targeting"),
         dq_files=f.get("data_quality_files"),
         dq_rules=f.get("data_quality_rules"),

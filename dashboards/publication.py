@@ -465,6 +465,85 @@ def _cost_rate_cells(c: Cells, rates: pl.DataFrame) -> None:
     c.add(frame.select(_k("crn", "specialty", "parameter", "outcome"))["key"], frame["n_no_claims"])
 
 
+#: What a rate rests on (marts.outcome_provenance): the deciding source's count column and name.
+PROVENANCE_SOURCES: dict[str, str] = {
+    "n_structured": "Structured fields",
+    "n_text_extraction": "Text extraction",
+    "n_text_model": "Text classifier",
+    "n_human": "People's labels",
+    "n_undecided": "Unclassified",
+}
+
+
+def provenance_long(provenance: pl.DataFrame) -> pl.DataFrame:
+    """marts.outcome_provenance per specialty x source (specialty, source, n, total): the outcomes
+    summed, the undecided cases being the specialty's unclassified ones."""
+    decided = [c for c in PROVENANCE_SOURCES if c != "n_undecided"]
+    per = provenance.group_by("specialty", maintain_order=True).agg(
+        pl.col("n").sum().alias("total"), *[pl.col(c).sum() for c in decided]
+    )
+    per = per.with_columns((pl.col("total") - pl.sum_horizontal(decided)).alias("n_undecided"))
+    return per.unpivot(
+        index=["specialty", "total"], on=list(PROVENANCE_SOURCES), variable_name="source", value_name="n"
+    ).select("specialty", "source", pl.col("n").cast(pl.Int64), pl.col("total").cast(pl.Int64))
+
+
+def _provenance_key() -> pl.Expr:
+    """The undecided cases are the outcome table's unclassified cell; the others their own."""
+    return (
+        pl.when(pl.col("source") == "n_undecided")
+        .then(pl.concat_str([pl.lit("o|"), pl.col("specialty"), pl.lit(f"|{UNCLASSIFIED}")]))
+        .otherwise(_k("pv", "specialty", "source"))
+        .alias("key")
+    )
+
+
+def _provenance_cells(c: Cells, provenance: pl.DataFrame) -> None:
+    """Each specialty's sources add up to its cases, and the specialties to 'all'. The text path's
+    accuracy on people's labels is labels right over labels: both counts are cells."""
+    long = provenance_long(provenance)
+    keyed = long.with_columns(_provenance_key())
+    c.add(keyed["key"], keyed["n"])
+    totals = long.group_by("specialty", maintain_order=True).agg(pl.col("total").first())
+    c.add(totals.select(_k("t", "specialty"))["key"], totals["total"])
+    c.sums(
+        keyed.select(_k("pv-row", "specialty").alias("relation"), "key"),
+        totals.select(_k("pv-row", "specialty").alias("relation"), _k("t", "specialty")),
+    )
+    if _has_all(long):
+        parts, whole = keyed.filter(pl.col("specialty") != ALL), keyed.filter(pl.col("specialty") == ALL)
+        c.sums(
+            parts.select(_k("pv-col", "source").alias("relation"), "key"),
+            whole.select(_k("pv-col", "source").alias("relation"), "key"),
+        )
+    acc = provenance.filter(pl.col("text_accuracy").is_not_null()).head(1)
+    if "text_accuracy_n" in provenance.columns and acc.height:
+        frame = acc.select(
+            pl.lit("text").alias("what"),
+            pl.col("text_accuracy_n").cast(pl.Int64).alias("n"),
+            (pl.col("text_accuracy") * pl.col("text_accuracy_n")).round(0).cast(pl.Int64).alias("right"),
+        )
+        _split_cells(c, frame, "acc", ["what"], "n", "right")
+
+
+def accuracy_shown(decision: Decision) -> bool:
+    """The text path's accuracy may be published: none of its counts (labels, right, wrong) is hidden."""
+    return not ({"acc|text", "acc+|text", "acc-|text"} & decision.hidden_keys)
+
+
+def _safe_provenance(provenance: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    out = provenance_long(provenance).with_columns(_provenance_key().alias("_pk"))
+    out = _flags(out, d, "n", pl.col("_pk"))
+    out = _flags(out, d, "total", _k("t", "specialty")).drop("_pk")
+    out = out.with_columns(
+        pl.col("total_suppressed").any().over("specialty").alias("total_suppressed"),
+        text_accuracy_shown=pl.lit(accuracy_shown(d)),
+    )
+    return out.with_columns(
+        pl.when(pl.col("total_suppressed")).then(None).otherwise(pl.col("total")).alias("total")
+    )
+
+
 def _segment_cells(c: Cells, segments: pl.DataFrame) -> None:
     frame = segments.with_columns(pl.col("n_verified").fill_null(0)).rename({"n_cases": "n"})
     _split_cells(c, frame, "seg", ["dimension", "segment"], "n", "n_verified")
@@ -569,6 +648,8 @@ def cell_model(marts: dict[str, pl.DataFrame]) -> Cells:
         _segment_cells(c, segments)
         if _has_all(cost):
             _segment_counts(c, segments)
+    if (provenance := _get(marts, "outcome_provenance")) is not None and rates is not None:
+        _provenance_cells(c, provenance)
     if (cost_rates := _get(marts, "cost_rates")) is not None:
         _cost_rate_cells(c, cost_rates)
     if (targeting := _get(marts, "targeting")) is not None:
@@ -893,6 +974,7 @@ def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) 
         "cost_impact_segments": lambda f: _safe_segments(f, decision),
         "cost_sensitivity": lambda f: _safe_sensitivity(f, decision),
         "cost_rates": lambda f: _safe_cost_rates(f, decision),
+        "outcome_provenance": lambda f: _safe_provenance(f, decision),
         "cost_assumptions": lambda f: f.filter(~_hidden(decision, _k("t", "specialty"))),
         "targeting": lambda f: _safe_targeting(f, decision),
         "data_quality_files": lambda f: _safe_dq(f, decision),

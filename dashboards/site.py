@@ -28,8 +28,8 @@ from dashboards.pages import (
     overview_page,
     specialty_page,
 )
-from dashboards.provenance import provenance_table, safe_provenance
-from dashboards.suppression import DEFAULT_THRESHOLD, check_no_small_counts
+from dashboards.provenance import provenance_table
+from dashboards.suppression import DEFAULT_THRESHOLD
 from dashboards.tables import write_csv
 
 PLOTLY_JS = "plotly.min.js"
@@ -78,10 +78,8 @@ def build_site(
             run_info[key] = marts[key]
     safe = make_safe(marts, threshold)
     check_safe(safe)  # fails the build rather than publish a count from 1 to threshold-1
-    provenance = safe_provenance(marts.get("outcome_provenance"), safe.rates, threshold)
-    if provenance is not None:
-        check_no_small_counts(provenance, ["n", "total"], threshold)
-        run_info["provenance"] = provenance_table(provenance, marts["outcome_provenance"], threshold)
+    if safe.provenance is not None:
+        run_info["provenance"] = provenance_table(safe.provenance, marts["outcome_provenance"], threshold)
     pages = [overview_page(safe, run_info)]
     pages += [specialty_page(safe, s) for s in safe.specialties]
     pages += [cost_page(safe, run_info), data_quality_page(safe), methodology_page(safe, run_info)]
