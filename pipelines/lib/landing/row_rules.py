@@ -11,20 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from pipelines.lib.landing import privacy
 from pipelines.lib.landing.contracts import Contract, Property, Rule
+from pipelines.lib.landing.naming import lit, q
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
-
-
-def q(identifier: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def lit(value: object) -> str:
-    """A SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _trimmed(prop: Property, present: set[str]) -> str:
@@ -82,18 +74,41 @@ def _violation(rule: Rule, v: str, typed: str, trimmed: dict[str, str], today: d
                 return f"{typed} > DATE '{today.isoformat()}'"
             if impl == "not_before_reference":
                 return None
-            if impl == "no_pattern":
-                pats = rule.params["patterns"].values()
-                return "(" + " OR ".join(f"regexp_matches({v}, {lit(p)})" for p in pats) + ")"
             if impl == "any_present":
                 return " AND ".join(f"{trimmed[c]} IS NULL" for c in rule.params["properties"])
     raise ValueError(f"{rule.reason}: no SQL for rule kind {rule.kind}/{rule.params.get('rule')}")
 
 
-def validation_sql(contract: Contract, source: str, present_columns: Iterable[str], today: dt.date) -> str:
+def _identifier_reasons(prop: Property, v: str, typed: str) -> str:
+    """SQL for the `field:identifier_<category>` reasons of one field (privacy.py, the policy).
+
+    Free-text and key fields are scanned on every row. A value that satisfies its field's
+    enumeration, pattern or type (a specialty, a CPT code, an ISO date, a number) cannot be one of
+    the identifier shapes, so those fields are scanned only where the value fails them: the
+    reason then says what the bad value is, and the scan costs nothing on good rows.
+    """
+    found = privacy.findings_sql(v, prop.name)
+    reasons = f"list_transform({found}, lambda x: {lit(prop.name + ':identifier_')} || x)"
+    if prop.valid_values or prop.logical_type != "string":
+        return f"(CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN {reasons} ELSE []::VARCHAR[] END)"
+    if prop.pattern:
+        shape = f"regexp_full_match({v}, {lit(prop.pattern)})"
+        return f"(CASE WHEN {v} IS NOT NULL AND NOT {shape} THEN {reasons} ELSE []::VARCHAR[] END)"
+    return f"coalesce({reasons}, []::VARCHAR[])"
+
+
+def validation_sql(
+    contract: Contract,
+    source: str,
+    present_columns: Iterable[str],
+    today: dt.date,
+    *,
+    identifiers: bool = False,
+) -> str:
     """SELECT over `source` (all-VARCHAR columns plus _row_number) -> typed columns + _reasons.
 
-    `today` is what "not in the future" means, passed in so the rule is testable.
+    `today` is what "not in the future" means, passed in so the rule is testable. With
+    `identifiers` (every landing input), each field is also scanned for identifier values.
     """
     present = set(present_columns)
     trimmed = {p.name: _trimmed(p, present) for p in contract.properties}
@@ -109,6 +124,13 @@ def validation_sql(contract: Contract, source: str, present_columns: Iterable[st
         if checks
         else "[]::VARCHAR[]"
     )
+    if identifiers:
+        scans = [
+            _identifier_reasons(p, trimmed[p.name], typed[p.name])
+            for p in contract.properties
+            if p.name in present
+        ]
+        reasons = f"list_concat({', '.join([reasons, *scans])})"
     cols = ",\n  ".join(f"{typed[p.name]} AS {q(p.name)}" for p in contract.properties)
     return f"SELECT _row_number,\n  {cols},\n  {reasons} AS _reasons\nFROM {source}"
 
@@ -133,11 +155,3 @@ def staging_ddl(contract: Contract, table: str) -> str:
         f"CREATE TABLE IF NOT EXISTS {table} ({cols}, source_file VARCHAR, source_row BIGINT, "
         "loaded_at TIMESTAMP, run_id VARCHAR)"
     )
-
-
-def redacted(expr: str, patterns: dict[str, str]) -> str:
-    """`expr` with every identifier pattern replaced by `[redacted name]`, so quarantine keeps the
-    evidence of a bad row without keeping the identifier itself."""
-    for name, pattern in patterns.items():
-        expr = f"regexp_replace({expr}, {lit(pattern)}, {lit(f'[redacted {name}]')}, 'g')"
-    return expr
