@@ -59,6 +59,11 @@ class Settings(BaseModel):
         ge=11, le=1_000, description="published counts from 1 to this minus one are suppressed (CMS: 11)"
     )
     gx_max_rows: int = Field(ge=1, description="staged rows Great Expectations validates per table")
+    orphan_after_days: int = Field(
+        ge=1,
+        le=3650,
+        description="days an opinion may wait for its case before it is listed as an orphan",
+    )
 
     def as_dict(self) -> dict[str, float | int]:
         return self.model_dump()
