@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.lib.landing.contracts import RECORD_TYPES, Contract, Rule, load_contracts
+from pipelines.lib.landing.privacy import add_identifier_reasons
 from pipelines.lib.landing.row_rules import validation_sql
 
 TODAY = dt.date(2026, 6, 30)
@@ -111,8 +112,10 @@ def evaluate(contract: Contract, rows: list[dict[str, str]]) -> list[list[str]]:
         [[i + 1, *[r.get(c) for c in cols]] for i, r in enumerate(rows)],
     )
     landing = contract.record_type in RECORD_TYPES  # inputs are scanned for identifiers
-    sql = validation_sql(contract, "raw", cols, TODAY, identifiers=landing) + " ORDER BY _row_number"
-    return [r[-1] for r in conn.execute(sql).fetchall()]
+    conn.execute(f"CREATE TABLE v AS {validation_sql(contract, 'raw', cols, TODAY, identifiers=landing)}")
+    if landing:
+        add_identifier_reasons(conn, "v", contract.columns)
+    return [r[0] for r in conn.execute("SELECT _reasons FROM v ORDER BY _row_number").fetchall()]
 
 
 def row_rule_cases() -> list[tuple[str, Rule]]:

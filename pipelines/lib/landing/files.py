@@ -102,7 +102,7 @@ def entry_status(path: Path, root: Path | None) -> tuple[str, str] | None:
         except (OSError, RuntimeError):
             return "skipped", "dangling symbolic link: its target does not exist, nothing read"
         if root is not None and not target.is_relative_to(root.resolve()):
-            return "refused", "symbolic link to a file outside the landing folder: not followed, nothing read"
+            return "refused", "symbolic link leading outside the landing folder: not followed, nothing read"
     if not path.exists():
         return None  # gone since the folder was listed: reading it says so
     if path.is_dir():

@@ -40,6 +40,8 @@ from pipelines.lib.landing.files import (
 )
 from pipelines.lib.landing.naming import lit, q
 from pipelines.lib.landing.privacy import (
+    add_identifier_reasons,
+    field_mask_sql,
     identifier_columns,
     load_policy,
     mask_sql,
@@ -330,6 +332,22 @@ def _read_file(
     return res, names
 
 
+def _quarantine_record(conn: duckdb.DuckDBPyConnection, contract: Contract, present: set[str]) -> str:
+    """SQL for what quarantine keeps of a row of `raw r` / `v`: its contract columns as JSON text
+    (ignored columns are never stored), every identifier masked where the scan flagged the row.
+    The masks are compiled only when a quarantined row was flagged."""
+    kept = [c for c in contract.columns if c in present]
+    if not kept:
+        return "'{}'"
+    plain = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in kept) + "))"
+    if not scalar(conn, "SELECT count(*) FROM v WHERE _scan IS NOT NULL AND len(_reasons) > 0"):
+        return f"CAST({plain} AS VARCHAR)"
+    fields = (
+        "to_json(struct_pack(" + ", ".join(f"{q(c)} := {field_mask_sql(f'r.{q(c)}', c)}" for c in kept) + "))"
+    )
+    return f"CASE WHEN v._scan IS NULL THEN CAST({plain} AS VARCHAR) ELSE {mask_sql(f'CAST({fields} AS VARCHAR)')} END"
+
+
 def _stage_rows(
     conn: duckdb.DuckDBPyConnection,
     lf: LandingFile,
@@ -346,6 +364,7 @@ def _stage_rows(
         f"CREATE OR REPLACE TEMP TABLE v AS SELECT *, {_hash_expr(contract)} AS _hash, FALSE AS _dup "
         f"FROM ({validation_sql(contract, 'raw', present, today, identifiers=True)})"
     )
+    add_identifier_reasons(conn, "v", contract.columns)
     conn.execute("""
         UPDATE v SET _reasons = ['row_too_long'] FROM raw r
         WHERE r._too_long AND v._row_number = r._row_number""")
@@ -353,16 +372,11 @@ def _stage_rows(
     _flag_duplicates_and_keys(conn, contract)
     if lf.record_type == "opinions":
         _check_referral(conn)
-    kept = [c for c in contract.columns if c in present]  # ignored columns are never stored
-    raw_json = (
-        "to_json(struct_pack(" + ", ".join(f"{q(c)} := {mask_sql(f'r.{q(c)}', c)}" for c in kept) + "))"
-        if kept
-        else "'{}'"
-    )
     conn.execute(
         f"""
         INSERT INTO quarantine.rows SELECT $file, $record_type, v._row_number,
-          CASE WHEN r._too_long THEN '{{}}' ELSE {raw_json} END, v._reasons, now()::TIMESTAMP, $run_id
+          CASE WHEN r._too_long THEN '{{}}' ELSE {_quarantine_record(conn, contract, present)} END,
+          v._reasons, now()::TIMESTAMP, $run_id
         FROM v JOIN raw r USING (_row_number) WHERE len(v._reasons) > 0""",
         {"file": lf.name, "record_type": lf.record_type, "run_id": run_id},
     )

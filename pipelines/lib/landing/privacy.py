@@ -187,43 +187,114 @@ def identifier_columns(columns: Iterable[str], exempt: Iterable[str] | None = No
 # --- values: DuckDB SQL from the patterns ------------------------------------------------------
 
 
-def _categories(field: str | None) -> list[tuple[str, str]]:
-    """(category, combined regex) for every value category, with the field's own patterns."""
-    policy = load_policy()
-    cats = {v.key: list(v.patterns) for v in policy.values}
-    for key, pats in policy.fields.get(field or "", {}).items():
-        cats[key].extend(pats)
-    return [(k, "|".join(f"(?:{p})" for p in ps)) for k, ps in cats.items()]
+def _regex(patterns: Iterable[str]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
-def _screen(field: str | None) -> str:
-    """One regex matching wherever any category's pattern matches."""
-    return "|".join(f"(?:{rx})" for _, rx in _categories(field))
+def screen() -> str:
+    """One regex that matches wherever any category's pattern matches (the field patterns aside).
+
+    DuckDB compiles each regex constant of a statement (tens of milliseconds for this one), so a
+    statement screens with this regex once and only what passes is sorted into categories."""
+    return _regex(p for v in load_policy().values for p in v.patterns)
 
 
-def findings_sql(expr: str, field: str | None = None) -> str:
-    """SQL for the VARCHAR[] of categories whose patterns occur in text `expr` (empty when none).
+def field_patterns() -> list[tuple[str, str, str]]:
+    """(field, category, regex) of the patterns that hold for one contract field only."""
+    return [(f, k, _regex(ps)) for f, cats in load_policy().fields.items() for k, ps in cats.items()]
 
-    One combined regex screens every value; only the rare value that passes the screen is tested
-    per category, so clean data costs one RE2 scan per value. `field` adds that contract field's
-    own patterns (a bare five-digit `region` is a ZIP).
-    """
-    per = ", ".join(
-        f"CASE WHEN regexp_matches({expr}, {lit(rx)}) THEN {lit(key)} END" for key, rx in _categories(field)
+
+def _keys() -> str:
+    """The value categories as a SQL list, in the policy's order (the order reasons are given in)."""
+    return "[" + ", ".join(lit(v.key) for v in load_policy().values) + "]"
+
+
+def findings_sql(expr: str, field_expr: str | None = None) -> str:
+    """SQL for the VARCHAR[] of categories whose patterns occur in text `expr`, in the policy's
+    order (a field's own pattern may repeat a category). `field_expr` (SQL naming the field the text is from) adds that field's own patterns.
+    Every category's regex is compiled: use it on what passed the screen."""
+    cases = [
+        f"CASE WHEN regexp_matches({expr}, {lit(v.regex)}) THEN {lit(v.key)} END"
+        for v in load_policy().values
+    ]
+    if field_expr is not None:
+        cases += [
+            f"CASE WHEN {field_expr} = {lit(f)} AND regexp_matches({expr}, {lit(rx)}) THEN {lit(k)} END"
+            for f, k, rx in field_patterns()
+        ]
+    return f"list_filter([{', '.join(cases)}], lambda x: x IS NOT NULL)"
+
+
+def flag_sql(values: str, fields: Sequence[str]) -> str:
+    """SQL TRUE when any text of the VARCHAR[] `values` (one per field of `fields`, NULL where not
+    scanned) holds an identifier: one screen over them all, joined by a unit separator that no
+    pattern reads across, plus the patterns of the fields that have their own."""
+    tests = [f"regexp_matches(array_to_string({values}, chr(31)), {lit(screen())})"]
+    tests += [
+        f"regexp_matches({values}[{fields.index(f) + 1}], {lit(rx)})"
+        for f, _, rx in field_patterns()
+        if f in fields
+    ]
+    return "coalesce(" + " OR ".join(tests) + ", FALSE)"
+
+
+def _categorise(conn: duckdb.DuckDBPyConnection, target: str, long_sql: str, params: object = None) -> int:
+    """Temp table `target` (key, field, cat): for each row of `long_sql` (columns key, field, val)
+    whose text holds an identifier, one row per category found. Screened first, so clean data
+    compiles one regex only; returns the number of rows that passed the screen (0: no table)."""
+    where = f"regexp_matches(val, {lit(screen())})"
+    where += "".join(
+        f" OR (field = {lit(f)} AND regexp_matches(val, {lit(rx)}))" for f, _, rx in field_patterns()
     )
-    return (
-        f"(CASE WHEN regexp_matches({expr}, {lit(_screen(field))}) "
-        f"THEN list_filter([{per}], lambda x: x IS NOT NULL) ELSE {NO_FINDINGS} END)"
+    hits = f"SELECT * FROM ({long_sql}) WHERE {where}"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {target}__hits AS {hits}", params)
+    n = int(conn.execute(f"SELECT count(*) FROM {target}__hits").fetchall()[0][0])
+    if n:
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE {target} AS "
+            f"SELECT DISTINCT key, field, unnest({findings_sql('val', 'field')}) AS cat FROM {target}__hits"
+        )
+    conn.execute(f"DROP TABLE {target}__hits")
+    return n
+
+
+def add_identifier_reasons(conn: duckdb.DuckDBPyConnection, table: str, fields: Sequence[str]) -> int:
+    """Append `field:identifier_<category>` to the reasons of every flagged row of `table` (its
+    `_scan` column: the scanned texts, in the order of `fields`; NULL for a clean row). Returns the
+    number of rows flagged. Costs nothing on a file without identifiers."""
+    names = "[" + ", ".join(lit(f) for f in fields) + "]"
+    long_sql = (
+        f"SELECT _row_number AS key, unnest({names}) AS field, unnest(_scan) AS val "
+        f"FROM {table} WHERE _scan IS NOT NULL"
     )
+    flagged = _categorise(conn, "_identifier_reasons", long_sql)
+    if flagged:
+        conn.execute(f"""
+            UPDATE {table} SET _reasons = list_concat({table}._reasons, r.reasons)
+            FROM (SELECT key, list(field || ':identifier_' || cat
+                                   ORDER BY list_position({names}, field), list_position({_keys()}, cat))
+                    AS reasons FROM _identifier_reasons GROUP BY key) r
+            WHERE {table}._row_number = r.key""")
+        conn.execute("DROP TABLE _identifier_reasons")
+    return flagged
 
 
-def mask_sql(expr: str, field: str | None = None) -> str:
+def mask_sql(expr: str) -> str:
     """SQL for text `expr` with every identifier match replaced by `[redacted <category>]`:
-    quarantine keeps the evidence of a bad row, never the identifier in it."""
+    quarantine keeps the evidence of a bad row, never the identifier in it. Safe on JSON text: no
+    pattern reads across a quote, so a record stays valid JSON."""
     masked = expr
-    for key, rx in _categories(field):
-        masked = f"regexp_replace({masked}, {lit(rx)}, {lit(f'[redacted {key}]')}, 'g')"
-    return f"(CASE WHEN regexp_matches({expr}, {lit(_screen(field))}) THEN {masked} ELSE {expr} END)"
+    for v in load_policy().values:
+        masked = f"regexp_replace({masked}, {lit(v.regex)}, {lit(f'[redacted {v.key}]')}, 'g')"
+    return f"(CASE WHEN regexp_matches({expr}, {lit(screen())}) THEN {masked} ELSE {expr} END)"
+
+
+def field_mask_sql(expr: str, field: str) -> str:
+    """SQL for one field's text with that field's own patterns masked (a bare ZIP in `region`)."""
+    for f, k, rx in field_patterns():
+        if f == field:
+            expr = f"regexp_replace({expr}, {lit(rx)}, {lit(f'[redacted {k}]')}, 'g')"
+    return expr
 
 
 def mask_text(conn: duckdb.DuckDBPyConnection, text: str) -> str:
@@ -260,17 +331,22 @@ def sampled_findings(
     if not columns:
         return []
     policy = load_policy()
-    parts = " UNION ALL ".join(
-        f"SELECT {lit(c)} AS col, unnest({findings_sql(q(c), c)}) AS cat FROM s" for c in columns
+    cols = ", ".join(q(c) for c in columns)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE _sampled AS SELECT * FROM (UNPIVOT (SELECT {cols} FROM {table} "
+        f"USING SAMPLE reservoir({policy.sample_rows} ROWS) REPEATABLE (7)) ON COLUMNS(*) "
+        "INTO NAME field VALUE val)"
     )
-    counts = " UNION ALL ".join(f"SELECT {lit(c)} AS col, count({q(c)}) AS n FROM s" for c in columns)
-    rows = conn.execute(f"""
-        WITH s AS (SELECT * FROM {table} USING SAMPLE reservoir({policy.sample_rows} ROWS) REPEATABLE (7)),
-        f AS ({parts}), n AS ({counts})
-        SELECT f.col, f.cat, count(*) AS hits, any_value(n.n) AS sampled
-        FROM f JOIN n USING (col) GROUP BY ALL ORDER BY hits DESC, f.col, f.cat""").fetchall()
-    found = [ValueFinding(col, cat, int(hits), int(sampled)) for col, cat, hits, sampled in rows]
-    return [f for f in found if f.hits >= policy.min_values and f.share >= policy.min_share]
+    rows: list[tuple] = []
+    if _categorise(conn, "_sampled_hits", "SELECT field AS key, field, val FROM _sampled"):
+        rows = conn.execute("""
+            SELECT h.field, h.cat, count(*) AS hits, any_value(n.n) AS sampled
+            FROM _sampled_hits h JOIN (SELECT field, count(*) AS n FROM _sampled GROUP BY 1) n USING (field)
+            GROUP BY ALL ORDER BY hits DESC, h.field, h.cat""").fetchall()
+        conn.execute("DROP TABLE _sampled_hits")
+    conn.execute("DROP TABLE _sampled")
+    result = [ValueFinding(f, c, int(hits), int(n)) for f, c, hits, n in rows]
+    return [f for f in result if f.hits >= policy.min_values and f.share >= policy.min_share]
 
 
 def names_like_values(conn: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[tuple[int, str]]:
@@ -278,9 +354,9 @@ def names_like_values(conn: duckdb.DuckDBPyConnection, names: Sequence[str]) -> 
     e-mail as a header: the header row is missing, or data sits in it). Never echoed."""
     if not names:
         return []
-    rows = conn.execute(
-        f"SELECT i, unnest({findings_sql('n')}) FROM (SELECT unnest($names) AS n, "
-        "generate_subscripts($names, 1) AS i) ORDER BY i",
-        {"names": list(names)},
-    ).fetchall()
+    long_sql = "SELECT generate_subscripts($names, 1) AS key, '' AS field, unnest($names) AS val"
+    if not _categorise(conn, "_name_hits", long_sql, {"names": list(names)}):
+        return []
+    rows = conn.execute("SELECT key, cat FROM _name_hits ORDER BY key").fetchall()
+    conn.execute("DROP TABLE _name_hits")
     return [(int(i), str(cat)) for i, cat in rows]

@@ -79,22 +79,19 @@ def _violation(rule: Rule, v: str, typed: str, trimmed: dict[str, str], today: d
     raise ValueError(f"{rule.reason}: no SQL for rule kind {rule.kind}/{rule.params.get('rule')}")
 
 
-def _identifier_reasons(prop: Property, v: str, typed: str) -> str:
-    """SQL for the `field:identifier_<category>` reasons of one field (privacy.py, the policy).
+def _scanned_text(prop: Property, v: str, typed: str) -> str:
+    """SQL for the text of one field that the identifier scan reads (privacy.py), or NULL.
 
-    Free-text and key fields are scanned on every row. A value that satisfies its field's
-    enumeration, pattern or type (a specialty, a CPT code, an ISO date, a number) cannot be one of
-    the identifier shapes, so those fields are scanned only where the value fails them: the
-    reason then says what the bad value is, and the scan costs nothing on good rows.
+    Free-text and key fields are read on every row. A value that satisfies its field's
+    enumeration, pattern or type (a specialty, a CPT code, an ISO date, a number) is not one of
+    the identifier shapes, so those fields are read only where the value fails them: the reason
+    then says what the bad value is, and good rows cost nothing.
     """
-    found = privacy.findings_sql(v, prop.name)
-    reasons = f"list_transform({found}, lambda x: {lit(prop.name + ':identifier_')} || x)"
     if prop.valid_values or prop.logical_type != "string":
-        return f"(CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN {reasons} ELSE []::VARCHAR[] END)"
+        return f"CASE WHEN {typed} IS NULL THEN {v} END"
     if prop.pattern:
-        shape = f"regexp_full_match({v}, {lit(prop.pattern)})"
-        return f"(CASE WHEN {v} IS NOT NULL AND NOT {shape} THEN {reasons} ELSE []::VARCHAR[] END)"
-    return f"coalesce({reasons}, []::VARCHAR[])"
+        return f"CASE WHEN NOT regexp_full_match({v}, {lit(prop.pattern)}) THEN {v} END"
+    return v
 
 
 def validation_sql(
@@ -108,7 +105,8 @@ def validation_sql(
     """SELECT over `source` (all-VARCHAR columns plus _row_number) -> typed columns + _reasons.
 
     `today` is what "not in the future" means, passed in so the rule is testable. With
-    `identifiers` (every landing input), each field is also scanned for identifier values.
+    `identifiers` (every landing input) the select also has `_scan`, the texts of a row that
+    holds an identifier value, for privacy.add_identifier_reasons.
     """
     present = set(present_columns)
     trimmed = {p.name: _trimmed(p, present) for p in contract.properties}
@@ -124,15 +122,18 @@ def validation_sql(
         if checks
         else "[]::VARCHAR[]"
     )
-    if identifiers:
-        scans = [
-            _identifier_reasons(p, trimmed[p.name], typed[p.name])
-            for p in contract.properties
-            if p.name in present
-        ]
-        reasons = f"list_concat({', '.join([reasons, *scans])})"
     cols = ",\n  ".join(f"{typed[p.name]} AS {q(p.name)}" for p in contract.properties)
-    return f"SELECT _row_number,\n  {cols},\n  {reasons} AS _reasons\nFROM {source}"
+    select = f"SELECT _row_number,\n  {cols},\n  {reasons} AS _reasons"
+    if not identifiers:
+        return f"{select}\nFROM {source}"
+    # `_scan`: the scanned texts of a row that holds an identifier (NULL for a clean row), in the
+    # order of the contract's columns; privacy.add_identifier_reasons turns them into reasons.
+    texts = [_scanned_text(p, trimmed[p.name], typed[p.name]) for p in contract.properties]
+    flag = privacy.flag_sql("_texts", contract.columns)
+    return (
+        f"SELECT * EXCLUDE (_texts), CASE WHEN {flag} THEN _texts END AS _scan FROM (\n"
+        f"{select},\n  [{', '.join(texts)}]::VARCHAR[] AS _texts\nFROM {source})"
+    )
 
 
 def sql_type(prop: Property) -> str:
