@@ -310,7 +310,7 @@ def _read_file(
     if findings:
         conn.execute("DROP TABLE raw")
         res.status = "rejected"
-        res.error = _refusal("identifier values in", [f.message().removeprefix("column ") for f in findings])
+        res.error = _refusal("identifier-like values in column(s)", [f.message() for f in findings])
         return res, []
     present = set(names) - {"_row_number"}
     res.ignored_columns = sorted(present - set(contract.columns))

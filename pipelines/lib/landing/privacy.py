@@ -317,10 +317,7 @@ class ValueFinding:
         return self.hits / self.sampled if self.sampled else 0.0
 
     def message(self) -> str:
-        return (
-            f"column {self.column} holds identifier-like values ({self.category}: "
-            f"{self.share:.0%} of {self.sampled:,} sampled values)"
-        )
+        return f"{self.column} ({self.category}: {self.share:.0%} of {self.sampled:,} sampled values)"
 
 
 def sampled_findings(
@@ -338,7 +335,7 @@ def sampled_findings(
         "INTO NAME field VALUE val)"
     )
     rows: list[tuple] = []
-    if _categorise(conn, "_sampled_hits", "SELECT field AS key, field, val FROM _sampled"):
+    if _categorise(conn, "_sampled_hits", "SELECT row_number() OVER () AS key, field, val FROM _sampled"):
         rows = conn.execute("""
             SELECT h.field, h.cat, count(*) AS hits, any_value(n.n) AS sampled
             FROM _sampled_hits h JOIN (SELECT field, count(*) AS n FROM _sampled GROUP BY 1) n USING (field)
