@@ -42,7 +42,12 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "N": [("Images at https://portal.leak.example.org/u/8812 now.", "portal.leak.example.org")],
     "O": [("Video call from 192.168.77.45 dropped.", "192.168.77.45")],
     "P": [("fingerprint Rk9PQkFSYmF6cXV4cHJpbnQ stored.", "Rk9PQkFSYmF6cXV4cHJpbnQ")],
-    "Q": [("Photo data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB attached.", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB")],
+    "Q": [
+        (
+            "Photo data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB attached.",
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB",
+        )
+    ],
     "R": [("employee id EMP-778812 of the plant.", "EMP-778812")],
 }
 #: Planted in key fields, each alone in its value.
