@@ -99,6 +99,11 @@ def write_staging(
         conn.register("_staging_in", typed.to_arrow())
         conn.execute(f"CREATE OR REPLACE TABLE staging.{name} AS SELECT * FROM _staging_in")
         conn.unregister("_staging_in")
+    # No opinion waits for its case here (ingest's tests cover waiting): the table exists, empty.
+    conn.execute(
+        "CREATE OR REPLACE TABLE staging.opinions_waiting AS "
+        "SELECT *, CAST(NULL AS BIGINT) AS source_row FROM staging.opinions WHERE FALSE"
+    )
 
 
 def load_reference(conn: duckdb.DuckDBPyConnection) -> None:

@@ -6,11 +6,13 @@ the run believed it stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.marts.quality import waiting_opinions
 from pipelines.lib.settings import Settings
 from pipelines.lib.vocabulary import OUTCOMES
 from pipelines.lib.warehouse import table_exists
@@ -56,6 +58,42 @@ def files_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
         out.append("Quarantined rows by rule (first example):")
         out += [f"  {reason:<34} {n:>8,}  e.g. {first}" for reason, n, first in reasons]
     return out
+
+
+ORPHANS_LISTED = 10
+
+
+def _as_of(conn: duckdb.DuckDBPyConnection, run_id: str) -> dt.date:
+    """The date the run judged everything against (audit.runs), else today."""
+    if table_exists(conn, "audit.runs"):
+        rows = conn.execute("SELECT max(as_of) FROM audit.runs WHERE run_id = ?", [run_id]).fetchall()
+        if rows and rows[0][0] is not None:
+            return rows[0][0]
+    return dt.date.today()
+
+
+def waiting_section(conn: duckdb.DuckDBPyConnection, run_id: str, settings: Settings) -> list[str]:
+    """Opinions whose case has not arrived: their count and the age of the oldest, and, past
+    orphan_after_days, each orphan by name (for people to chase; never published)."""
+    if not table_exists(conn, "staging.opinions_waiting"):
+        return []
+    days = settings.orphan_after_days
+    waiting = waiting_opinions(conn, _as_of(conn, run_id), days)
+    if waiting.is_empty():
+        return ["Waiting opinions (case not arrived yet): none"]
+    orphans = waiting.filter("orphan")
+    lines = [
+        f"Waiting opinions (case not arrived yet): {waiting.height:,}, the oldest waiting "
+        f"{waiting['waiting_days'].max()} days; {orphans.height:,} orphan(s) waiting {days} days or more"
+    ]
+    for row in orphans.head(ORPHANS_LISTED).iter_rows(named=True):
+        lines.append(
+            f"  ! orphan opinion {row['opinion_id']} (case {row['case_id']}, {row['source_file']}): "
+            f"waiting {row['waiting_days']} days since {row['arrived']}"
+        )
+    if orphans.height > ORPHANS_LISTED:
+        lines.append(f"  ... and {orphans.height - ORPHANS_LISTED:,} more in staging.opinions_waiting")
+    return lines
 
 
 def outcomes_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -190,7 +228,7 @@ def render(
 ) -> str:
     """The summary of run `run_id`. A run that did not publish shows only what it read and checked:
     the outcome and money tables may be a previous run's, and are not printed beside this one's files."""
-    lines = files_section(conn, run_id)
+    lines = files_section(conn, run_id) + waiting_section(conn, run_id, settings)
     if published:
         lines += outcomes_section(conn) + money_section(conn) + models_section(artifacts)
     lines += checks_section(conn, run_id)

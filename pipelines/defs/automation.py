@@ -18,10 +18,11 @@ refresh_job = dg.define_asset_job(
 
 
 def landing_listing(landing: Path) -> dict[str, list[int]]:
-    """name -> [size, mtime_ns] of every landing file: a cheap fingerprint of the folder."""
+    """name -> [size, mtime_ns] of every landing entry: a cheap fingerprint of the folder (lstat:
+    a dangling link is an entry too, and is recorded as skipped by the run it starts)."""
     if not landing.is_dir():
         return {}
-    return {f.name: [f.path.stat().st_size, f.path.stat().st_mtime_ns] for f in discover(landing)}
+    return {f.name: [f.path.lstat().st_size, f.path.lstat().st_mtime_ns] for f in discover(landing)}
 
 
 def new_files(previous: dict[str, list[int]], current: dict[str, list[int]]) -> list[str]:

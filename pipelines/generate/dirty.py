@@ -22,15 +22,31 @@ import polars as pl
 from pipelines.generate.sampling import pseudonyms, stream
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-IDENTIFIER_SNIPPETS: tuple[str, ...] = (
-    "Patient SSN 123-45-6789 confirmed at intake.",
-    "Questions to jane.doe@example.org please.",
-    "Call the patient back at 617-555-0142.",
-    "Reached the daughter at (312) 555-0187 after the visit.",
-    "Member SSN on file: 078-05-1120.",
-    "Copy sent to r.smith@mailhost.net.",
-    "Mobile +1 415.555.0123 for scheduling.",
-)
+# Identifier values a careless export leaves in a row, one Safe Harbor category each (the reason
+# `field:identifier_<category>`, data_contracts/privacy/identifiers.yaml): in the narrative, and in
+# key fields that are meant to hold pseudonyms. Each snippet carries exactly one category.
+IDENTIFIER_SNIPPETS: dict[str, tuple[str, ...]] = {
+    "ssn": ("Patient SSN 123-45-6789 confirmed at intake.", "Member SSN on file: 078-05-1120."),
+    "email": ("Questions to jane.doe@example.org please.", "Copy sent to r.smith@mailhost.net."),
+    "phone": (
+        "Call the patient back at 617-555-0142.",
+        "Reached the daughter at (312) 555-0187 after the visit.",
+        "Mobile +1 415.555.0123 for scheduling.",
+    ),
+    "zip": ("Lives near the clinic, ZIP 02139.", "Home address in Boston, MA 02118."),
+    "dob": ("DOB 03/14/1961 confirmed with the patient.", "Born on March 3, 1958; seen with family."),
+    "url": ("Imaging uploaded to https://portal.example.org/u/8812 for review.",),
+    "ip": ("Video visit from 192.168.10.45 dropped twice.",),
+    "mrn": ("Chart reviewed under MRN 00482913.",),
+    "beneficiary": ("Medicare MBI 1EG4-TE5-MK73 verified.",),
+    "name": ("Seen with Mrs Alvarez and her son.",),
+}
+KEY_IDENTIFIERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    # rule: (record type, field, values)
+    "plan_id:identifier_email": ("cases", "plan_id", ("claims@carrier.example.com", "b.ortiz@planmail.org")),
+    "patient_key:identifier_ssn": ("cases", "patient_key", ("219099999", "536220417", "601-44-2187")),
+    "reviewer_id:identifier_phone": ("opinions", "reviewer_id", ("617-555-0199", "(212) 555-0134")),
+}
 BAD_VALUES: dict[str, tuple[str, ...]] = {
     "specialty": ("dermatology", "neurosurgery", "ortho", "cardio-thoracic"),
     "age_band": ("45-54", "65+", "100+", "adult"),
@@ -45,7 +61,7 @@ BAD_VALUES: dict[str, tuple[str, ...]] = {
     "timestamp": ("yesterday 3pm", "2025-13-01T10:00:00", "2025-02-30T09:15:00", "soon"),
     "number": ("$1,200.00", "n/a", "twelve hundred", "1.2.3"),
 }
-IDENTIFIER_CAP = 25  # "a few identifier-bearing rows", whatever the fraction
+IDENTIFIER_CAP = 25  # "a few identifier-bearing rows" per category, whatever the fraction
 
 
 def as_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -189,11 +205,23 @@ def _no_signal(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -> pl.D
     )
 
 
-def _identifier(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -> pl.DataFrame:
-    df = _with_fresh_id(df, ctx, "opinion_id")
-    snippet = _pick(IDENTIFIER_SNIPPETS, df.height, rng)
-    text = pl.coalesce(pl.col("summary_text"), pl.lit("Second opinion discussed with the patient."))
-    return df.with_columns((text + " " + pl.lit(snippet)).alias("summary_text"))
+def _identifier(category: str) -> Builder:
+    def build(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -> pl.DataFrame:
+        df = _with_fresh_id(df, ctx, "opinion_id")
+        snippet = _pick(IDENTIFIER_SNIPPETS[category], df.height, rng)
+        text = pl.coalesce(pl.col("summary_text"), pl.lit("Second opinion discussed with the patient."))
+        return df.with_columns((text + " " + pl.lit(snippet)).alias("summary_text"))
+
+    return build
+
+
+def _key_identifiers(record_type: str) -> dict[str, Builder]:
+    key = {"cases": "case_id", "opinions": "opinion_id"}[record_type]
+    return {
+        rule: _set(field, values, key)
+        for rule, (rtype, field, values) in KEY_IDENTIFIERS.items()
+        if rtype == record_type
+    }
 
 
 def _negative(df: pl.DataFrame, rng: np.random.Generator, ctx: Context) -> pl.DataFrame:
@@ -219,6 +247,7 @@ RULES: dict[str, dict[str, Builder]] = {
         "diagnosis_code:pattern": _set("diagnosis_code", BAD_VALUES["diagnosis_code"], "case_id"),
         "initial_procedure_code:pattern": _set("initial_procedure_code", BAD_VALUES["code"], "case_id"),
         "case_id:not_unique": _not_unique,
+        **_key_identifiers("cases"),
     },
     "opinions": {
         "opinion_id:required": _required("opinion_id", None),
@@ -235,7 +264,8 @@ RULES: dict[str, dict[str, Builder]] = {
             "recommended_procedure_code", BAD_VALUES["code"], "opinion_id"
         ),
         "record:no_signal": _no_signal,
-        "summary_text:identifier": _identifier,
+        **{f"summary_text:identifier_{category}": _identifier(category) for category in IDENTIFIER_SNIPPETS},
+        **_key_identifiers("opinions"),
     },
     "follow_ups": {
         "case_id:required": _required("case_id", None),
@@ -297,8 +327,9 @@ def plan_counts(n_rows: int, fraction: float, reasons: list[str]) -> dict[str, i
     total = math.ceil(fraction * n_rows)
     base, extra = divmod(total, len(reasons))
     counts = {r: max(1, base + (i < extra)) for i, r in enumerate(reasons)}
-    if "summary_text:identifier" in counts:
-        counts["summary_text:identifier"] = min(counts["summary_text:identifier"], IDENTIFIER_CAP)
+    for reason in counts:
+        if ":identifier_" in reason:
+            counts[reason] = min(counts[reason], IDENTIFIER_CAP)
     return counts
 
 

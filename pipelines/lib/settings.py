@@ -92,6 +92,11 @@ class Settings(BaseModel):
         default="",
         description="CSV of plan_id,display_name naming plans on the site; empty: plans are re-keyed",
     )
+    orphan_after_days: int = Field(
+        ge=1,
+        le=3650,
+        description="days an opinion may wait for its case before it is listed as an orphan",
+    )
 
     @field_validator("claims_through", mode="before")
     @classmethod

@@ -121,7 +121,7 @@ def test_checks_that_guard_published_numbers_block_and_findings_warn(graph) -> N
     assert "specialty__invalid_value" not in blocking and "heldout_macro_f1_floor" not in blocking
     checks = {(name(k.asset_key), k.name) for k in graph.asset_check_keys}
     assert ("staging.cases", "specialty__invalid_value") in checks
-    assert ("staging.opinions", "summary_text__identifier") in checks
+    assert ("staging.cases", "region__pattern") in checks
 
 
 def test_sensor_and_job_are_registered() -> None:

@@ -14,7 +14,7 @@ import pytest
 from pipelines.generate import generate, generate_frames, write_landing
 from pipelines.generate import parameters as P
 from pipelines.generate.clinical import AGE_PROFILES, PAYER_BY_AGE, SCENARIOS, load_catalogue
-from pipelines.generate.dirty import IDENTIFIER_CAP, RULES, inject
+from pipelines.generate.dirty import IDENTIFIER_CAP, IDENTIFIER_SNIPPETS, RULES, inject
 from pipelines.generate.generator import (
     CASE_COLUMNS,
     DEFAULT_START,
@@ -25,14 +25,18 @@ from pipelines.generate.generator import (
 from pipelines.lib import warehouse
 from pipelines.lib.landing import ingest
 from pipelines.lib.landing.contracts import load_contracts
+from pipelines.lib.landing.privacy import findings_sql
 
 SEED = 11
 CATALOGUE = load_catalogue()
 FIRST, AS_OF = window(DEFAULT_START, 24)
-IDENTIFIER = re.compile(
-    r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-    r"|(\+?1[ .-]?)?\(?\b[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}\b"
-)
+
+
+def identifier_categories(texts: pl.Series) -> list[list[str]]:
+    """The identifier categories the privacy policy finds in each text (privacy.findings_sql)."""
+    conn = duckdb.connect()
+    conn.register("t", pl.DataFrame({"v": texts.fill_null("")}).to_arrow())
+    return [list(r[0]) for r in conn.execute(f"SELECT {findings_sql('v')} FROM t").fetchall()]
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +206,7 @@ def test_opinions_mix_structured_narrative_and_both_without_identifiers(big: dic
     assert abs(share["structured"] - 0.45) < 0.03
     texts = big["opinions"]["summary_text"].drop_nulls()
     assert texts.n_unique() > 0.9 * texts.len()  # varied wording, not a handful of templates
-    assert not texts.str.contains(IDENTIFIER.pattern).any()
+    assert not any(identifier_categories(texts))  # the privacy policy finds nothing in clean text
 
 
 def test_reviewers_differ_by_more_than_chance(decided: pl.DataFrame) -> None:
@@ -370,7 +374,8 @@ def test_dirty_injection_covers_every_rule_with_counted_rows(small: dict[str, pl
         assert dirty[rtype].height == clean[rtype].height + added
         assert added >= 0.05 * clean[rtype].height
         assert all(dtype == pl.String for dtype in dirty[rtype].schema.values())
-    assert injected["opinions"]["summary_text:identifier"] <= IDENTIFIER_CAP
+    identifier_rules = {r: n for per in injected.values() for r, n in per.items() if ":identifier_" in r}
+    assert len(identifier_rules) >= 12 and max(identifier_rules.values()) <= IDENTIFIER_CAP
     cases = dirty["cases"].with_columns(norm=pl.col("specialty").str.strip_chars().str.to_lowercase())
     valid = pl.col("norm").is_in(list(P.SPECIALTIES))
     invalid = cases.filter(~valid & (pl.col("norm") != ""))
@@ -380,8 +385,12 @@ def test_dirty_injection_covers_every_rule_with_counted_rows(small: dict[str, pl
     ids = cases.filter(pl.col("case_id").str.strip_chars() != "")
     repeated_ids = ids.filter(pl.col("case_id").is_duplicated())["case_id"].n_unique()
     assert repeated_ids == injected["cases"]["case_id:not_unique"] + injected["cases"]["duplicate"]
-    texts = dirty["opinions"]["summary_text"].drop_nulls()
-    assert texts.str.contains(IDENTIFIER.pattern).sum() == injected["opinions"]["summary_text:identifier"]
+    found = identifier_categories(dirty["opinions"]["summary_text"])
+    for category in IDENTIFIER_SNIPPETS:
+        assert found.count([category]) == injected["opinions"][f"summary_text:identifier_{category}"], (
+            category
+        )
+    assert all(f in ([], *([c] for c in IDENTIFIER_SNIPPETS)) for f in found)  # one category per text
 
 
 def test_ingest_quarantines_exactly_the_injected_rows_with_their_reasons(tmp_path: Path) -> None:

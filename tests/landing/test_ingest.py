@@ -497,8 +497,8 @@ def test_quarantine_keeps_the_row_but_not_the_identifier(
     assert records[1]["summary_text"] == "call [redacted phone] after the MRI"
     assert records[1]["recommendation"] == "bogus"  # the evidence of the bad row stays
     assert reasons(conn) == [
-        ("opinions.csv", 1, ["summary_text:identifier"]),
-        ("opinions.csv", 2, ["recommendation:invalid_value", "summary_text:identifier"]),
+        ("opinions.csv", 1, ["summary_text:identifier_ssn", "summary_text:identifier_email"]),
+        ("opinions.csv", 2, ["recommendation:invalid_value", "summary_text:identifier_phone"]),
     ]
 
 

@@ -8,7 +8,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from pipelines.lib.landing.contracts import Contract, Rule, load_contracts
+from pipelines.lib.landing.contracts import RECORD_TYPES, Contract, Rule, load_contracts
+from pipelines.lib.landing.privacy import add_identifier_reasons
 from pipelines.lib.landing.row_rules import validation_sql
 
 TODAY = dt.date(2026, 6, 30)
@@ -100,8 +101,6 @@ def breaking_value(rule: Rule) -> dict[str, str]:
             return {rule.field: str(rule.params["maximum"] + 1)}
         case "not_after_today":
             return {rule.field: "2026-07-01"}
-        case "no_pattern":
-            return {rule.field: "Seen with her husband, call 555-867-5309 to book."}
         case "any_present":
             return {f: "" for f in rule.params["properties"]}
         case "not_before_field":
@@ -117,8 +116,11 @@ def evaluate(contract: Contract, rows: list[dict[str, str]]) -> list[list[str]]:
         f"INSERT INTO raw VALUES ({', '.join(['?'] * (len(cols) + 1))})",
         [[i + 1, *[r.get(c) for c in cols]] for i, r in enumerate(rows)],
     )
-    sql = validation_sql(contract, "raw", cols, TODAY) + " ORDER BY _row_number"
-    return [r[-1] for r in conn.execute(sql).fetchall()]
+    landing = contract.record_type in RECORD_TYPES  # inputs are scanned for identifiers
+    conn.execute(f"CREATE TABLE v AS {validation_sql(contract, 'raw', cols, TODAY, identifiers=landing)}")
+    if landing:
+        add_identifier_reasons(conn, "v", contract.columns)
+    return [r[0] for r in conn.execute("SELECT _reasons FROM v ORDER BY _row_number").fetchall()]
 
 
 def row_rule_cases() -> list[tuple[str, Rule]]:
@@ -159,10 +161,13 @@ def test_enumerations_match_case_insensitively_after_trimming() -> None:
     assert list(out.loc[0, "_reasons"]) == []
 
 
-@pytest.mark.parametrize("text", ["SSN 123-45-6789 on file", "mail jane.doe@example.org", "(212) 555-0199"])
-def test_each_identifier_pattern_quarantines_free_text(text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [("SSN 123-45-6789 on file", "ssn"), ("mail jane.doe@example.org", "email"), ("(212) 555-0199", "phone")],
+)
+def test_each_identifier_pattern_quarantines_free_text(text: str, category: str) -> None:
     row = {**GOOD["opinions"], "summary_text": text}
-    assert evaluate(load_contracts()["opinions"], [row]) == [["summary_text:identifier"]]
+    assert evaluate(load_contracts()["opinions"], [row]) == [[f"summary_text:identifier_{category}"]]
 
 
 def test_clinical_numbers_are_not_mistaken_for_identifiers() -> None:

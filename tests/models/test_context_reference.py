@@ -8,9 +8,21 @@ network). For every target the set of ConText categories must be the same.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import types
+
 import polars as pl
 import pytest
 import spacy
+
+# medspaCy imports QuickUMLS at import time only to register its UMLS component, which needs a
+# licensed UMLS install and is never used here; `make venv` installs medspaCy without it, so an
+# empty module stands in when the real one is absent.
+if importlib.util.find_spec("quickumls") is None:
+    sys.modules["quickumls"] = types.ModuleType("quickumls")
+    sys.modules["quickumls"].spacy_component = types.ModuleType("quickumls.spacy_component")  # type: ignore[attr-defined]
+
 from medspacy.context import ConText, ConTextRule
 from medspacy.ner import TargetRule
 

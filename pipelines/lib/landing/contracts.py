@@ -274,16 +274,3 @@ def load_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:
     if missing:
         raise ContractError(f"no contract in {directory} for {', '.join(missing)}")
     return contracts
-
-
-def identifier_patterns(contracts: dict[str, Contract] | None = None) -> dict[str, str]:
-    """Every identifier pattern the contracts name (SSN, e-mail, phone...): the privacy policy for
-    free text, also used to redact what quarantine keeps of a rejected row."""
-    contracts = contracts if contracts is not None else load_contracts()
-    return {
-        name: pattern
-        for c in contracts.values()
-        for r in c.rules
-        if r.params.get("rule") == "no_pattern"
-        for name, pattern in r.params["patterns"].items()
-    }

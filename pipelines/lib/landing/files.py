@@ -11,7 +11,9 @@ import gzip
 import hashlib
 import io
 import re
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -20,7 +22,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from pipelines.lib.landing.contracts import RECORD_TYPES
-from pipelines.lib.landing.row_rules import lit, q
+from pipelines.lib.landing.naming import lit, normalise_column, q
 
 FORMATS = {
     ".csv": "csv",
@@ -35,11 +37,25 @@ FORMATS = {
 }
 
 
+#: The longest row a reader takes, in bytes (a CSV line or a JSON Lines object). DuckDB's own
+#: limits are set just above it, and a longer row is found by scan_file before any reader sees it:
+#: past its limit DuckDB 2.0's CSV reader silently drops a last row (a 40 MB row vanished from a
+#: file audited `loaded`), so no row is ever left for a reader to lose.
+MAX_ROW_BYTES = 16 << 20
+#: What stands in for a row longer than MAX_ROW_BYTES in the copy of the file that is read: it
+#: keeps the row's place (and so every row number) and is quarantined as `row_too_long`.
+TOO_LONG = "secondlook_row_too_long"
+CHUNK = 1 << 20
+
+
 @dataclass(frozen=True)
 class LandingFile:
     path: Path
     record_type: str | None
     file_format: str | None
+    #: The landing folder the file was found in (None for files given by path, such as --costs):
+    #: a link in it may not lead out of it.
+    root: Path | None = None
 
     @property
     def name(self) -> str:
@@ -64,23 +80,125 @@ def record_type_of(path: Path) -> str | None:
 
 
 def discover(landing: Path) -> list[LandingFile]:
-    """Every regular file in the landing folder, cases first so opinions can match them."""
-    files = [p for p in landing.iterdir() if p.is_file() and not p.name.startswith(".")]
-    found = [LandingFile(p, record_type_of(p), file_format(p)) for p in files]
+    """Every entry of the landing folder but hidden ones (files, links, folders: each gets an
+    audit row, so nothing in the folder goes unaccounted), cases first so opinions can match."""
+    entries = [p for p in landing.iterdir() if not p.name.startswith(".")]
+    found = [LandingFile(p, record_type_of(p), file_format(p), landing) for p in entries]
     order = {r: i for i, r in enumerate(RECORD_TYPES)}
     return sorted(found, key=lambda f: (order.get(f.record_type or "", len(order)), f.name))
 
 
-def sha256(path: Path) -> str:
+def entry_status(path: Path, root: Path | None) -> tuple[str, str] | None:
+    """None for a regular file to read; else the audit status and reason of what is not read.
+
+    A symbolic link is followed only to a file inside the landing folder: one that leads out is
+    `refused` (its target is never opened, hashed or stored), a dangling one is `skipped`, as are
+    folders (sub-folders are not read) and pipes, sockets and devices. Checked when the file is
+    about to be read, not only when the folder was listed.
+    """
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "skipped", "dangling symbolic link: its target does not exist, nothing read"
+        if root is not None and not target.is_relative_to(root.resolve()):
+            return "refused", "symbolic link leading outside the landing folder: not followed, nothing read"
+    if not path.exists():
+        return None  # gone since the folder was listed: reading it says so
+    if path.is_dir():
+        return "skipped", "a folder: sub-folders of the landing folder are not read"
+    if not path.is_file():
+        return "skipped", "not a regular file (a pipe, socket or device): nothing read"
+    return None
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What one pass over a file's bytes tells before any reader opens it."""
+
+    sha256: str
+    #: (byte offset, length) of each line longer than MAX_ROW_BYTES, in the uncompressed text.
+    long_lines: tuple[tuple[int, int], ...] = ()
+
+
+def _long_lines(chunks: Iterator[bytes], limit: int) -> list[tuple[int, int]]:
+    """Lines longer than `limit` bytes: only a line crossing chunk boundaries can be, so two
+    memchr calls per chunk (find, rfind) find them at the speed of reading."""
+    found, start, offset = [], 0, 0
+    for chunk in chunks:
+        first = chunk.find(b"\n")
+        if first >= 0:
+            if offset + first - start > limit:
+                found.append((start, offset + first - start))
+            start = offset + chunk.rfind(b"\n") + 1
+        offset += len(chunk)
+    if offset - start > limit:
+        found.append((start, offset - start))
+    return found
+
+
+def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    return iter(lambda: fh.read(CHUNK), b"")
+
+
+def scan_file(path: Path, limit: int | None = None) -> FileScan:
+    """The file's sha256 and its over-long lines, in one read (two for a gzip file)."""
+    limit = MAX_ROW_BYTES if limit is None else limit
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+
+    def hashed(fh: IO[bytes]) -> Iterator[bytes]:
+        for chunk in _chunks(fh):
             h.update(chunk)
-    return h.hexdigest()
+            yield chunk
+
+    with path.open("rb") as fh:
+        if path.name.lower().endswith(".gz"):
+            for chunk in _chunks(fh):
+                h.update(chunk)
+            with gzip.open(path, "rb") as gz:
+                long = _long_lines(_chunks(cast(IO[bytes], gz)), limit)
+        else:
+            long = _long_lines(hashed(fh), limit)
+    return FileScan(h.hexdigest(), tuple(long))
 
 
-def normalise_column(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lstrip("\ufeff").lower()).strip("_")
+def sha256(path: Path) -> str:
+    return scan_file(path).sha256
+
+
+def _placeholder(fmt: str, header: bytes) -> bytes:
+    if fmt == "csv":
+        n = len(next(csv.reader([header.decode("utf-8-sig", errors="replace")]), [])) or 1
+        return (TOO_LONG + "," * (n - 1)).encode()
+    return ('{"' + TOO_LONG + '": 1}').encode()
+
+
+@contextmanager
+def readable(path: Path, fmt: str, scan: FileScan) -> Iterator[Path]:
+    """The file to hand to the readers: the file itself, or, when it has rows longer than
+    MAX_ROW_BYTES, a temporary uncompressed copy in which each of them is one placeholder row
+    (deleted as soon as it has been read). Raises ValueError when a CSV header is that long."""
+    if not scan.long_lines:
+        yield path
+        return
+    if fmt == "csv" and scan.long_lines[0][0] == 0:
+        mb = scan.long_lines[0][1] / 1e6
+        raise ValueError(
+            f"line 1 (the header) is {mb:.1f} MB, longer than the {MAX_ROW_BYTES >> 20} MB row limit"
+        )
+    with tempfile.TemporaryDirectory(prefix="secondlook-") as tmp:
+        copy = Path(tmp) / re.sub(r"\.gz$", "", path.name, flags=re.I)
+        with _open(path) as src, copy.open("wb") as out:
+            placeholder = _placeholder(fmt, src.readline() if fmt == "csv" else b"")
+            src.seek(0)
+            for start, length in scan.long_lines:
+                while (left := start - src.tell()) > 0:
+                    out.write(src.read(min(CHUNK, left)))
+                out.write(placeholder)
+                src.seek(start + length)
+            for chunk in _chunks(src):
+                out.write(chunk)
+        yield copy
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -111,12 +229,15 @@ def reader_sql(path: Path, fmt: str, header: list[str] | None = None) -> str:
         return (
             f"read_csv({p}, header = true, auto_detect = false, columns = {{{cols}}}, delim = ',', "
             "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-            "encoding = 'utf-8')"
+            f"encoding = 'utf-8', max_line_size = {MAX_ROW_BYTES + 1024})"
         )
     if fmt == "parquet":
         return f"read_parquet({p})"
     if fmt == "jsonl":
-        return f"read_json({p}, format = 'newline_delimited', records = true, sample_size = -1)"
+        return (
+            f"read_json({p}, format = 'newline_delimited', records = true, sample_size = -1, "
+            f"maximum_object_size = {MAX_ROW_BYTES + 1024})"
+        )
     raise ValueError(f"unsupported format {fmt}")
 
 
@@ -149,7 +270,8 @@ def header_columns(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> lis
         return column_names(conn, path, fmt)
     rel = conn.sql(f"SELECT * FROM {reader_sql(path, fmt)}")
     names = list(pq.read_schema(path).names) if fmt == "parquet" else list(rel.columns)
-    return names + [n for c, t in zip(rel.columns, rel.types, strict=True) for n in _nested_names(c, t)]
+    nested = [n for c, t in zip(rel.columns, rel.types, strict=True) for n in _nested_names(c, t)]
+    return [n for n in names + nested if n != TOO_LONG]
 
 
 def _as_text(column: str, ctype: str) -> tuple[str, str | None]:
@@ -167,7 +289,8 @@ def _as_text(column: str, ctype: str) -> tuple[str, str | None]:
 def read_raw(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: str) -> list[str]:
     """Load a file into temp table `table` as VARCHAR columns with normalised names + _row_number.
 
-    `_nested` lists, per row, the columns whose value is an object or a list (JSON Lines, Parquet).
+    `_nested` lists, per row, the columns whose value is an object or a list (JSON Lines, Parquet);
+    `_too_long` marks the placeholder of a row longer than MAX_ROW_BYTES (see `readable`).
     Returns the normalised column names. Raises duckdb.Error / ValueError when unparseable.
     """
     header = column_names(conn, path, fmt)
@@ -188,9 +311,17 @@ def read_raw(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: str) 
     select = ", ".join(f"{t} AS {q(n)}" for (t, _), n in zip(texts, names, strict=True))
     flags = [f"CASE WHEN {cond} THEN {lit(n)} END" for (_, cond), n in zip(texts, names, strict=True) if cond]
     nested = f"list_filter([{', '.join(flags)}], lambda x: x IS NOT NULL)" if flags else "[]"
+    if TOO_LONG in names:  # JSON Lines: the placeholder's own key
+        too_long = f"{q(cols[names.index(TOO_LONG)])} IS NOT NULL"
+        select = ", ".join(f"{t} AS {q(n)}" for (t, _), n in zip(texts, names, strict=True) if n != TOO_LONG)
+    elif fmt == "csv" and cols:  # CSV: the placeholder's first field
+        too_long = f"coalesce({texts[0][0]} = {lit(TOO_LONG)}, FALSE)"
+    else:
+        too_long = "FALSE"
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
-        f"SELECT rowid + 1 AS _row_number, {select}, {nested}::VARCHAR[] AS _nested FROM {table}__src"
+        f"SELECT rowid + 1 AS _row_number, {select}, {nested}::VARCHAR[] AS _nested, "
+        f"{too_long} AS _too_long FROM {table}__src"
     )
     conn.execute(f"DROP TABLE {table}__src")
-    return names
+    return [n for n in names if n != TOO_LONG]

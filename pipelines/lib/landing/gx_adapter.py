@@ -90,12 +90,6 @@ def _expectation(rule: Rule, today: dt.date) -> dict[str, Any] | None:
             or_equal=True,
             ignore_row_if="either_value_is_missing",
         )
-    if impl == "no_pattern":
-        return exp(
-            "expect_column_values_to_not_match_regex_list",
-            column=col,
-            regex_list=list(rule.params["patterns"].values()),
-        )
     if impl == "any_present":
         return exp("expect_column_values_to_be_between", column=SIGNAL_COLUMN, min_value=1)
     return None

@@ -1,10 +1,13 @@
 """Ingest the landing folder into staging, quarantine and the file audit — losing no row.
 
-For every file: refuse identifier-bearing files whole, read the rest as text, apply the
-contract's row rules (row_rules.py), then the rules that need other rows (duplicates, keys,
-versions, the case's referral date), and write each row to exactly one place: staging,
-quarantine.rows (with reasons), or the duplicate count. audit.ingest_files keeps, per file,
-rows_read = rows_loaded + rows_quarantined + rows_duplicate.
+For every entry of the landing folder: record links that lead out of it as `refused` and dangling
+links and folders as `skipped`; refuse identifier-bearing files whole (identifier-like column
+names, or columns whose sampled values are identifiers: privacy.py); read the rest as text, apply
+the contract's row rules (row_rules.py, identifier values included), then the rules that need
+other rows (duplicates, keys, versions, the case's referral date), and write each row to exactly
+one place: staging, quarantine.rows (with reasons, contract columns only, identifiers masked), or
+the duplicate count. A row longer than the reader's limit is quarantined as `row_too_long`.
+audit.ingest_files keeps, per file, rows_read = rows_loaded + rows_quarantined + rows_duplicate.
 
 Incremental by design: a file already ingested (same sha256 under any name) loads nothing new;
 an opinion whose case has not arrived waits in staging.opinions_waiting and is matched, or
@@ -23,25 +26,37 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.landing.contracts import RECORD_TYPES, Contract, identifier_patterns, load_contracts
+from pipelines.lib.landing.contracts import RECORD_TYPES, Contract, load_contracts
 from pipelines.lib.landing.files import (
     LandingFile,
     discover,
+    entry_status,
     file_format,
     header_columns,
     is_blank,
     read_raw,
-    sha256,
+    readable,
+    scan_file,
 )
-from pipelines.lib.landing.privacy import identifier_columns
-from pipelines.lib.landing.row_rules import lit, q, redacted, staging_ddl, validation_sql
+from pipelines.lib.landing.naming import lit, q
+from pipelines.lib.landing.privacy import (
+    add_identifier_reasons,
+    field_mask_sql,
+    identifier_columns,
+    load_policy,
+    mask_sql,
+    mask_text,
+    names_like_values,
+    sampled_findings,
+)
+from pipelines.lib.landing.row_rules import staging_ddl, validation_sql
 from pipelines.lib.warehouse import ensure_audit_tables, scalar
 
 
 @dataclass
 class FileResult:
     file_name: str
-    sha256: str
+    sha256: str | None
     record_type: str | None
     file_format: str | None
     status: str
@@ -105,7 +120,7 @@ def _key_expr(contract: Contract) -> str:
 def _previous(conn: duckdb.DuckDBPyConnection, digest: str) -> tuple[str, int] | None:
     rows = conn.execute(
         "SELECT file_name, rows_read FROM audit.ingest_files WHERE sha256 = ? "
-        "AND status NOT IN ('unparseable', 'rejected', 'duplicate_file') ORDER BY ingested_at LIMIT 1",
+        "AND status IN ('loaded', 'partial', 'quarantined', 'empty') ORDER BY ingested_at LIMIT 1",
         [digest],
     ).fetchall()
     return (rows[0][0], int(rows[0][1])) if rows else None
@@ -154,15 +169,30 @@ def _flag_nested(conn: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         FROM raw r WHERE v._row_number = r._row_number AND len({bad}) > 0""")
 
 
-def _error_line(exc: BaseException, path: Path) -> str:
-    """A reader's error as one line that names the line at fault but never repeats its content
-    (DuckDB quotes the offending CSV line or JSON object, which may carry an identifier)."""
+def _error_line(conn: duckdb.DuckDBPyConnection, exc: BaseException, path: Path) -> str:
+    """A reader's error as one line that names the line at fault but never repeats its content.
+
+    DuckDB quotes the offending CSV line or JSON object, which may carry an identifier: the quote
+    is cut out (up to the reader's own description of the fault, when there is one), and what is
+    left is masked like a quarantined value, in case a quote escaped the cut.
+    """
     text = str(exc).split("\nLINE 1:")[0]  # DuckDB appends the SQL it ran
-    text = re.split(r"Possible fixes:|Try increasing|Try setting", text)[0]
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("Original Line:"))
+    text = re.split(r"Possible fixes:|Try increasing|Try setting|Possible Solution:", text)[0]
+    if "Original Line:" in text:
+        head, _, rest = text.partition("Original Line:")
+        fault = re.search(_READER_FAULTS, rest)
+        text = head + (fault.group(0) if fault else "")
     text = re.sub(r'(Object|Array) [{\[].*?( has [\w ]+"[^"]*")?$', r"\1\2", text, flags=re.M)
     text = text.replace(str(path), path.name)
-    return " ".join(text.split())[:300]
+    return mask_text(conn, " ".join(text.split())[:300])
+
+
+#: The faults DuckDB's CSV reader names after quoting the line: what an error keeps of the quote.
+_READER_FAULTS = (
+    r"Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote found\.?"
+    r"|Maximum line size of \d+ bytes exceeded\.?( Actual Size:\s*\d+ bytes\.?)?"
+    r"|Invalid unicode \(byte sequence mismatch\) detected\.?|Could not convert [^\n]*? to [A-Z]+"
+)
 
 
 def _check_referral(conn: duckdb.DuckDBPyConnection) -> None:
@@ -213,21 +243,33 @@ def ingest_file(
     return res
 
 
+def _refusal(kind: str, items: list[str]) -> str:
+    return (
+        f"{kind} {', '.join(items)}: file refused whole, nothing of it stored "
+        "(inputs must be de-identified: README, What is refused)"
+    )
+
+
 def _read_file(
     conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dict[str, Contract]
 ) -> tuple[FileResult, list[str]]:
     """Refuse or read a file into temp table `raw` (outside any transaction: a reader's error
     aborts DuckDB's transaction). Returns the column names when there are rows to stage."""
-    res = FileResult(lf.name, "", lf.record_type, lf.file_format, "loaded")
+    res = FileResult(lf.name, None, lf.record_type, lf.file_format, "loaded")
+    not_read = entry_status(lf.path, lf.root)
+    if not_read is not None:  # a link out of the folder, a dangling link, a folder
+        res.status, res.error = not_read
+        return res, []
     try:
-        res.sha256 = digest = sha256(lf.path)
+        scan = scan_file(lf.path)
     except OSError as exc:  # gone or unreadable since the folder was listed
         res.status, res.error = "unparseable", f"cannot read the file: {exc.strerror or exc}"
         return res, []
+    res.sha256 = digest = scan.sha256
     if lf.record_type is None:
         res.status, res.error = (
             "rejected",
-            ("file name does not start with a record type (" + ", ".join(RECORD_TYPES) + ")"),
+            "file name does not start with a record type (" + ", ".join(RECORD_TYPES) + ")",
         )
         return res, []
     if lf.file_format is None:
@@ -243,17 +285,32 @@ def _read_file(
         if is_blank(lf.path):
             res.status, res.error = "empty", "empty file: no header and no rows"
             return res, []
-        ident = identifier_columns(header_columns(conn, lf.path, lf.file_format))
-        if ident:
-            res.status = "rejected"
-            res.error = (
-                f"identifier-like column(s) {', '.join(ident)}: file refused whole, no row read "
-                "(inputs must be de-identified)"
-            )
-            return res, []
-        names = read_raw(conn, lf.path, lf.file_format, "raw")
+        with readable(lf.path, lf.file_format, scan) as path:
+            header = header_columns(conn, path, lf.file_format)
+            like_values = names_like_values(conn, header)
+            if like_values:
+                res.status = "rejected"
+                res.error = _refusal(
+                    "column name(s) that are themselves identifier values (is the header row missing?) at",
+                    [f"position {i} ({category})" for i, category in like_values],
+                )
+                return res, []
+            ident = identifier_columns(header)
+            if ident:
+                res.status = "rejected"
+                res.error = _refusal(
+                    "identifier-like column(s)", [f"{c} ({category})" for c, category in ident]
+                )
+                return res, []
+            names = read_raw(conn, path, lf.file_format, "raw")
     except (duckdb.Error, ValueError, UnicodeDecodeError, OSError, StopIteration, csv.Error) as exc:
-        res.status, res.error = "unparseable", _error_line(exc, lf.path)
+        res.status, res.error = "unparseable", _error_line(conn, exc, lf.path)
+        return res, []
+    findings = sampled_findings(conn, "raw", names)
+    if findings:
+        conn.execute("DROP TABLE raw")
+        res.status = "rejected"
+        res.error = _refusal("identifier-like values in column(s)", [f.message() for f in findings])
         return res, []
     present = set(names) - {"_row_number"}
     res.ignored_columns = sorted(present - set(contract.columns))
@@ -261,10 +318,34 @@ def _read_file(
     if missing:
         res.error = f"missing required column(s) {', '.join(missing)}"
     res.rows_read = int(scalar(conn, "SELECT count(*) FROM raw"))
+    too_long = int(scalar(conn, "SELECT count(*) FROM raw WHERE _too_long"))
+    if too_long:
+        lines = ", ".join(f"{n / 1e6:.1f} MB" for _, n in scan.long_lines)
+        res.error = "; ".join(
+            e
+            for e in (res.error, f"{too_long} row(s) longer than the reader's limit ({lines}): row_too_long")
+            if e
+        )
     if res.rows_read == 0:
         res.status, res.error = "empty", "header only: no rows"
         return res, []
     return res, names
+
+
+def _quarantine_record(conn: duckdb.DuckDBPyConnection, contract: Contract, present: set[str]) -> str:
+    """SQL for what quarantine keeps of a row of `raw r` / `v`: its contract columns as JSON text
+    (ignored columns are never stored), every identifier masked where the scan flagged the row.
+    The masks are compiled only when a quarantined row was flagged."""
+    kept = [c for c in contract.columns if c in present]
+    if not kept:
+        return "'{}'"
+    plain = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in kept) + "))"
+    if not scalar(conn, "SELECT count(*) FROM v WHERE _scan IS NOT NULL AND len(_reasons) > 0"):
+        return f"CAST({plain} AS VARCHAR)"
+    fields = (
+        "to_json(struct_pack(" + ", ".join(f"{q(c)} := {field_mask_sql(f'r.{q(c)}', c)}" for c in kept) + "))"
+    )
+    return f"CASE WHEN v._scan IS NULL THEN CAST({plain} AS VARCHAR) ELSE {mask_sql(f'CAST({fields} AS VARCHAR)')} END"
 
 
 def _stage_rows(
@@ -278,25 +359,24 @@ def _stage_rows(
 ) -> None:
     """Put each row of `raw` in exactly one place: staging, quarantine.rows or the duplicate count."""
     assert lf.record_type is not None
-    present, digest = set(names), res.sha256
+    present, digest = set(names), res.sha256 or ""
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE v AS SELECT *, {_hash_expr(contract)} AS _hash, FALSE AS _dup "
-        f"FROM ({validation_sql(contract, 'raw', present, today)})"
+        f"FROM ({validation_sql(contract, 'raw', present, today, identifiers=True)})"
     )
+    add_identifier_reasons(conn, "v", contract.columns)
+    conn.execute("""
+        UPDATE v SET _reasons = ['row_too_long'] FROM raw r
+        WHERE r._too_long AND v._row_number = r._row_number""")
     _flag_nested(conn, contract)
     _flag_duplicates_and_keys(conn, contract)
     if lf.record_type == "opinions":
         _check_referral(conn)
-    patterns = identifier_patterns()
-    raw_json = (
-        "to_json(struct_pack("
-        + ", ".join(f"{q(c)} := {redacted(f'r.{q(c)}', patterns)}" for c in names)
-        + "))"
-    )
     conn.execute(
         f"""
         INSERT INTO quarantine.rows SELECT $file, $record_type, v._row_number,
-          {raw_json}, v._reasons, now()::TIMESTAMP, $run_id
+          CASE WHEN r._too_long THEN '{{}}' ELSE {_quarantine_record(conn, contract, present)} END,
+          v._reasons, now()::TIMESTAMP, $run_id
         FROM v JOIN raw r USING (_row_number) WHERE len(v._reasons) > 0""",
         {"file": lf.name, "record_type": lf.record_type, "run_id": run_id},
     )
@@ -417,6 +497,7 @@ def ingest(
     ensure_staging(conn, contracts)
     files = discover(landing) if landing is not None else []
     files += [LandingFile(p, rtype, file_format(p)) for p, rtype in extra_files]
+    load_policy()  # a malformed policy file stops the run before any file is read
     report = IngestReport(files=[])
     for lf in _cases_first(files):
         report.files.append(ingest_file(conn, lf, contracts, run_id, today))

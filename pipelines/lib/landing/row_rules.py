@@ -11,20 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from pipelines.lib.landing import privacy
 from pipelines.lib.landing.contracts import Contract, Property, Rule
+from pipelines.lib.landing.naming import lit, q
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
-
-
-def q(identifier: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def lit(value: object) -> str:
-    """A SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _trimmed(prop: Property, present: set[str]) -> str:
@@ -86,18 +78,39 @@ def _violation(
                 return None
             if impl == "not_before_field":  # another field of the same row, e.g. covered_from
                 return f"{typed} < {typed_all[rule.params['field']]}"
-            if impl == "no_pattern":
-                pats = rule.params["patterns"].values()
-                return "(" + " OR ".join(f"regexp_matches({v}, {lit(p)})" for p in pats) + ")"
             if impl == "any_present":
                 return " AND ".join(f"{trimmed[c]} IS NULL" for c in rule.params["properties"])
     raise ValueError(f"{rule.reason}: no SQL for rule kind {rule.kind}/{rule.params.get('rule')}")
 
 
-def validation_sql(contract: Contract, source: str, present_columns: Iterable[str], today: dt.date) -> str:
+def _scanned_text(prop: Property, v: str, typed: str) -> str:
+    """SQL for the text of one field that the identifier scan reads (privacy.py), or NULL.
+
+    Free-text and key fields are read on every row. A value that satisfies its field's
+    enumeration, pattern or type (a specialty, a CPT code, an ISO date, a number) is not one of
+    the identifier shapes, so those fields are read only where the value fails them: the reason
+    then says what the bad value is, and good rows cost nothing.
+    """
+    if prop.valid_values or prop.logical_type != "string":
+        return f"CASE WHEN {typed} IS NULL THEN {v} END"
+    if prop.pattern:
+        return f"CASE WHEN NOT regexp_full_match({v}, {lit(prop.pattern)}) THEN {v} END"
+    return v
+
+
+def validation_sql(
+    contract: Contract,
+    source: str,
+    present_columns: Iterable[str],
+    today: dt.date,
+    *,
+    identifiers: bool = False,
+) -> str:
     """SELECT over `source` (all-VARCHAR columns plus _row_number) -> typed columns + _reasons.
 
-    `today` is what "not in the future" means, passed in so the rule is testable.
+    `today` is what "not in the future" means, passed in so the rule is testable. With
+    `identifiers` (every landing input) the select also has `_scan`, the texts of a row that
+    holds an identifier value, for privacy.add_identifier_reasons.
     """
     present = set(present_columns)
     trimmed = {p.name: _trimmed(p, present) for p in contract.properties}
@@ -114,7 +127,17 @@ def validation_sql(contract: Contract, source: str, present_columns: Iterable[st
         else "[]::VARCHAR[]"
     )
     cols = ",\n  ".join(f"{typed[p.name]} AS {q(p.name)}" for p in contract.properties)
-    return f"SELECT _row_number,\n  {cols},\n  {reasons} AS _reasons\nFROM {source}"
+    select = f"SELECT _row_number,\n  {cols},\n  {reasons} AS _reasons"
+    if not identifiers:
+        return f"{select}\nFROM {source}"
+    # `_scan`: the scanned texts of a row that holds an identifier (NULL for a clean row), in the
+    # order of the contract's columns; privacy.add_identifier_reasons turns them into reasons.
+    texts = [_scanned_text(p, trimmed[p.name], typed[p.name]) for p in contract.properties]
+    flag = privacy.flag_sql("_texts", contract.columns)
+    return (
+        f"SELECT * EXCLUDE (_texts), CASE WHEN {flag} THEN _texts END AS _scan FROM (\n"
+        f"{select},\n  [{', '.join(texts)}]::VARCHAR[] AS _texts\nFROM {source})"
+    )
 
 
 def sql_type(prop: Property) -> str:
@@ -137,11 +160,3 @@ def staging_ddl(contract: Contract, table: str) -> str:
         f"CREATE TABLE IF NOT EXISTS {table} ({cols}, source_file VARCHAR, source_row BIGINT, "
         "loaded_at TIMESTAMP, run_id VARCHAR)"
     )
-
-
-def redacted(expr: str, patterns: dict[str, str]) -> str:
-    """`expr` with every identifier pattern replaced by `[redacted name]`, so quarantine keeps the
-    evidence of a bad row without keeping the identifier itself."""
-    for name, pattern in patterns.items():
-        expr = f"regexp_replace({expr}, {lit(pattern)}, {lit(f'[redacted {name}]')}, 'g')"
-    return expr

@@ -32,6 +32,7 @@ from pipelines.lib.marts.quality import (
     build_data_quality_checks,
     build_data_quality_files,
     build_data_quality_rules,
+    build_data_quality_waiting,
 )
 from pipelines.lib.marts.reviewers import build_concordance, build_reviewer_variation
 from pipelines.lib.marts.summary import build_run_summary
@@ -92,6 +93,7 @@ MARTS: tuple[Mart, ...] = (
     Mart("data_quality_files", build_data_quality_files, ("audit.ingest_files",)),
     Mart("data_quality_rules", build_data_quality_rules, ("quarantine.rows",)),
     Mart("data_quality_checks", build_data_quality_checks, ("audit.check_results",)),
+    Mart("data_quality_waiting", build_data_quality_waiting, ("staging.opinions_waiting",)),
     Mart(
         "run_summary",
         build_run_summary,
