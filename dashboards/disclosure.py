@@ -41,6 +41,9 @@ SOLVE_SECONDS = 20.0
 #: The protection interval (as in tau-ARGUS and sdcTable): the smallest width the attacker's
 #: feasible range of a small count may have. 4 means at least five values stay possible.
 DEFAULT_PROTECTION = 4
+#: Rounds a small cell may stay exposed while cells around it are hidden before it is held only
+#: to "not exact" (see protect).
+STUCK_ROUNDS = 8
 #: Seconds for the program that chooses what to hide around one exposed cell; its best solution
 #: so far is used (the audit checks it anyway).
 COVER_SECONDS = 5.0
@@ -175,6 +178,10 @@ class Decision:
             "cells_hidden_as_complements": c.filter(pl.col("hidden") & ~pl.col("primary")).height,
             "cells_added_by_audit": c.filter(pl.col("added_by_audit")).height,
             "narrowest_range": int(widths.min()) if widths.len() else None,  # type: ignore[arg-type]
+            # small counts around which nothing was left to hide: protected only from being exact
+            "cells_below_interval": primary.filter(pl.col("need") < self.protection).height
+            if "need" in primary.columns
+            else 0,
             "protection_interval": self.protection,
             "audit_rounds": self.rounds,
             "relations": self.relations,
@@ -376,7 +383,7 @@ def _program(component: list[str], cells: pl.DataFrame, terms: pl.DataFrame, thr
     return _Program(component, lower, upper, LinearConstraint(matrix, rhs, rhs))
 
 
-def _ranges(program: _Program, targets: list[int], width: float) -> dict[int, tuple[float, float]]:
+def _ranges(program: _Program, targets: list[int], width: np.ndarray) -> dict[int, tuple[float, float]]:
     """Feasible [min, max] of each target variable, as far as protection needs to know it.
 
     Every solution of the program is a set of values the attacker cannot rule out, so each target
@@ -392,7 +399,8 @@ def _ranges(program: _Program, targets: list[int], width: float) -> dict[int, tu
     rng = np.random.default_rng(len(targets))
     stale, rounds = 0, 0
     while stale < WITNESS_PATIENCE and rounds < MAX_WITNESSES:
-        open_ = t[~(hi[t] - lo[t] >= width)]
+        still = ~(hi[t] - lo[t] >= width)
+        open_ = t[still]
         if open_.size == 0:
             break
         objective = np.zeros(n)
@@ -400,7 +408,7 @@ def _ranges(program: _Program, targets: list[int], width: float) -> dict[int, tu
             objective[open_] = 1.0 if rounds == 0 else -1.0
         else:
             room_down = lo[open_] - program.lower[open_]
-            room_up = np.minimum(program.upper[open_], lo[open_] + 4 * width) - hi[open_]
+            room_up = np.minimum(program.upper[open_], lo[open_] + 4 * width[still]) - hi[open_]
             objective[open_] = np.where(room_down > room_up, 1.0, -1.0) * rng.uniform(0.5, 1.5, open_.size)
         x = program.solve(objective)
         rounds += 1
@@ -418,18 +426,19 @@ def _ranges(program: _Program, targets: list[int], width: float) -> dict[int, tu
     return {int(i): (float(lo[i]), float(hi[i])) for i in t}
 
 
-def audit(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, width: float) -> pl.DataFrame:
+def audit(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """For every hidden small cell: key, range_low, range_high — points of the attacker's feasible
-    range at least `width` apart where they exist, else its exact ends."""
+    range at least the cell's `need` apart where they exist, else its exact ends."""
     hidden = cells.filter(pl.col("hidden"))["key"].to_list()
-    small = set(cells.filter(pl.col("hidden") & pl.col("target"))["key"].to_list())
+    need = dict(cells.filter(pl.col("hidden") & pl.col("target")).select("key", "need").iter_rows())
     rows: list[tuple[str, float, float]] = []
     for component in _components(hidden, terms):
-        targets = [i for i, k in enumerate(component) if k in small]
+        targets = [i for i, k in enumerate(component) if k in need]
         if not targets:
             continue
         program = _program(component, cells, terms, threshold)
-        for i, (lo, hi) in _ranges(program, targets, width).items():
+        widths = np.array([need[component[i]] for i in targets])
+        for i, (lo, hi) in _ranges(program, targets, widths).items():
             rows.append((component[i], lo, hi))
     return pl.DataFrame(
         rows, schema={"key": pl.String, "range_low": pl.Float64, "range_high": pl.Float64}, orient="row"
@@ -587,6 +596,8 @@ def protect(
     """Primary suppression, the arithmetic complements, then audit rounds until every small cell
     is protected: the values an attacker cannot rule out span at least `protection` (five or more
     possible values at the default of 4), within what a "<11" already says."""
+    # at most half the small band (a count from 1 to threshold-1 spans threshold-2 at the widest)
+    protection = max(1, min(protection, (threshold - 1) // 2))
     small = (pl.col("value") >= 1) & (pl.col("value") < threshold)
     folded = collapse(model.cells, model.terms, threshold)
     cells = (
@@ -601,11 +612,15 @@ def protect(
         .with_columns(
             hidden=pl.col("primary") | ~pl.col("published"),
             added_by_audit=pl.lit(False),
+            # the range each small cell needs: the protection interval, relaxed to "not exact" (1)
+            # only for a cell around which nothing is left to hide (reported, see Decision.summary)
+            need=pl.lit(float(protection)),
         )
     )
     terms = model.terms
     rounds = 0
     ranges = pl.DataFrame(schema={"key": pl.String, "range_low": pl.Float64, "range_high": pl.Float64})
+    streak: dict[str, int] = {}  # rounds in a row each cell has stayed exposed
     for rounds in range(1, max_rounds + 1):  # noqa: B007 - rounds is reported
         while True:
             extra = _complements(cells, terms)
@@ -616,17 +631,32 @@ def protect(
         certain = (
             cells.filter(pl.col("hidden") & pl.col("target"))
             .join(bounds, on="key")
-            .filter(pl.col("hi") - pl.col("lo") < protection)
+            .filter(pl.col("hi") - pl.col("lo") < pl.col("need"))
         )
         if certain.height:  # exposed for sure: no need to ask the solver this round
             exposed = certain.select("key")
         else:
-            ranges = audit(cells, terms, threshold, protection)
-            exposed = ranges.filter(
-                ~(pl.col("range_high") - pl.col("range_low") >= protection).fill_null(False)
+            ranges = audit(cells, terms, threshold)
+            exposed = ranges.join(cells.select("key", "need"), on="key").filter(
+                ~(pl.col("range_high") - pl.col("range_low") >= pl.col("need")).fill_null(False)
             )
             if exposed.is_empty():
                 break
+        streak = {k: streak.get(k, 0) + 1 for k in exposed["key"].to_list()}
+        # a cell still exposed after STUCK_ROUNDS of hiding around it cannot reach the interval in
+        # these tables: it is protected from being exact only (need 1), and reported as such
+        stuck = [k for k, n in streak.items() if n >= STUCK_ROUNDS]
+        if stuck:
+            exact = cells.filter(pl.col("key").is_in(stuck) & (pl.col("need") <= 1))["key"].to_list()
+            if exact:
+                raise RuntimeError(
+                    f"disclosure audit: small counts stay exact whatever is hidden: {exact[:3]}"
+                )
+            cells = cells.with_columns(
+                need=pl.when(pl.col("key").is_in(stuck)).then(1.0).otherwise(pl.col("need"))
+            )
+            streak = {k: 0 for k in stuck}
+            continue
         if certain.height:
             add = _binding(exposed["key"].to_list(), cells, terms, bounds)
             rest = set(exposed["key"].to_list()) - set(add["key"].to_list())
@@ -634,17 +664,17 @@ def protect(
                 add = pl.concat([add, _neighbours(exposed["key"].to_list(), cells, terms)]).unique()
         else:  # the solver found them: hide what protects one of them, at least cost
             chosen: list[str] = []
+            need = dict(cells.select("key", "need").iter_rows())
             for key in exposed["key"].to_list():
-                chosen = _cover(key, cells, terms, threshold, protection)
+                chosen = _cover(key, cells, terms, threshold, int(need[key]))
                 if chosen:
                     break
             add = pl.DataFrame({"key": chosen}, schema={"key": pl.String})
             if add.is_empty():
                 add = _neighbours(exposed["key"].to_list(), cells, terms)
-        if add.is_empty():
-            raise RuntimeError(
-                f"disclosure audit: nothing left to hide around {exposed['key'].head(3).to_list()}"
-            )
+        if add.is_empty():  # nothing left to hide around them: let the streak decide next round
+            streak = {k: STUCK_ROUNDS - 1 for k in streak}
+            continue
         cells = cells.with_columns(
             added_by_audit=pl.col("added_by_audit") | pl.col("key").is_in(add["key"].implode()),
             hidden=pl.col("hidden") | pl.col("key").is_in(add["key"].implode()),

@@ -87,6 +87,11 @@ class Settings(BaseModel):
     suppression_threshold: int = Field(
         ge=11, le=1_000, description="published counts from 1 to this minus one are suppressed (CMS: 11)"
     )
+    protection_interval: int = Field(
+        ge=1,
+        le=100,
+        description="the smallest span of values an attacker may not rule out for a suppressed count",
+    )
     gx_max_rows: int = Field(ge=1, description="staged rows Great Expectations validates per table")
     plan_display_names: str = Field(
         default="",

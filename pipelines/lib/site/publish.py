@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from dashboards.site import build_site
+from dashboards.site import DISCLOSURE_FILE, build_site
 from pipelines.lib.settings import Settings
 from pipelines.lib.warehouse import table_exists
 
@@ -48,4 +49,17 @@ def render_site(
         "data_freshness": summary.get("data_freshness", ""),
         "settings": settings.as_dict(),
     }
-    return build_site(marts, out_dir, run_info, threshold=settings.suppression_threshold)
+    return build_site(
+        marts,
+        out_dir,
+        run_info,
+        threshold=settings.suppression_threshold,
+        protection=settings.protection_interval,
+    )
+
+
+def read_disclosure(site_dir: Path) -> tuple[dict[str, int | float | None], int]:
+    """The publication audit's decision summary that `render_site` wrote beside the pages, and
+    the threshold it decided for."""
+    decided = json.loads((site_dir / DISCLOSURE_FILE).read_text(encoding="utf-8"))
+    return decided["summary"], int(decided["threshold"])
