@@ -1,6 +1,6 @@
 """Plotly figure builders: one function per chart, each taking an already-suppressed mart frame.
 
-Builders never suppress anything themselves: pages pass them the frames of `safe_marts`, the
+Builders never suppress anything themselves: pages pass them the frames of `publication.publish`, the
 same frames the tables and CSV downloads are written from, so a chart cannot show what its
 table hides. Hidden values arrive as nulls and are simply not drawn; hover text says so.
 
@@ -19,6 +19,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from dashboards.formatting import (
+    html_escape,
     money_text,
     number_text,
     outcome_colours,
@@ -444,7 +445,12 @@ def _flag_points(fig: go.Figure, sub: pl.DataFrame, x: str, y: str, flag_col: st
 
 
 def _shown_reviewers(reviewers: pl.DataFrame, specialty: str, sort: str) -> pl.DataFrame:
-    return reviewers.filter((pl.col("specialty") == specialty) & ~pl.col("n_suppressed")).sort(sort)
+    """The funnel's units: reviewers shown, never the pooled "other" row (reviewers with too few
+    cases, folded together by the publication layer; it has no limits of its own)."""
+    unit = ~pl.col("n_suppressed")
+    if "reviewers_folded" in reviewers.columns:
+        unit &= pl.col("reviewers_folded").is_null()
+    return reviewers.filter((pl.col("specialty") == specialty) & unit).sort(sort)
 
 
 def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
@@ -487,7 +493,7 @@ def funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
     hover = sub.select(
         (
             pl.lit("<b>")
-            + pl.col("reviewer_id")
+            + html_escape(pl.col("reviewer_id"))
             + pl.lit("</b><br>n = ")
             + pl.col("n").cast(pl.String)
             + pl.lit("<br>change rate ")
@@ -558,7 +564,7 @@ def oe_funnel_figure(reviewers: pl.DataFrame, specialty: str) -> go.Figure:
     hover = sub.select(
         (
             pl.lit("<b>")
-            + pl.col("reviewer_id")
+            + html_escape(pl.col("reviewer_id"))
             + pl.lit("</b><br>n = ")
             + pl.col("n").cast(pl.String)
             + pl.lit("<br>observed ")
@@ -776,7 +782,8 @@ def agreement_figure(concordance: pl.DataFrame, specialty: str) -> go.Figure:
 def _labels(frame: pl.DataFrame, label_col: str) -> list[str]:
     """Axis labels of a cost frame: specialty names, or segment values in words."""
     expr = specialty_names(label_col) if label_col == "specialty" else words(pl.col(label_col))
-    return frame.select(expr.alias("x"))["x"].to_list()
+    # Plotly reads tick and hover text as HTML: a configured plan name is text, never markup
+    return frame.select(html_escape(expr).alias("x"))["x"].to_list()
 
 
 def cost_figure(
@@ -913,7 +920,7 @@ def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figu
             continue
         hover = part.select(
             (
-                pl.col("setting")
+                html_escape(pl.col("setting"))
                 + pl.lit("<br>net ")
                 + money_text(pl.col("net_avoided"))
                 + pl.lit(" (change ")

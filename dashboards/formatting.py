@@ -47,6 +47,25 @@ def html_escape(expr: pl.Expr) -> pl.Expr:
     return out
 
 
+#: A spreadsheet reads a cell starting with one of these as a formula (CSV injection, OWASP).
+FORMULA_START = r"^[=+\-@\t\r]"
+#: ... unless the cell is a plain number: "-1,234", "+0.5", "-12.5%" stay numbers.
+PLAIN_NUMBER = r"^[+-]?\d[\d,]*(\.\d+)?%?$"
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as a formula get a leading apostrophe, which Excel,
+    LibreOffice and Sheets show as text; numbers, and text that is a plain number, are unchanged."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA_START) & ~pl.col(c).str.contains(PLAIN_NUMBER))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
 def words(expr: pl.Expr) -> pl.Expr:
     """A code-like value as words: 'spinal_fusion' -> 'Spinal fusion'."""
     value = expr.cast(pl.String)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from dashboards.disclosure import Cells, Decision, protect
+from dashboards.disclosure import DEFAULT_PROTECTION, Cells, Decision, protect
 from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX
 from pipelines.lib.stats import funnel_band, funnel_limits
 from pipelines.lib.vocabulary import (
@@ -388,6 +388,17 @@ def _concordance_cells(c: Cells, conc: pl.DataFrame, outcomes: pl.DataFrame | No
     )
     _split_cells(c, frame, "c", ["specialty"], "n", "agree")
     if outcomes is None:
+        if "n_no_tier" in frame.columns:  # published on its own: its specialties add up to 'all'
+            _count_cells(c, frame, "cx", ["specialty"], "n_no_tier")
+            if _has_all(frame):
+                parts, whole = (
+                    frame.filter(pl.col("specialty") != ALL),
+                    frame.filter(pl.col("specialty") == ALL),
+                )
+                c.sums(
+                    _rel(parts, pl.lit("cx-col"), _k("cx", "specialty")),
+                    _rel(whole, pl.lit("cx-col"), _k("cx", "specialty")),
+                )
         return
     tiered = outcomes.filter(pl.col("outcome").is_in(TIERED)).group_by("specialty").agg(pl.col("n").sum())
     gap = frame.join(tiered.rename({"n": "tiered"}), on="specialty").with_columns(
@@ -664,6 +675,9 @@ def cell_model(marts: dict[str, pl.DataFrame]) -> Cells:
         _dq_cells(c, files, reviewed, pending)
     if (rules := _get(marts, "data_quality_rules")) is not None:
         c.add(rules.select(_k("dqr", "record_type", "field", "rule"))["key"], rules["n_rows"].cast(pl.Int64))
+    if (waiting := _get(marts, "data_quality_waiting")) is not None:
+        # opinions waiting for their case, and the orphans among them (the rest is a count too)
+        _split_cells(c, waiting, "dqw", ["record_type"], "n_waiting", "n_orphans")
     return c
 
 
@@ -943,7 +957,34 @@ def _safe_dq(files: pl.DataFrame, d: Decision) -> pl.DataFrame:
     return out
 
 
-def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) -> Published:
+def _safe_waiting(waiting: pl.DataFrame, d: Decision) -> pl.DataFrame:
+    """The waiting opinions' row is always shown; its orphans are hidden with the count they are
+    part of (a part of a small count is not published: it reads as hidden, never as "*")."""
+    out = _flags(waiting, d, "n_waiting", _k("dqw", "record_type"))
+    parts = pl.any_horizontal(
+        _hidden(d, _k(p, "record_type")) | _k(p, "record_type").is_in(_collapsed_keys(d).implode())
+        for p in ("dqw+", "dqw-")
+    )
+    gone = parts | pl.col("n_waiting_suppressed")
+    primary = _k("dqw+", "record_type").is_in(_primary_keys(d).implode()) & ~pl.col("n_waiting_suppressed")
+    return out.with_columns(
+        n_orphans_primary=primary,
+        n_orphans_suppressed=gone,
+        n_orphans=pl.when(gone).then(None).otherwise(pl.col("n_orphans")),
+    )
+
+
+def _collapsed_keys(d: Decision) -> pl.Series:
+    return d.cells.filter(pl.col("collapsed"))["key"]
+
+
+def _primary_keys(d: Decision) -> pl.Series:
+    return d.cells.filter(pl.col("primary") & pl.col("published"))["key"]
+
+
+def publish(
+    marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD, protection: int = DEFAULT_PROTECTION
+) -> Published:
     """Every mart made safe to publish, decided together (see the module docstring)."""
     keys = marts.get("publication_keys")
     prepared = dict(marts)
@@ -954,7 +995,7 @@ def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) 
     if (dist := _get(marts, "turnaround_distribution")) is not None:
         prepared["turnaround_distribution"] = fold_bins(dist, threshold)
     prepared = collapse_flows(prepared, threshold)
-    decision = protect(cell_model(prepared).model(), threshold)
+    decision = protect(cell_model(prepared).model(), threshold, protection=protection)
     frames: dict[str, pl.DataFrame] = {}
     apply = {
         "outcome_rates": lambda f: _safe_rates(f, decision),
@@ -963,8 +1004,8 @@ def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) 
             f, decision, "n", _k("f", "specialty", "source", "target", "outcome")
         ),
         "turnaround": lambda f: _hide(
-            g := _flags(f, decision, "n", _k("mt", "specialty", "month")),
-            g["n_suppressed"],
+            _flags(f, decision, "n", _k("mt", "specialty", "month")),
+            pl.col("n_suppressed"),
             ["median_days", "p90_days"],
         ),
         "turnaround_distribution": lambda f: _flags(f, decision, "n", _k("d", "specialty", "days")),
@@ -981,6 +1022,7 @@ def publish(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) 
         "data_quality_rules": lambda f: _flags(
             f, decision, "n_rows", _k("dqr", "record_type", "field", "rule")
         ),
+        "data_quality_waiting": lambda f: _safe_waiting(f, decision),
     }
     for name, fn in apply.items():
         frame = _get(prepared, name)

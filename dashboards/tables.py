@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dashboards.formatting import DASH, html_escape
+from dashboards.formatting import DASH, csv_safe, html_escape
 
 
 @dataclass
@@ -33,9 +33,10 @@ class Table:
 
 
 def write_csv(table: Table, out_dir: Path) -> Path:
-    """Writes the suppressed CSV beside the pages and returns its path."""
+    """Writes the suppressed CSV beside the pages and returns its path; no cell of it can run as
+    a spreadsheet formula."""
     path = out_dir / table.csv_name
-    table.csv.write_csv(path)
+    csv_safe(table.csv).write_csv(path)
     return path
 
 

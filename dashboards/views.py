@@ -2,7 +2,7 @@
 
 Kept apart from the page layout so each view is one small function: which columns a reader
 sees, in which words, and what the download holds. Every function takes a safe frame from
-`safe_marts`; counts become "<11"/"*" text, hidden measures stay empty.
+`publication.publish`; counts become "<11"/"*" text, hidden measures stay empty.
 """
 
 from __future__ import annotations
@@ -446,6 +446,41 @@ def dq_checks_table(checks: pl.DataFrame, slug: str, title: str) -> Table:
         pl.col("description").alias("What it checks"),
     )
     return Table(slug, title, checks, html, label_cols=5)
+
+
+#: The disclosure audit's summary (Decision.summary) in words, in the order a reader asks.
+DISCLOSURE_MEASURES = {
+    "cells_published": "Counts published (cells in tables, charts and downloads)",
+    "cells_protected": "Small counts (1 to threshold-1) protected",
+    "cells_hidden_as_complements": "Counts hidden so that no small count can be worked out (*)",
+    "cells_added_by_audit": "... of which the audit's integer program found and added",
+    "narrowest_range": "Narrowest range a reader can narrow a small count to (cases)",
+    "protection_interval": "Protection interval asked for (cases)",
+    "cells_below_interval": "Small counts with nothing left to hide around them (still not exact)",
+    "relations": "Relations between published counts taken into account",
+    "relations_not_holding": "Relations that did not hold in the data (left out, see logs)",
+    "audit_rounds": "Rounds of the audit",
+}
+
+
+def disclosure_table(summary: dict[str, int | float | None], slug: str, title: str) -> Table:
+    """The publication audit's decision summary: one row per measure, in words."""
+    rows = [(label, summary.get(k)) for k, label in DISCLOSURE_MEASURES.items() if k in summary]
+    csv = pl.DataFrame(
+        {
+            "measure": [k for k in DISCLOSURE_MEASURES if k in summary],
+            "value": [None if v is None else float(v) for _, v in rows],
+        },
+        schema={"measure": pl.String, "value": pl.Float64},
+    )
+    html = pl.DataFrame(
+        {
+            "What": [label for label, _ in rows],
+            "Value": [DASH if v is None else f"{v:,.0f}" for _, v in rows],
+        },
+        schema={"What": pl.String, "Value": pl.String},
+    )
+    return Table(slug, title, csv, html)
 
 
 def key_value_table(items: dict[str, object], slug: str, title: str, note: str = "") -> Table:

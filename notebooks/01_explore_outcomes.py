@@ -27,7 +27,7 @@
 #   rates count classified cases only, as `marts.reviewer_variation` does.
 # * Counts here are **not suppressed**: this is analysis, not publication. The `small_cell` column
 #   marks what the CMS cell-size policy (ResDAC 2024: no count from 1 to 10) would hide; anything
-#   shared beyond the team goes through `dashboards.safe_marts` first.
+#   shared beyond the team goes through `dashboards.publication.publish` first.
 
 # %%
 import plotly.graph_objects as go
@@ -45,9 +45,10 @@ print(f"warehouse: {WAREHOUSE}")
 # %%
 from dashboards.figures import outcome_mix_figure, p_chart_figure, trend_figure
 from dashboards.palette import OUTCOMES, specialty_label
-from dashboards.safe_marts import safe_outcome_rates, safe_outcome_rates_monthly
+from dashboards.publication import publish
 from dashboards.suppression import primary_mask
 from pipelines.lib import stats
+from pipelines.lib.site.publish import read_marts
 from pipelines.lib.vocabulary import CHANGED_OUTCOMES
 
 summary = dict(conn.sql("SELECT metric, value FROM marts.run_summary").fetchall())
@@ -61,8 +62,8 @@ summary = dict(conn.sql("SELECT metric, value FROM marts.run_summary").fetchall(
 #
 # Straight from `marts.outcome_rates`: each outcome's share with its Wilson interval, per
 # specialty and for all specialties together. The table is the mart as stored; the figures are
-# drawn by the dashboard's own builders from the suppressed frame (`safe_outcome_rates`), so
-# they look exactly as published.
+# drawn by the dashboard's own builders from the frames the publication layer makes safe
+# (`publish` over every mart, decided together as the site does), so they look as published.
 
 # %%
 rates = conn.sql("SELECT * FROM marts.outcome_rates").pl()
@@ -78,7 +79,8 @@ rates.with_columns(cell=pl.format("{} ({}–{})", pct("rate"), pct("ci_low"), pc
 )
 
 # %%
-safe_rates = safe_outcome_rates(rates)
+published = publish(read_marts(conn)).frames
+safe_rates = published["outcome_rates"]
 outcome_mix_figure(safe_rates, ["all"], title="Outcome mix, all specialties (Wilson 95%)").show()
 outcome_mix_figure(safe_rates, specialties).show()
 
@@ -163,7 +165,7 @@ by_code.sort("n", descending=True).head(15)
 
 # %%
 monthly = conn.sql("SELECT * FROM marts.outcome_rates_monthly").pl()
-safe_monthly = safe_outcome_rates_monthly(monthly, rates)
+safe_monthly = published["outcome_rates_monthly"]
 trend_figure(safe_monthly, "all").show()
 p_chart_figure(safe_monthly, "all").show()
 monthly.filter(pl.col("signal")).group_by("specialty", "outcome").agg(

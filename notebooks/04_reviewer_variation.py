@@ -49,11 +49,12 @@ print(f"warehouse: {WAREHOUSE}")
 # %%
 from dashboards.figures import agreement_figure, funnel_figure, oe_funnel_figure
 from dashboards.palette import specialty_label
-from dashboards.safe_marts import safe_reviewer_variation
+from dashboards.publication import publish
 from dashboards.views import dispersion_caption, landis_koch
 from pipelines.lib import stats
 from pipelines.lib.marts.case_mix import case_expectations
 from pipelines.lib.marts.reviewers import MIN_CASES_FOR_DISPERSION, reviewer_comparison
+from pipelines.lib.site.publish import read_marts
 from pipelines.lib.vocabulary import FLAG_ORDER, FLAGS_BEYOND_95, FLAGS_BEYOND_998
 
 reviewers = conn.sql("SELECT * FROM marts.reviewer_variation").pl()
@@ -159,10 +160,11 @@ decomposition.select("specialty", "case_mix_share", "reviewer_share").join(
 #
 # The O/E funnel is the one the dashboard leads with; the raw change-rate funnel is kept beside it
 # for people who want the unadjusted view. Reviewers under 11 cases, or whose changed or confirmed
-# cases number 1 to 10, are hidden by `safe_reviewer_variation`, as on the dashboard.
+# cases number 1 to 10, are hidden by the publication layer (`publish` over every mart), as on the
+# dashboard; reviewers under 11 cases are pooled into "other" and ids become pseudonyms.
 
 # %%
-safe = safe_reviewer_variation(reviewers)
+safe = publish(read_marts(conn)).frames["reviewer_variation"]
 for specialty in specialties:
     print(f"{specialty_label(specialty)}: {html.unescape(dispersion_caption(safe, specialty))}")
     oe_funnel_figure(safe, specialty).show()

@@ -11,17 +11,15 @@ import pytest
 
 from dashboards import figures
 from dashboards.palette import OUTCOME_COLOURS, OUTCOMES
-from dashboards.safe_marts import (
-    safe_concordance,
-    safe_cost_impact,
-    safe_outcome_rates,
-    safe_outcome_rates_monthly,
-    safe_procedure_flows,
-    safe_reviewer_variation,
-    safe_turnaround_distribution,
-)
+from dashboards.publication import publish
 from pipelines.lib import stats as pipeline_stats
 from pipelines.lib.vocabulary import FLAG_WITHIN, FUNNEL_FLAGS
+
+
+def _safe(name: str, frame: pl.DataFrame, **others: pl.DataFrame | None) -> pl.DataFrame:
+    """`frame` as the publication layer publishes it as marts.`name` beside `others`."""
+    marts = {name: frame, **{k: v for k, v in others.items() if v is not None}}
+    return publish(marts).frames.get(name, frame.clear())
 
 
 def _rates(specialty: str, counts: list[int]) -> pl.DataFrame:
@@ -46,7 +44,7 @@ RATES = pl.concat([SPINE, CARDIO])
 
 
 def test_outcome_mix_has_one_trace_per_outcome_in_its_fixed_colour_with_wilson_error_bars() -> None:
-    safe = safe_outcome_rates(RATES)
+    safe = _safe("outcome_rates", RATES)
     fig = figures.outcome_mix_figure(safe, ["spine", "cardiology"])
     assert [t.name for t in fig.data] == [
         "Confirmed",
@@ -70,7 +68,7 @@ def test_outcome_mix_has_one_trace_per_outcome_in_its_fixed_colour_with_wilson_e
 
 
 def test_outcome_mix_draws_no_bar_for_a_suppressed_cell() -> None:
-    safe = safe_outcome_rates(SPINE)  # unclassified = 4 and its complement (more invasive, 30) hidden
+    safe = _safe("outcome_rates", SPINE)  # unclassified = 4 and its complement (more invasive, 30) hidden
     fig = figures.outcome_mix_figure(safe, ["spine"])
     by_name = {t.name: t for t in fig.data}
     assert by_name["Unclassified"].y == (None,)
@@ -108,7 +106,7 @@ def _monthly() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def test_p_chart_has_rate_centre_limits_and_signals_per_outcome_with_a_menu() -> None:
     monthly, yearly = _monthly()
-    fig = figures.p_chart_figure(safe_outcome_rates_monthly(monthly, yearly), "spine")
+    fig = figures.p_chart_figure(_safe("outcome_rates_monthly", monthly, outcome_rates=yearly), "spine")
     assert len(fig.data) == 2 * figures.P_CHART_TRACES
     rate, centre, ucl, lcl, signal = fig.data[:5]
     assert rate.name == "Confirmed share" and rate.visible is True
@@ -133,7 +131,7 @@ def test_sankey_links_carry_the_visible_flows_only() -> None:
             "n": [150, 80, 6, 40],
         }
     )
-    fig = figures.sankey_figure(safe_procedure_flows(flows, None), "spine")
+    fig = figures.sankey_figure(_safe("procedure_flows", flows), "spine")
     sankey = fig.data[0]
     assert sorted(sankey.link.value) == [40, 80, 150]  # the 6 is hidden and not drawn
     labels = list(sankey.node.label)
@@ -222,7 +220,7 @@ def _reviewers() -> pl.DataFrame:
 
 
 def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:
-    fig = figures.funnel_figure(safe_reviewer_variation(_reviewers()), "spine")
+    fig = figures.funnel_figure(_safe("reviewer_variation", _reviewers()), "spine")
     points = [t for t in fig.data if t.mode == "markers"]
     plotted = sorted(x for t in points for x in t.x)
     # r1 (5 cases) and its complement r2 are hidden; r3's 55 changed and 11 confirmed may be shown
@@ -236,7 +234,7 @@ def test_funnel_plots_only_unsuppressed_reviewers_coloured_by_flag() -> None:
 
 
 def test_oe_funnel_draws_the_limits_widened_by_tau2_around_one() -> None:
-    fig = figures.oe_funnel_figure(safe_reviewer_variation(_reviewers()), "spine")
+    fig = figures.oe_funnel_figure(_safe("reviewer_variation", _reviewers()), "spine")
     points = [t for t in fig.data if t.mode == "markers"]
     assert sorted(x for t in points for x in t.x) == [30.0, 100.0, 205.0]  # expected changes, hidden ones out
     high = next(t for t in points if t.name.startswith("Higher than expected (beyond 99.8%"))
@@ -261,9 +259,11 @@ def test_dispersion_caption_says_what_phi_and_tau2_mean() -> None:
 
 def test_turnaround_histogram_marks_suppressed_bins_and_the_quantiles() -> None:
     dist = pl.DataFrame({"specialty": ["spine"] * 5, "days": [1, 2, 7, 14, 30], "n": [40, 120, 200, 60, 4]})
-    fig = figures.turnaround_figure(safe_turnaround_distribution(dist), "spine", median_days=7, p90_days=14)
+    rates = _rates("spine", [200, 100, 60, 40, 12, 12, 0])  # the 424 cases the bins add up to
+    safe = _safe("turnaround_distribution", dist, outcome_rates=rates)
+    fig = figures.turnaround_figure(safe, "spine", median_days=7, p90_days=14)
     bars, hidden = fig.data
-    # 4 is primary; 40, the smallest other bin, is its complement
+    # 4 is primary; 40, the smallest other bin, is its complement (the bins add up to a published 424)
     assert list(bars.x) == [1, 2, 3] and list(bars.y) == [120, 200, 60]
     assert list(hidden.x) == [0, 4] and list(hidden.text) == ["*", "<11"] and list(hidden.y) == [0, 0]
     assert list(fig.layout.xaxis.ticktext) == ["≤1", "2", "3–7", "8–14", "15–30"]
@@ -288,7 +288,7 @@ def test_agreement_shows_both_kappas_with_intervals_and_raw_agreement_on_its_own
             "n_no_tier": [0],
         }
     )
-    fig = figures.agreement_figure(safe_concordance(conc), "spine")
+    fig = figures.agreement_figure(_safe("concordance", conc), "spine")
     weighted, kappa, raw = fig.data
     assert weighted.x == (0.55,) and weighted.error_x.array == pytest.approx((0.06,))
     assert weighted.error_x.arrayminus == pytest.approx((0.05,))
@@ -313,7 +313,7 @@ def test_agreement_on_fewer_than_eleven_cases_is_not_drawn() -> None:
             "raw_agreement": [0.7],
         }
     )
-    fig = figures.agreement_figure(safe_concordance(conc), "spine")
+    fig = figures.agreement_figure(_safe("concordance", conc), "spine")
     assert len(fig.data) == 0 and "fewer than 11" in fig.layout.annotations[0].text
 
 
@@ -347,7 +347,7 @@ COST = pl.DataFrame(
 
 
 def test_cost_figure_puts_projected_beside_verified_with_intervals_and_hides_small_specialties() -> None:
-    safe = safe_cost_impact(COST)
+    safe = _safe("cost_impact", COST)
     fig = figures.cost_figure(safe.filter(pl.col("specialty") != "all"))
     assert [t.name for t in fig.data] == [
         "Projected gross",
@@ -404,7 +404,7 @@ def test_targeting_figure_draws_lift_and_cumulative_lift_by_decile() -> None:
 
 
 def test_empty_inputs_give_a_labelled_empty_chart_not_an_error() -> None:
-    empty_rates = safe_outcome_rates(RATES.clear())
+    empty_rates = _safe("outcome_rates", RATES.clear())
     for fig in (
         figures.outcome_mix_figure(empty_rates, ["spine"]),
         figures.trend_figure(RATES.clear().with_columns(month=pl.lit(None, dtype=pl.Date)), "all"),
@@ -437,3 +437,27 @@ def test_empty_inputs_give_a_labelled_empty_chart_not_an_error() -> None:
     ):
         assert len(fig.data) == 0
         assert fig.layout.annotations and fig.layout.annotations[0].text
+
+
+def test_funnels_never_draw_the_pooled_other_row_as_a_reviewer() -> None:
+    small = pl.DataFrame({"reviewer_id": ["s1", "s2", "s3"], "n": [9, 10, 8], "n_changed": [5, 5, 4]})
+    frame = pl.concat([_reviewers(), small], how="diagonal_relaxed").with_columns(
+        specialty=pl.lit("spine"), change_rate=pl.col("n_changed") / pl.col("n")
+    )
+    safe = _safe("reviewer_variation", frame)
+    other = safe.filter(pl.col("reviewers_folded").is_not_null())
+    assert other["n"].to_list() == [32]  # r1 and the three small reviewers, pooled and shown
+    for fig in (figures.funnel_figure(safe, "spine"), figures.oe_funnel_figure(safe, "spine")):
+        plotted = [x for t in fig.data if t.mode == "markers" for x in t.x]
+        assert 32 not in plotted and plotted, plotted
+
+
+def test_hover_text_shows_a_reviewer_label_as_text_never_as_markup() -> None:
+    frame = _reviewers().with_columns(
+        reviewer_id=pl.Series(["r1", "r2", '<a href="https://evil.example">r3</a>', "r4", "r5"]),
+        n_suppressed=pl.lit(False),
+    )
+    fig = figures.funnel_figure(frame, "spine")
+    hovers = [h for t in fig.data if t.mode == "markers" for h in t.customdata]
+    assert any("&lt;a href=&quot;https://evil.example&quot;&gt;r3&lt;/a&gt;" in h for h in hovers)
+    assert not any("<a href" in h for h in hovers)

@@ -14,10 +14,10 @@ from dashboards.site import PLOTLY_JS, build_site
 from tests.mart_fixtures import make_marts, make_run_info
 
 EXPECTED_PAGES = [
-    "index.html",
+    "index.html",  # then the specialties in the contract's order (data_contracts/cases.yaml)
+    "specialty-cardiology.html",
     "specialty-spine.html",
     "specialty-orthopedics.html",
-    "specialty-cardiology.html",
     "specialty-gynecology.html",
     "specialty-urology.html",
     "cost.html",
@@ -149,8 +149,10 @@ def test_downloads_mark_suppressed_cells_and_hide_their_rates(built) -> None:
     # every specialty row with a primary cell hides a second one: the row total cannot give it back
     hidden = rates.filter(pl.col("n").is_in(["<11", "*"])).group_by("specialty").len()
     assert hidden.filter(pl.col("len") == 1).is_empty()
-    urology = rates.filter(pl.col("specialty") == "urology")
-    assert urology["total"].unique().to_list() == ["<11"]
+    # urology has 8 cases: a breakdown of a count below 11 could only print "<11" and would bound the
+    # total from below, so its outcome rows are not published at all; the page names it instead
+    assert rates.filter(pl.col("specialty") == "urology").is_empty()
+    assert "Urology" in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_no_case_level_row_is_published(tmp_path: Path) -> None:
@@ -247,17 +249,13 @@ def test_run_information_is_on_every_page(built) -> None:
 
 
 @pytest.mark.slow
-def test_site_for_a_million_case_programme_builds_in_seconds_with_small_pages(tmp_path: Path) -> None:
-    import time
-
+def test_site_for_a_million_case_programme_has_small_pages(tmp_path: Path) -> None:
+    # how long it takes is `make bench`'s to say (stage "site"), not a test's
     from tests.mart_fixtures import large_marts
 
     marts = large_marts(1_000_000)  # 5,000 reviewers, 2,000 plans
     assert marts["reviewer_variation"].height > 4000 and marts["cost_impact_segments"].height > 2000
-    start = time.perf_counter()
     pages = build_site(marts, tmp_path, make_run_info(marts))
-    elapsed = time.perf_counter() - start
-    assert elapsed <= 10, f"site build took {elapsed:.1f} s"
     sizes = {p.name: p.stat().st_size for p in tmp_path.glob("*") if p.name != PLOTLY_JS}
     assert max(sizes.values()) < 5_000_000, sizes
     assert len(pages) == 3 + 7 + 1
@@ -368,3 +366,34 @@ def test_the_scan_catches_each_way_a_count_could_be_derived(tmp_path: Path) -> N
     assert any("specialty_rate" in leak for leak in leaks) and any("raw agreement" in leak for leak in leaks)
     assert any("sankey draws 7" in leak for leak in leaks) and any("bar draws 3" in leak for leak in leaks)
     assert any("n = 9" in leak for leak in leaks)
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path: Path) -> None:
+    from dashboards.tables import Table, write_csv
+
+    values = ['=HYPERLINK("https://evil.example","x")', "@SUM(A1)", "+1+2", "-1,234", "+0.5", "-12.5%", "a=b"]
+    frame = pl.DataFrame({"label": values, "n": list(range(11, 18))})
+    path = write_csv(Table("t", "T", frame, frame), tmp_path)
+    text = pl.read_csv(path, infer_schema=False)
+    assert text["label"].to_list() == [
+        '\'=HYPERLINK("https://evil.example","x")',
+        "'@SUM(A1)",
+        "'+1+2",
+        "-1,234",
+        "+0.5",
+        "-12.5%",
+        "a=b",
+    ]
+    assert text["n"].to_list() == [str(v) for v in range(11, 18)]
+
+
+def test_data_quality_page_shows_the_waiting_opinions_and_the_disclosure_audit(built) -> None:
+    out, _ = built
+    html = (out / "data-quality.html").read_text(encoding="utf-8")
+    assert "Opinions waiting" in html and ">37<" in html  # 37 waiting; its 4 orphans are "<11"
+    assert "waiting more than 30 days" in html and "&lt;11" in html
+    audit = dict(pl.read_csv(out / "dq-disclosure.csv").iter_rows())
+    decided = json.loads((out / "disclosure.json").read_text(encoding="utf-8"))
+    assert audit["cells_protected"] == decided["summary"]["cells_protected"] > 0
+    assert audit["narrowest_range"] >= 1 and decided["threshold"] == 11
+    assert "Disclosure audit of this run" in html
