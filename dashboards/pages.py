@@ -20,10 +20,11 @@ import plotly.io as pio
 import polars as pl
 
 from dashboards import figures, views
-from dashboards.formatting import money_text, number_text, pct_text
+from dashboards.disclosure import DEFAULT_PROTECTION
+from dashboards.formatting import DASH, money_text, number_text, pct_text
 from dashboards.palette import HEADLINE_OUTCOMES, outcome_colour, outcome_label, specialty_label
 from dashboards.publication import ALL, publish, summary_count
-from dashboards.suppression import DEFAULT_THRESHOLD, check_no_small_counts, count_text
+from dashboards.suppression import DEFAULT_THRESHOLD, check_no_small_counts, count_text, primary_label
 from dashboards.tables import Table, render_table
 from pipelines.lib.vocabulary import SPECIALTIES
 
@@ -68,6 +69,7 @@ class SafeMarts:
     cost_assumptions: pl.DataFrame | None = None
     cost_rates: pl.DataFrame | None = None
     provenance: pl.DataFrame | None = None
+    waiting: pl.DataFrame | None = None
 
 
 #: The count columns of each safe mart: what the last guard (check_no_small_counts) inspects.
@@ -86,6 +88,7 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "targeting": ("n",),
     "dq_rules": ("n_rows",),
     "dq_files": ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"),
+    "waiting": ("n_waiting", "n_orphans"),
 }
 
 
@@ -101,9 +104,11 @@ def check_safe(safe: SafeMarts) -> None:
                 raise ValueError(f"refusing to publish: {name}: {exc}") from None
 
 
-def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD) -> SafeMarts:
+def make_safe(
+    marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD, protection: int = DEFAULT_PROTECTION
+) -> SafeMarts:
     """Every mart through the publication layer, decided together; the only place raw counts are read."""
-    published = publish(marts, threshold)
+    published = publish(marts, threshold, protection)
     f = published.frames
     summary_frame = _get(marts, "run_summary")
     summary = (
@@ -133,6 +138,7 @@ def make_safe(marts: dict[str, pl.DataFrame], threshold: int = DEFAULT_THRESHOLD
         dq_files=f.get("data_quality_files"),
         dq_rules=f.get("data_quality_rules"),
         dq_checks=_get(marts, "data_quality_checks"),
+        waiting=f.get("data_quality_waiting"),
         summary=summary,
         turnaround_quantiles={
             k: v
@@ -817,12 +823,52 @@ def data_quality_page(safe: SafeMarts) -> Page:
     else:
         b.figure(figures.rules_figure(safe.dq_rules))
         b.table(views.dq_rules_table(safe.dq_rules, "dq-rules", "Quarantined rows by rule", t))
+    b.section("Opinions waiting for their case")
+    if safe.waiting is None:
+        b.missing("Waiting opinions (marts.data_quality_waiting)")
+    else:
+        b.cards(_waiting_cards(safe.waiting, t))
     b.section("Asset checks")
     if safe.dq_checks is None:
         b.missing("Asset-check results (marts.data_quality_checks)")
     else:
         b.table(views.dq_checks_table(safe.dq_checks, "dq-checks", "Asset checks of this run"))
+    b.section("Disclosure control of this run")
+    b.html(
+        '<p class="section-intro">What the publication audit decided for everything on this site, '
+        "tables, charts and downloads together (see the methodology page).</p>"
+    )
+    b.table(views.disclosure_table(safe.disclosure, "dq-disclosure", "Disclosure audit of this run"))
     return b.page("data-quality.html", "Data quality", "Data quality")
+
+
+def _waiting_cards(waiting: pl.DataFrame, t: int) -> list[tuple[str, str, str, str]]:
+    """Opinions staged before their case arrived: how many, the oldest, the orphans among them."""
+    row = waiting.row(0, named=True)
+
+    def shown(col: str) -> str:
+        if row.get(col + "_primary"):
+            return primary_label(t)
+        if row[col] is None:
+            return "*" if row.get(col + "_suppressed") and col == "n_waiting" else DASH
+        return f"{row[col]:,}"
+
+    oldest = row.get("oldest_waiting_days")
+    return [
+        ("Opinions waiting", shown("n_waiting"), "staged, their case not yet arrived", "#E69F00"),
+        (
+            "Oldest wait",
+            f"{oldest:,} days" if oldest is not None else DASH,
+            "since the opinion arrived",
+            "#999999",
+        ),
+        (
+            "Orphans",
+            shown("n_orphans"),
+            f"waiting more than {row.get('orphan_after_days') or '—'} days: check the case feed",
+            "#D55E00",
+        ),
+    ]
 
 
 def _as_polars(frame: Any) -> pl.DataFrame | None:

@@ -8,6 +8,7 @@ outside the folder, so the site opens from file:// or any static server, offline
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from html import escape
 from importlib import resources
@@ -18,6 +19,7 @@ from typing import Any
 import plotly
 import polars as pl
 
+from dashboards.disclosure import DEFAULT_PROTECTION
 from dashboards.pages import (
     Page,
     check_safe,
@@ -33,6 +35,8 @@ from dashboards.suppression import DEFAULT_THRESHOLD
 from dashboards.tables import write_csv
 
 PLOTLY_JS = "plotly.min.js"
+#: The publication audit's decision summary, written beside the pages.
+DISCLOSURE_FILE = "disclosure.json"
 STATIC_ASSETS = ("site.css", "favicon.svg")
 
 
@@ -60,6 +64,7 @@ def build_site(
     run_info: dict[str, Any],
     *,
     threshold: int = DEFAULT_THRESHOLD,
+    protection: int = DEFAULT_PROTECTION,
 ) -> list[Path]:
     """Writes the site into `out_dir` and returns the page paths (overview first).
 
@@ -76,7 +81,7 @@ def build_site(
     for key in ("price_sources", "pathways"):
         if run_info.get(key) is None and marts.get(key) is not None:
             run_info[key] = marts[key]
-    safe = make_safe(marts, threshold)
+    safe = make_safe(marts, threshold, protection)
     check_safe(safe)  # fails the build rather than publish a count from 1 to threshold-1
     if safe.provenance is not None:
         run_info["provenance"] = provenance_table(safe.provenance, marts["outcome_provenance"], threshold)
@@ -111,6 +116,10 @@ def build_site(
         for table in page.tables:
             write_csv(table, out_dir)
 
+    # what the publication audit decided, beside the pages it decided (audit.disclosure reads it)
+    (out_dir / DISCLOSURE_FILE).write_text(
+        json.dumps({"threshold": threshold, "summary": safe.disclosure}, indent=2), encoding="utf-8"
+    )
     shutil.copyfile(plotly_js_path(), out_dir / PLOTLY_JS)
     for asset in STATIC_ASSETS:
         text = resources.files("dashboards").joinpath(f"static/{asset}").read_text(encoding="utf-8")

@@ -646,7 +646,22 @@ def data_quality(n_cases: int) -> dict[str, pl.DataFrame]:
             ],
         }
     )
-    return {"data_quality_files": files, "data_quality_rules": rules, "data_quality_checks": checks}
+    waiting = pl.DataFrame(
+        {
+            "record_type": ["opinions"],
+            "n_waiting": [37],
+            "oldest_waiting_days": [45],
+            "n_orphans": [4],
+            "orphan_after_days": [30],
+            "as_of": [dt.date(2026, 1, 5)],
+        }
+    )
+    return {
+        "data_quality_files": files,
+        "data_quality_rules": rules,
+        "data_quality_checks": checks,
+        "data_quality_waiting": waiting,
+    }
 
 
 def run_summary(cases: pl.DataFrame, pending: int) -> pl.DataFrame:

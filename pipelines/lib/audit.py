@@ -65,6 +65,22 @@ def record_check_results(conn: duckdb.DuckDBPyConnection, run_id: str, rows: Ite
     return len(values)
 
 
+def record_disclosure(
+    conn: duckdb.DuckDBPyConnection, run_id: str, summary: Mapping[str, object], threshold: int
+) -> int:
+    """Replace this run's rows of audit.disclosure: what the publication audit decided for the
+    site it built (dashboards.disclosure.Decision.summary), one row per measure."""
+    ensure_audit_tables(conn)
+    values = [
+        (run_id, measure, None if value is None else float(value), threshold)  # type: ignore[arg-type]
+        for measure, value in summary.items()
+    ]
+    conn.execute("DELETE FROM audit.disclosure WHERE run_id = ?", [run_id])
+    if values:
+        conn.executemany("INSERT INTO audit.disclosure VALUES (?, ?, ?, ?, now()::TIMESTAMP)", values)
+    return len(values)
+
+
 def record_run(
     conn: duckdb.DuckDBPyConnection,
     run_id: str,

@@ -796,6 +796,12 @@ class _Reader:
                 m.ratio(
                     "rates", {agree: 1}, {key: 1}, r.get("raw_agreement"), self._exact(name, "raw_agreement")
                 )
+                if "n_no_tier" in r:  # the agreement's cases plus those with no tier are the tiered outcomes
+                    gap = ("agreement_no_tier", s)
+                    m.publish(gap, r.get("n_no_tier"), f"{name}:{i + 2}:n_no_tier")
+                    tiered = [o for o in self.outcomes if o not in ("deferred", "unclassified")]
+                    if tiered:
+                        m.equal("agreement", {key: 1, gap: 1}, {("n", s, o): 1 for o in tiered})
 
     # -- targeting ----------------------------------------------------------------------------
     def _targeting(self) -> None:
@@ -838,6 +844,7 @@ class _Reader:
     def _cost(self) -> None:
         m = self.model
         segments: dict[str, set[str]] = defaultdict(set)
+        cost_parts: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         fee = self.fee
         for where, dim, seg, r in self._cost_rows():
             cases, verified = ("cost_cases", dim, seg), ("cost_verified", dim, seg)
@@ -845,6 +852,12 @@ class _Reader:
             m.publish(cases, r.get("n_cases"), f"{where}:n_cases")
             m.publish(verified, r.get("n_verified"), f"{where}:n_verified")
             m.at_most("cost cases", {verified: 1}, {cases: 1})
+            for col in ("n_closed_cohort", "unpriced_changes"):  # counts of the same cases
+                if col in r:
+                    part = (col, dim, seg)
+                    m.publish(part, r.get(col), f"{where}:{col}")
+                    m.at_most("cost cases", {part: 1}, {cases: 1})
+                    cost_parts[col][dim].add(seg)
             money = {k: _number(r.get(k)) for k in r}
             gross, net, cost = money.get("gross_avoided"), money.get("net_avoided"), money.get("program_cost")
             per_case, roi = money.get("per_case_net"), money.get("roi")
@@ -879,6 +892,14 @@ class _Reader:
                     {("cost_cases", "specialty", "all"): 1},
                 )
                 m.equal("cost verified", {("cost_verified", dim, g): 1 for g in segs}, {every: 1})
+        for col, dims in cost_parts.items():  # each dimension's parts add up to the 'all' row
+            whole = (col, "specialty", "all")
+            if "all" not in dims.get("specialty", set()):
+                continue
+            for dim, segs in dims.items():
+                parts = {(col, dim, g): 1.0 for g in segs if not (dim == "specialty" and g == "all")}
+                if parts:
+                    m.equal("cost cases", parts, {whole: 1})
         page = self._page_text("cost.html")
         hit = re.search(r"on\s+([\d,]+|<\s*\d+|\*)\s+cases with closed follow-up", page)
         if hit:

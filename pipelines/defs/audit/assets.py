@@ -13,12 +13,13 @@ import dagster as dg
 from pipelines.defs.models.checks import TEXT_MODEL
 from pipelines.defs.resources import SecondLook
 from pipelines.defs.tables import key, keys
-from pipelines.lib.audit import CheckRow, record_check_results, record_run
+from pipelines.lib.audit import CheckRow, record_check_results, record_disclosure, record_run
 from pipelines.lib.core import invariants as core_invariants
 from pipelines.lib.faults import pause_point
 from pipelines.lib.landing.contracts import RECORD_TYPES, load_contracts
 from pipelines.lib.marts import invariants as mart_invariants
-from pipelines.lib.site.release import release, snapshot, snapshot_path
+from pipelines.lib.site.publish import read_disclosure
+from pipelines.lib.site.release import release, release_dir, snapshot, snapshot_path
 from pipelines.lib.warehouse import mark_run_finished
 
 #: Every asset that carries checks (contract suites, the text model's floor, the invariants): the
@@ -80,12 +81,37 @@ def check_results(context: dg.AssetExecutionContext, secondlook: SecondLook) -> 
 
 
 @dg.asset(
+    key=key("audit.disclosure"),
+    group_name="audit",
+    kinds={"duckdb"},
+    owners=["team:data-engineering"],
+    pool="duckdb_writer",
+    deps=keys(["dashboards.site"]),
+    description="What the publication audit decided for the site this run built: counts published, small "
+    "counts protected, complements, cells the integer program added, the narrowest range an attacker can "
+    "reach, relations used and relations that did not hold. One row per measure and run.",
+)
+def disclosure(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.MaterializeResult:
+    summary, threshold = read_disclosure(release_dir(secondlook.warehouse_path, context.run_id) / "site")
+    with secondlook.writer() as conn:
+        n = record_disclosure(conn, context.run_id, summary, threshold)
+    secondlook.say(
+        f"disclosure: {summary.get('cells_protected', 0)} small counts protected, "
+        f"{summary.get('cells_hidden_as_complements', 0)} complements, narrowest range "
+        f"{summary.get('narrowest_range')}"
+    )
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": n, **{k: v for k, v in summary.items() if v is not None}}
+    )
+
+
+@dg.asset(
     key=key("audit.runs"),
     group_name="audit",
     kinds={"duckdb"},
     owners=["team:data-engineering"],
     pool="duckdb_writer",
-    deps=keys(["dashboards.site", "audit.check_results"]),
+    deps=keys(["dashboards.site", "audit.check_results", "audit.disclosure"]),
     description="One row per released run (started, finished, paths, settings, as-of date), written as the run "
     "releases its site and the reader snapshot of the warehouse together.",
 )

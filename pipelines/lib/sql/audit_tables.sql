@@ -13,3 +13,5 @@ CREATE TABLE IF NOT EXISTS audit.check_results (
 CREATE TABLE IF NOT EXISTS audit.runs (
   run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, landing VARCHAR, warehouse VARCHAR,
   settings VARCHAR, as_of DATE);
+CREATE TABLE IF NOT EXISTS audit.disclosure (
+  run_id VARCHAR, measure VARCHAR, value DOUBLE, threshold BIGINT, recorded_at TIMESTAMP);
