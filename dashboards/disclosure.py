@@ -451,19 +451,29 @@ def _cover(key: str, cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, p
     rule out, put the cell at values `protection` apart; a visible cell may take a value other
     than its own in either copy only if it is hidden, and hiding costs 1 + log(1 + value), so the
     program hides few and small cells. Zeros are never hidden; a hidden cell is at least the
-    threshold, as a "*" says. Returns [] when no hiding can protect the cell."""
+    threshold, as a "*" says. Returns [] when no hiding can protect the cell.
+
+    The program is local: the hidden cells connected to `key`, the visible cells of their
+    relations (the candidates), and every relation those touch. Cells further out keep their true
+    values in both copies, which only narrows the witnesses, so a cover found here is a cover of
+    the whole system; it keeps each program small enough to solve in well under a second."""
+    local, fixed, touching = _locality(key, cells, terms)
+    cells = cells.filter(pl.col("key").is_in(local.implode()))
+    terms = terms.filter(pl.col("relation").is_in(touching.implode()))
     info = cells.select("key", "value", "published", "hidden", "primary").with_row_index("var")
     n = info.height
     var = dict(zip(info["key"].to_list(), info["var"].to_list(), strict=True))
     value = info["value"].cast(pl.Float64).to_numpy()
-    hidden = info["hidden"].to_numpy()
+    is_fixed = info["key"].is_in(fixed.implode()).to_numpy()
+    hidden = info["hidden"].to_numpy() & ~is_fixed
     primary = info["primary"].to_numpy()
     published = info["published"].to_numpy()
-    free = ~hidden & published & (value > 0)  # may be hidden: the decision variables z
+    free = ~hidden & ~is_fixed & published & (value > 0)  # may be hidden: the decision variables z
     # how far a hidden cell may move in a witness: its own size, or a few protection widths for
     # a small one (tight bounds keep the program well conditioned; the audit checks the result)
     reach = np.maximum(value, 10.0 * protection)
     big = float(reach.max()) * 2 + threshold
+    # (a fixed cell is not hidden here: it keeps its value in both copies)
     lower = np.where(hidden, np.where(primary, 1.0, np.where(published, float(threshold), 0.0)), value)
     upper = np.where(hidden, np.where(primary, float(threshold - 1), big), value)
     lower = np.where(free, float(threshold), lower)
@@ -521,6 +531,27 @@ def _cover(key: str, cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, p
         return []
     chosen = z_index[np.round(res.x[2 * n :]) > 0.5]
     return info["key"].gather(chosen).to_list()
+
+
+def _locality(key: str, cells: pl.DataFrame, terms: pl.DataFrame) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """The cells of `key`'s cover program, those of them held at their true value, and its
+    relations: the hidden component of `key` (H), the visible cells sharing a relation with it
+    (the candidates, F), and the other cells of every relation touching H or F, held fixed (a
+    relation touching neither holds among true values whatever the program does)."""
+    hidden = cells.filter(pl.col("hidden"))["key"].to_list()
+    component = next((c for c in _components(hidden, terms) if key in c), [key])
+    inner = terms.filter(pl.col("key").is_in(component))["relation"].unique()
+    candidates = (
+        terms.filter(pl.col("relation").is_in(inner.implode()))
+        .join(cells.select("key", "hidden"), on="key")
+        .filter(~pl.col("hidden"))["key"]
+        .unique()
+    )
+    core = pl.concat([pl.Series(component, dtype=pl.String), candidates]).unique()
+    touching = terms.filter(pl.col("key").is_in(core.implode()))["relation"].unique()
+    local = terms.filter(pl.col("relation").is_in(touching.implode()))["key"].unique()
+    local = pl.concat([local, core]).unique()
+    return local, local.filter(~local.is_in(core.implode())), touching
 
 
 def _neighbours(keys: Iterable[str], cells: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
@@ -662,14 +693,21 @@ def protect(
             rest = set(exposed["key"].to_list()) - set(add["key"].to_list())
             if add.is_empty() or rest:
                 add = pl.concat([add, _neighbours(exposed["key"].to_list(), cells, terms)]).unique()
-        else:  # the solver found them: hide what protects one of them, at least cost
+        else:  # the solver found them: hide what protects one of each component, at least cost
             chosen: list[str] = []
             need = dict(cells.select("key", "need").iter_rows())
+            hidden_now = cells.filter(pl.col("hidden"))["key"].to_list()
+            component_of = {k: i for i, c in enumerate(_components(hidden_now, terms)) for k in c}
+            covered: set[int] = set()
             for key in exposed["key"].to_list():
-                chosen = _cover(key, cells, terms, threshold, int(need[key]))
-                if chosen:
-                    break
-            add = pl.DataFrame({"key": chosen}, schema={"key": pl.String})
+                if component_of.get(key, -1) in covered:
+                    continue
+                trial = cells.with_columns(hidden=pl.col("hidden") | pl.col("key").is_in(chosen))
+                found = _cover(key, trial, terms, threshold, int(need[key]))
+                if found:
+                    chosen += found
+                    covered.add(component_of.get(key, -1))
+            add = pl.DataFrame({"key": sorted(set(chosen))}, schema={"key": pl.String})
             if add.is_empty():
                 add = _neighbours(exposed["key"].to_list(), cells, terms)
         if add.is_empty():  # nothing left to hide around them: let the streak decide next round
