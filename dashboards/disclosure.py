@@ -426,9 +426,19 @@ def _ranges(program: _Program, targets: list[int], width: np.ndarray) -> dict[in
     return {int(i): (float(lo[i]), float(hi[i])) for i in t}
 
 
-def audit(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int) -> pl.DataFrame:
+#: Ranges of a component already audited, by its hidden cells and their needs.
+AuditCache = dict[tuple[frozenset[str], tuple[tuple[str, float], ...]], list[tuple[str, float, float]]]
+
+
+def audit(
+    cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, cache: AuditCache | None = None
+) -> pl.DataFrame:
     """For every hidden small cell: key, range_low, range_high — points of the attacker's feasible
-    range at least the cell's `need` apart where they exist, else its exact ends."""
+    range at least the cell's `need` apart where they exist, else its exact ends.
+
+    A component's program depends only on its own hidden cells (the visible cells of its
+    relations are constants until one of them is hidden, and then it joins the component), so a
+    `cache` carried across rounds re-solves only the components that changed."""
     hidden = cells.filter(pl.col("hidden"))["key"].to_list()
     need = dict(cells.filter(pl.col("hidden") & pl.col("target")).select("key", "need").iter_rows())
     rows: list[tuple[str, float, float]] = []
@@ -436,10 +446,16 @@ def audit(cells: pl.DataFrame, terms: pl.DataFrame, threshold: int) -> pl.DataFr
         targets = [i for i, k in enumerate(component) if k in need]
         if not targets:
             continue
+        signature = (frozenset(component), tuple(sorted((component[i], need[component[i]]) for i in targets)))
+        if cache is not None and signature in cache:
+            rows += cache[signature]
+            continue
         program = _program(component, cells, terms, threshold)
         widths = np.array([need[component[i]] for i in targets])
-        for i, (lo, hi) in _ranges(program, targets, widths).items():
-            rows.append((component[i], lo, hi))
+        found = [(component[i], lo, hi) for i, (lo, hi) in _ranges(program, targets, widths).items()]
+        if cache is not None:
+            cache[signature] = found
+        rows += found
     return pl.DataFrame(
         rows, schema={"key": pl.String, "range_low": pl.Float64, "range_high": pl.Float64}, orient="row"
     )
@@ -652,6 +668,7 @@ def protect(
     rounds = 0
     ranges = pl.DataFrame(schema={"key": pl.String, "range_low": pl.Float64, "range_high": pl.Float64})
     streak: dict[str, int] = {}  # rounds in a row each cell has stayed exposed
+    cache: AuditCache = {}
     for rounds in range(1, max_rounds + 1):  # noqa: B007 - rounds is reported
         while True:
             extra = _complements(cells, terms)
@@ -667,7 +684,7 @@ def protect(
         if certain.height:  # exposed for sure: no need to ask the solver this round
             exposed = certain.select("key")
         else:
-            ranges = audit(cells, terms, threshold)
+            ranges = audit(cells, terms, threshold, cache)
             exposed = ranges.join(cells.select("key", "need"), on="key").filter(
                 ~(pl.col("range_high") - pl.col("range_low") >= pl.col("need")).fill_null(False)
             )
