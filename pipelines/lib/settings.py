@@ -14,7 +14,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -97,6 +97,11 @@ class Settings(BaseModel):
         le=3650,
         description="days an opinion may wait for its case before it is listed as an orphan",
     )
+    date_format: Literal["auto", "dd/mm/yyyy", "mm/dd/yyyy"] = Field(
+        default="auto",
+        description="how landing dates not in ISO 8601 are read: auto (the file decides, or is refused), "
+        "dd/mm/yyyy or mm/dd/yyyy",
+    )
 
     @field_validator("claims_through", mode="before")
     @classmethod
@@ -146,6 +151,9 @@ def _problem(error: Mapping[str, Any], sources: Mapping[str, str], values: Mappi
     ]
     value = values.get(key)
     shown = value if isinstance(value, str) else repr(value)
+    if error["type"] == "literal_error":
+        allowed = ", ".join(str(a) for a in get_args(field.annotation))
+        return f"{where}={shown} is not allowed: {key} must be one of {allowed}"
     if key == "claims_through":
         return f"{where}={shown} is not allowed: {key} must be a date (YYYY-MM-DD) {' and '.join(bounds)}, or empty"
     return (

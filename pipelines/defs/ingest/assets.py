@@ -95,7 +95,14 @@ def landing_ingest(context: dg.AssetExecutionContext, secondlook: SecondLook):
     extra = [(Path(secondlook.costs), "procedure_costs")] if secondlook.costs else []
     today = secondlook.as_of_date()
     with secondlook.writer() as conn:
-        report = ingest(conn, landing, run_id=context.run_id, today=today, extra_files=extra)
+        report = ingest(
+            conn,
+            landing,
+            run_id=context.run_id,
+            today=today,
+            extra_files=extra,
+            date_format=secondlook.settings().date_format,
+        )
         totals = report.totals()
         secondlook.say(
             f"ingest: {totals['files']} files, {totals['rows_loaded']:,} rows loaded, "

@@ -18,7 +18,14 @@ from typing import Any
 import yaml
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "data_contracts"
-RECORD_TYPES: tuple[str, ...] = ("cases", "opinions", "follow_ups", "procedure_costs", "enrollment", "opinion_labels")
+RECORD_TYPES: tuple[str, ...] = (
+    "cases",
+    "opinions",
+    "follow_ups",
+    "procedure_costs",
+    "enrollment",
+    "opinion_labels",
+)
 LOGICAL_TYPES = {"string", "date", "timestamp", "number", "integer", "boolean"}
 
 
