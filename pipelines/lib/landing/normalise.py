@@ -53,23 +53,15 @@ def _trim(column: str) -> str:
 
 
 def _codes(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], out: Normalised) -> None:
-    if not columns:
-        return
-    counts = conn.execute(
-        "SELECT "
-        + ", ".join(f"count(*) FILTER (regexp_matches({_trim(c)}, {lit(NUMERIC_CODE)}))" for c in columns)
-        + f" FROM {table}"
-    ).fetchall()[0]
-    found = [(c, int(n)) for c, n in zip(columns, counts, strict=True) if n]
-    if not found:
-        return
-    sets = ", ".join(
-        f"{q(c)} = CASE WHEN regexp_matches({_trim(c)}, {lit(NUMERIC_CODE)}) "
-        f"THEN regexp_replace({_trim(c)}, '\\.0+$', '') ELSE {q(c)} END"
-        for c, _ in found
-    )
-    conn.execute(f"UPDATE {table} SET {sets}")
-    out.notes += [f"{c}: {n:,} number(s) read as code text (64483.0 -> 64483)" for c, n in found]
+    """One UPDATE per code column, touching only the rows that hold `<integer>.0`: on a clean
+    file each is one scan and writes nothing."""
+    for c in columns:
+        ((n,),) = conn.execute(
+            f"UPDATE {table} SET {q(c)} = regexp_replace({_trim(c)}, '\\.0+$', '') "
+            f"WHERE regexp_matches({_trim(c)}, {lit(NUMERIC_CODE)})"
+        ).fetchall()
+        if n:
+            out.notes.append(f"{c}: {int(n):,} number(s) read as code text (64483.0 -> 64483)")
 
 
 def _decimals(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], out: Normalised) -> None:
