@@ -44,12 +44,14 @@ browser:
 	fi
 
 # Style, layers and types: ruff (notebooks included), ruff format, import-linter's contracts
-# (pyproject.toml [tool.importlinter]) and mypy on the library, models and dashboards.
+# (pyproject.toml [tool.importlinter]) and mypy on the library, models and dashboards; then every
+# data contract against the Open Data Contract Standard's own JSON schema (v3.1.0).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/landing/test_contracts_odcs.py
 
 test: venv browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
