@@ -181,8 +181,9 @@ def test_dates_no_day_above_12_decides_are_refused_naming_the_setting(
     assert only(report, "cases.csv").message() == (
         "cases.csv: rejected: column referral_date: dates such as 03/04/2026 and 05/06/2026 read as "
         "dd/mm/yyyy and as mm/dd/yyyy alike (no day above 12 in the file): set date_format = "
-        '"dd/mm/yyyy" or "mm/dd/yyyy" in settings.toml (or SECONDLOOK_DATE_FORMAT), or write the '
-        "dates as ISO 8601 (yyyy-mm-dd); nothing of the file loaded"
+        '"dd/mm/yyyy" or "mm/dd/yyyy" in settings.toml (or SECONDLOOK_DATE_FORMAT), or date_formats = '
+        '"<file pattern>=dd/mm/yyyy" for this file alone, or write the dates as ISO 8601 (yyyy-mm-dd); '
+        "nothing of the file loaded"
     )
     assert staged(conn, "SELECT count(*) FROM staging.cases") == [(0,)]
 
@@ -347,3 +348,39 @@ def test_a_decimal_code_that_is_not_whole_stays_a_pattern_error(
     (tmp_path / "cases.csv").write_bytes(csv_bytes([CASES, case("c1", "2026-01-05", code="6448.3")]))
     run(conn, tmp_path)
     assert staged(conn, "SELECT reasons FROM quarantine.rows") == [(["initial_procedure_code:pattern"],)]
+
+
+def test_a_per_file_date_format_resolves_one_file_and_leaves_the_others_to_the_landing_setting(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    (tmp_path / "cases_eu.csv").write_bytes(csv_bytes([CASES, case("c1", "03/04/2026")]))
+    (tmp_path / "cases_us.csv").write_bytes(csv_bytes([CASES, case("c2", "03/04/2026")]))
+    ingest(
+        conn,
+        tmp_path,
+        run_id="r1",
+        today=TODAY,
+        date_format="mm/dd/yyyy",
+        date_formats={"CASES_EU*": "dd/mm/yyyy"},
+    )
+    assert how_read(conn, "cases_eu.csv")[5:] == (
+        "dd/mm/yyyy",
+        ["referral_date: 1 date(s) read as dd/mm/yyyy (setting date_formats: CASES_EU*)"],
+    )
+    assert staged(conn, "SELECT case_id, referral_date FROM staging.cases ORDER BY 1") == [
+        ("c1", dt.date(2026, 4, 3)),
+        ("c2", dt.date(2026, 3, 4)),
+    ]
+
+
+def test_a_date_formats_setting_that_cannot_be_used_is_refused_in_one_line() -> None:
+    from pipelines.lib.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as err:
+        load_settings(env={"SECONDLOOK_DATE_FORMATS": "cases_eu*=d/m/y"})
+    assert str(err.value) == (
+        "SECONDLOOK_DATE_FORMATS=cases_eu*=d/m/y is not allowed: 'cases_eu*=d/m/y' is not FILE-PATTERN=ORDER "
+        "with ORDER dd/mm/yyyy or mm/dd/yyyy (pairs separated by ';', e.g. cases_eu*=dd/mm/yyyy)"
+    )
+    with pytest.raises(SettingsError, match="date_format must be one of auto, dd/mm/yyyy, mm/dd/yyyy"):
+        load_settings(env={"SECONDLOOK_DATE_FORMAT": "yyyy/dd/mm"})

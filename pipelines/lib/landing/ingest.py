@@ -40,7 +40,7 @@ from pipelines.lib.landing.files import (
     scan_file,
 )
 from pipelines.lib.landing.naming import lit, q
-from pipelines.lib.landing.normalise import normalise_raw
+from pipelines.lib.landing.normalise import date_format_for, normalise_raw
 from pipelines.lib.landing.privacy import (
     add_identifier_reasons,
     field_mask_sql,
@@ -241,12 +241,14 @@ def ingest_file(
     run_id: str,
     today: dt.date,
     date_format: str = "auto",
+    date_formats: dict[str, str] | None = None,
 ) -> FileResult:
     """Ingest one file and write its audit row; every outcome, including failure, becomes one
     FileResult. The rows and the audit row commit together: a file that fails half way (disk
     full, a killed run) leaves nothing, and is ingested whole on the next run. `date_format`
-    (the setting) says how dates not in ISO 8601 are read (normalise.py)."""
-    res, names = _read_file(conn, lf, contracts, date_format)
+    and `date_formats` (the settings) say how dates not in ISO 8601 are read (normalise.py)."""
+    order = date_format_for(lf.name, date_format, date_formats or {})
+    res, names = _read_file(conn, lf, contracts, order)
     with _atomic(conn):
         if names:
             _stage_rows(conn, lf, contracts[lf.record_type or ""], res, names, run_id, today)
@@ -279,7 +281,7 @@ def _read_file(
     conn: duckdb.DuckDBPyConnection,
     lf: LandingFile,
     contracts: dict[str, Contract],
-    date_format: str = "auto",
+    date_format: tuple[str, str] = ("auto", "setting date_format"),
 ) -> tuple[FileResult, list[str]]:
     """Refuse or read a file into temp table `raw` (outside any transaction: a reader's error
     aborts DuckDB's transaction). Returns the column names when there are rows to stage."""
@@ -348,7 +350,8 @@ def _read_file(
         "raw",
         contract,
         present,
-        date_format=date_format,
+        date_format=date_format[0],
+        date_basis=date_format[1],
         decimal_comma=res.delimiter not in (None, ","),
     )
     res.date_format, res.normalised = norm.date_format, norm.notes
@@ -544,9 +547,10 @@ def ingest(
     today: dt.date | None = None,
     extra_files: Sequence[tuple[Path, str]] = (),
     date_format: str = "auto",
+    date_formats: dict[str, str] | None = None,
 ) -> IngestReport:
     """Ingest every file of `landing` (plus `extra_files` given with their record type);
-    `date_format` is the setting of that name (normalise.DATE_FORMATS)."""
+    `date_format` and `date_formats` are the settings of those names (normalise.py)."""
     contracts = load_contracts()
     today = today or dt.date.today()
     ensure_staging(conn, contracts)
@@ -555,7 +559,7 @@ def ingest(
     load_policy()  # a malformed policy file stops the run before any file is read
     report = IngestReport(files=[])
     for lf in _cases_first(files):
-        report.files.append(ingest_file(conn, lf, contracts, run_id, today, date_format))
+        report.files.append(ingest_file(conn, lf, contracts, run_id, today, date_format, date_formats))
     with _atomic(conn):
         report.matched_waiting, report.quarantined_waiting = match_waiting_opinions(conn, run_id)
         refresh_latest(conn, contracts)

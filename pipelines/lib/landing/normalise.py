@@ -18,6 +18,7 @@ differ in three ways that are not the sender's mistake, and each is undone here,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 
 import duckdb
 
@@ -34,8 +35,35 @@ NUMERIC_CODE = r"^[+-]?[0-9]+\.0+$"
 DECIMAL_COMMA = r"^[+-]?([0-9]+,[0-9]+|[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?)$"
 SETTING_HINT = (
     'set date_format = "dd/mm/yyyy" or "mm/dd/yyyy" in settings.toml (or SECONDLOOK_DATE_FORMAT), '
+    'or date_formats = "<file pattern>=dd/mm/yyyy" for this file alone, '
     "or write the dates as ISO 8601 (yyyy-mm-dd)"
 )
+
+
+def parse_date_formats(text: str) -> dict[str, str]:
+    """The `date_formats` setting, `cases_eu*=dd/mm/yyyy; follow_ups_us*=mm/dd/yyyy`, as
+    {file-name pattern: order}. Raises ValueError naming the pair that cannot be used."""
+    out: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(";")):
+        if not pair:
+            continue
+        pattern, sep, order = (x.strip() for x in pair.partition("="))
+        if not sep or not pattern or order not in DATE_FORMATS[1:]:
+            raise ValueError(
+                f"{pair!r} is not FILE-PATTERN=ORDER with ORDER dd/mm/yyyy or mm/dd/yyyy "
+                "(pairs separated by ';', e.g. cases_eu*=dd/mm/yyyy)"
+            )
+        out[pattern] = order
+    return out
+
+
+def date_format_for(file_name: str, default: str, per_file: dict[str, str]) -> tuple[str, str]:
+    """(order, the setting that says so) for one file: the first `date_formats` pattern its name
+    matches (case-insensitive), else `date_format`."""
+    for pattern, order in per_file.items():
+        if fnmatch(file_name.lower(), pattern.lower()):
+            return order, f"setting date_formats: {pattern}"
+    return default, "setting date_format"
 
 
 @dataclass
@@ -133,7 +161,7 @@ def _date_order(stats: list[DateStats]) -> tuple[str | None, str | None]:
 
 
 def _dates(
-    conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], setting: str, out: Normalised
+    conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], setting: str, basis: str, out: Normalised
 ) -> None:
     if not columns:
         return
@@ -165,7 +193,7 @@ def _dates(
         out.date_format = ISO if present else None
         return
     if setting != "auto":
-        order, basis = setting, "setting date_format"
+        order = setting
     else:
         decided, refusal = _date_order(stats)
         if refusal is not None:
@@ -196,18 +224,22 @@ def normalise_raw(
     present: set[str],
     *,
     date_format: str = "auto",
+    date_basis: str = "setting date_format",
     decimal_comma: bool = False,
 ) -> Normalised:
     """Undo what exports do to the values of temp table `table` (see the module docstring).
 
-    `decimal_comma` says whether the file may use one (a CSV file not delimited by commas).
+    `date_format` is the order set for this file and `date_basis` the setting that set it
+    (date_format_for). `decimal_comma` says whether the file may use one (a CSV file not
+    delimited by commas).
     Returns what was done; its `refusal`, when set, is the one line that refuses the file.
     """
     if date_format not in DATE_FORMATS:
         raise ValueError(f"date_format {date_format!r}: use one of {', '.join(DATE_FORMATS)}")
     props = [p for p in contract.properties if p.name in present]
     out = Normalised()
-    _dates(conn, table, [p.name for p in props if p.logical_type in ("date", "timestamp")], date_format, out)
+    dated = [p.name for p in props if p.logical_type in ("date", "timestamp")]
+    _dates(conn, table, dated, date_format, date_basis, out)
     if out.refusal:
         return out
     codes = [
