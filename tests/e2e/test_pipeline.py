@@ -162,7 +162,7 @@ def test_site_was_built_from_the_marts(built_run: BuiltRun) -> None:
 def test_summary_reports_files_rows_outcomes_and_money(built_run: BuiltRun) -> None:
     s = built_run.summary
     assert "identity holds" in s
-    assert "Cases by outcome:" in s and "spine" in s
+    assert "Cases by outcome (whole warehouse):" in s and "spine" in s
     assert "Net cost avoided (projected):" in s and "95% CI" in s
     assert (
         "Net cost avoided (verified):" in s and "Claims through 20" in s and "price basis of the gross" in s

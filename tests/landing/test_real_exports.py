@@ -384,3 +384,13 @@ def test_a_date_formats_setting_that_cannot_be_used_is_refused_in_one_line() -> 
     )
     with pytest.raises(SettingsError, match="date_format must be one of auto, dd/mm/yyyy, mm/dd/yyyy"):
         load_settings(env={"SECONDLOOK_DATE_FORMAT": "yyyy/dd/mm"})
+
+
+def test_an_unreadable_windows_1252_file_is_named_as_sent_not_as_its_utf8_copy(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    rows = [CASES, case("c1", "2026-01-05"), ["c2", "p2", "Zürich"]]
+    (tmp_path / "cases.csv").write_bytes(csv_bytes(rows, encoding="cp1252", newline="\n"))
+    res = only(run(conn, tmp_path), "cases.csv")
+    assert (res.status, res.encoding) == ("unparseable", "Windows-1252")
+    assert "secondlook-" not in (res.error or "") and "Line: 3" in (res.error or "")

@@ -193,6 +193,9 @@ def _error_line(conn: duckdb.DuckDBPyConnection, exc: BaseException, path: Path)
         text = head + (fault.group(0) if fault else "")
     text = re.sub(r'(Object|Array) [{\[].*?( has [\w ]+"[^"]*")?$', r"\1\2", text, flags=re.M)
     text = text.replace(str(path), path.name)
+    # a file read from a temporary copy (transcoded to UTF-8, or long rows replaced) is named as sent
+    copy = re.escape(re.sub(r"\.gz$", "", path.name, flags=re.I))
+    text = re.sub(r"[^\s'\"]*secondlook-[^/\s]+/" + copy, path.name, text)
     return mask_text(conn, " ".join(text.split())[:300])
 
 
