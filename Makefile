@@ -10,13 +10,16 @@ WAREHOUSE ?= $(DATA)/warehouse.duckdb
 SITE ?= $(DATA)/site
 CASES ?= 20000
 SEED ?= 42
+# `make demo` owns this folder: it is removed and regenerated on every demo, so demos never pile up.
+DEMO := $(DATA)/demo
 
 .PHONY: venv demo run test lint browser dev bench notebooks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "installing the pinned packages into $(VENV) (a few minutes the first time; pip shows its progress)"
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[dev]"
 	@# medspaCy (the ConText reference the tests compare with) pins spaCy < 3.8 below Python 3.12 only
 	@if $(BIN)/python -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then \
 	  $(BIN)/python -m pip install -q --no-deps "medspacy==1.3.1" "PyRuSH==1.0.13"; fi
@@ -25,8 +28,10 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/secondlook generate --cases $(CASES) --seed $(SEED) --out $(LANDING) --dirty-fraction 0.01 --enrollment
-	$(BIN)/secondlook run --landing $(LANDING) --warehouse $(WAREHOUSE) --site $(SITE)
+	@echo "make demo: removing $(DEMO)/ and regenerating its landing folder, warehouse and site from nothing"
+	rm -rf $(DEMO)
+	$(BIN)/secondlook generate --cases $(CASES) --seed $(SEED) --out $(DEMO)/landing --dirty-fraction 0.01 --enrollment
+	$(BIN)/secondlook run --landing $(DEMO)/landing --warehouse $(DEMO)/warehouse.duckdb --site $(DEMO)/site
 
 run: venv
 	$(BIN)/secondlook run --landing $(LANDING) --warehouse $(WAREHOUSE) --site $(SITE)
@@ -39,12 +44,14 @@ browser:
 	fi
 
 # Style, layers and types: ruff (notebooks included), ruff format, import-linter's contracts
-# (pyproject.toml [tool.importlinter]) and mypy on the library, models and dashboards.
+# (pyproject.toml [tool.importlinter]) and mypy on the library, models and dashboards; then every
+# data contract against the Open Data Contract Standard's own JSON schema (v3.1.0).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/landing/test_contracts_odcs.py
 
 test: venv browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
@@ -58,10 +65,11 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 # Notebooks are jupytext .py sources; JupyterLab opens them as notebooks. They read the released
-# snapshot of the warehouse, never the file a run writes.
+# snapshot of the warehouse (the demo's unless NOTEBOOK_WAREHOUSE says), never the file a run writes.
+NOTEBOOK_WAREHOUSE ?= $(DEMO)/warehouse.duckdb
 notebooks: venv
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[notebooks]"
-	SECONDLOOK_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
+	SECONDLOOK_WAREHOUSE=$(abspath $(NOTEBOOK_WAREHOUSE)) $(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
 
 clean:
 	rm -rf $(DATA) .dagster_home

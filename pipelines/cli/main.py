@@ -2,6 +2,11 @@
 
 Errors a person can fix are one line on stderr and a non-zero exit; quarantined rows are not
 errors (they are counted and reported in the summary).
+
+Exit status of `secondlook run`: 0 done; 1 a step or a blocking check failed; 2 the run could not
+start (a path, a setting, the warehouse busy); 3 nothing was loaded and the warehouse is empty
+(every file was refused, unreadable or empty: nothing to measure); 4 with `--strict`, a file was
+rejected or unparseable (for schedulers that must not let a refused file pass unnoticed).
 """
 
 from __future__ import annotations
@@ -58,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another run holding the warehouse (default: exit at once)",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 4 when any landing file is rejected or unparseable (quarantined rows still load)",
     )
     review = sub.add_parser("review", help="the review queue for people to label")
     review_sub = review.add_subparsers(dest="review_command", required=True)
@@ -131,6 +141,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"secondlook: run incomplete: step(s) failed: {', '.join(outcome.failed_steps)}", file=sys.stderr
         )
         return 1
+    counts = outcome.counts
+    if counts.loaded_in_warehouse == 0:
+        print(
+            f"secondlook: nothing loaded: no row of {args.landing} was loaded and the warehouse "
+            f"{args.warehouse} is empty; fix the files named above (! lines) and run again",
+            file=sys.stderr,
+        )
+        return 3
+    if args.strict and counts.refused_files:
+        print(
+            f"secondlook: --strict: {len(counts.refused_files)} file(s) refused: "
+            f"{', '.join(counts.refused_files)}",
+            file=sys.stderr,
+        )
+        return 4
     return 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.cli.summary import render
+from pipelines.cli.summary import LoadCounts, load_counts, render
 from pipelines.defs.resources import SecondLook
 from pipelines.lib.settings import load_settings
 from pipelines.lib.site.release import released_run
@@ -27,6 +27,8 @@ class RunOutcome:
     summary: str
     site_index: Path | None
     failed_steps: list[str]
+    #: Rows loaded by this run and by every run, and this run's refused or unreadable files.
+    counts: LoadCounts
 
 
 def preflight(landing: Path, warehouse: Path, costs: Path | None) -> None:
@@ -97,6 +99,7 @@ def run_pipeline(
         published = released is not None and released.get("run_id") == result.run_id
         try:
             summary = render(conn, result.run_id, settings, artifacts_dir(warehouse), published=published)
+            counts = load_counts(conn, result.run_id)
         finally:
             conn.close()
     if interrupted:
@@ -139,4 +142,5 @@ def run_pipeline(
         summary,
         index if index.exists() else None,
         failed + [f"check {b}" for b in blocked],
+        counts,
     )

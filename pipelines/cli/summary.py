@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -25,22 +26,105 @@ def _money(x: float | None) -> str:
     return f"{sign}${abs(x):,.0f}"
 
 
-def files_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+def rows_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """Rows read, loaded, quarantined and duplicate by this run and by every run the warehouse
+    holds, side by side: the outcome table below covers the whole warehouse, not this run."""
+    ((*values,),) = conn.execute(
+        """
+        SELECT sum(rows_read) FILTER (run_id = $run), sum(rows_loaded) FILTER (run_id = $run),
+               sum(rows_quarantined) FILTER (run_id = $run), sum(rows_duplicate) FILTER (run_id = $run),
+               sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate)
+        FROM audit.ingest_files""",
+        {"run": run_id},
+    ).fetchall()
+    counts = [int(v or 0) for v in values]
+    run, warehouse = counts[:4], counts[4:]
+    identity = "holds" if run[0] == sum(run[1:]) and warehouse[0] == sum(warehouse[1:]) else "BROKEN"
+    lines = [
+        f"Rows (read = loaded + quarantined + duplicate: identity {identity}):",
+        f"  {'':<12} {'this run':>12} {'all runs (warehouse)':>22}",
+    ]
+    for label, a, b in zip(("read", "loaded", "quarantined", "duplicate"), run, warehouse, strict=True):
+        lines.append(f"  {label:<12} {a:>12,} {b:>22,}")
+    return lines
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """What the exit status is decided from: rows loaded by the run and by every run, and the
+    files of the run that were refused whole or could not be read (`--strict`)."""
+
+    loaded_this_run: int
+    loaded_in_warehouse: int
+    refused_files: tuple[str, ...]
+
+
+STRICT_STATUSES = ("rejected", "unparseable")
+
+
+def load_counts(conn: duckdb.DuckDBPyConnection, run_id: str) -> LoadCounts:
+    ((this, total),) = conn.execute(
+        "SELECT coalesce(sum(rows_loaded) FILTER (run_id = ?), 0), coalesce(sum(rows_loaded), 0) "
+        "FROM audit.ingest_files",
+        [run_id],
+    ).fetchall()
+    refused = conn.execute(
+        f"SELECT file_name || ' (' || status || ')' FROM audit.ingest_files WHERE run_id = ? "
+        f"AND status IN {STRICT_STATUSES} ORDER BY file_name",
+        [run_id],
+    ).fetchall()
+    return LoadCounts(int(this), int(total), tuple(r[0] for r in refused))
+
+
+def how_read_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """Per file of this run: what was detected and undone when it differs from the contract's
+    plain form (UTF-8, comma, ISO dates), and the columns that were ignored (never stored)."""
     rows = conn.execute(
         """
-        SELECT status, count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate)
-        FROM audit.ingest_files WHERE run_id = ? GROUP BY 1 ORDER BY 1""",
+        SELECT file_name, encoding, delimiter, decimal_separator, date_format, normalised, ignored_columns
+        FROM audit.ingest_files WHERE run_id = ? AND (
+          coalesce(encoding, 'UTF-8') <> 'UTF-8' OR coalesce(delimiter, ',') <> ','
+          OR coalesce(decimal_separator, '.') <> '.' OR len(coalesce(normalised, [])) > 0
+          OR len(coalesce(ignored_columns, [])) > 0)
+        ORDER BY file_name""",
+        [run_id],
+    ).fetchall()
+    lines = []
+    for name, encoding, delimiter, decimal, dates, normalised, ignored in rows:
+        read = [
+            part
+            for part in (
+                encoding if encoding not in (None, "UTF-8") else None,
+                f"delimiter {'tab' if delimiter == chr(9) else repr(delimiter)}"
+                if delimiter not in (None, ",")
+                else None,
+                "decimal comma" if decimal == "," else None,
+                f"dates {dates}" if dates not in (None, "yyyy-mm-dd") else None,
+            )
+            if part
+        ]
+        if read or normalised:
+            lines.append(
+                f"  {name}: read as {', '.join(read) or 'written'}"
+                + "".join(f"; {n}" for n in normalised or [])
+            )
+        if ignored:
+            lines.append(
+                f"  {name}: ignored column(s), not in the contract and never stored: {', '.join(ignored)}"
+            )
+    return ["How files were read:", *lines] if lines else []
+
+
+def files_section(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT status, count(*) FROM audit.ingest_files WHERE run_id = ? GROUP BY 1 ORDER BY 1",
         [run_id],
     ).fetchall()
     if not rows:
-        return ["Files: none in the landing folder this run"]
-    out = ["Files: " + ", ".join(f"{n} {status}" for status, n, *_ in rows)]
-    read, loaded, quar, dup = (sum(int(r[i] or 0) for r in rows) for i in (2, 3, 4, 5))
-    identity = "holds" if read == loaded + quar + dup else "BROKEN"
-    out.append(
-        f"Rows: {read:,} read = {loaded:,} loaded + {quar:,} quarantined + {dup:,} duplicate "
-        f"(identity {identity})"
-    )
+        return ["Files: none in the landing folder this run", *rows_section(conn, run_id)]
+    out = ["Files: " + ", ".join(f"{n} {status}" for status, n in rows)]
+    out += rows_section(conn, run_id)
+    out += how_read_section(conn, run_id)
     for name, status, err in conn.execute(
         "SELECT file_name, status, error FROM audit.ingest_files WHERE run_id = ? AND error IS NOT NULL "
         "ORDER BY file_name",
@@ -107,7 +191,7 @@ def outcomes_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
     heads = ["specialty", *[o.replace("_", " ") for o in OUTCOMES], "total"]
     widths = [16] + [max(9, len(h)) for h in heads[1:]]
     lines = [
-        "Cases by outcome:",
+        "Cases by outcome (whole warehouse):",
         "  "
         + " ".join(
             h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(heads, widths, strict=True))
@@ -117,15 +201,55 @@ def outcomes_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
         vals = [table[spec].get(o, 0) for o in OUTCOMES] + [table[spec].get("total", 0)]
         cells = [spec.ljust(widths[0])] + [f"{v:,}".rjust(w) for v, w in zip(vals, widths[1:], strict=True)]
         lines.append("  " + " ".join(cells))
-    pending = conn.execute("SELECT count(*) FROM core.pending_cases").fetchall()[0][0]
+    pending, refused = pending_counts(conn)
     unclassified = conn.execute(
         "SELECT reason, count(*) FROM core.case_outcomes WHERE outcome = 'unclassified' "
         "GROUP BY 1 ORDER BY 2 DESC"
     ).fetchall()
     detail = ", ".join(f"{r}: {n:,}" for r, n in unclassified) or "none"
-    lines.append(f"Pending (no opinion yet, not in rates): {pending:,}; unclassified by reason: {detail}")
+    lines.append(
+        f"Pending (no opinion yet, not in rates): {pending:,}; opinion quarantined (every opinion of "
+        f"the case was refused: see the quarantined rows, not in rates): {refused:,}; "
+        f"unclassified by reason: {detail}"
+    )
     lines += text_section(conn)
     return lines
+
+
+def pending_counts(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(cases with no opinion yet, cases whose only opinions were quarantined): core.pending_cases
+    holds both, and a case whose opinion arrived and was refused is not waiting for one."""
+    ((pending, refused),) = conn.execute("""
+        SELECT count(*) FILTER (q.case_id IS NULL), count(*) FILTER (q.case_id IS NOT NULL)
+        FROM core.pending_cases p LEFT JOIN (
+          SELECT DISTINCT json_extract_string(record, '$.case_id') AS case_id
+          FROM quarantine.rows WHERE record_type = 'opinions') q USING (case_id)""").fetchall()
+    return int(pending), int(refused)
+
+
+def payer_prices_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Which payer prices are in force, and which of their codes the catalogue does not know
+    (priced, but nothing in the catalogue's families or tiers refers to them)."""
+    if not table_exists(conn, "staging.procedure_costs") or not table_exists(conn, "reference.procedures"):
+        return []
+    rows = conn.execute("""
+        SELECT upper(trim(pc.procedure_code)) AS code, r.procedure_code IS NOT NULL AS known,
+               any_value(pc.source_file) AS file
+        FROM staging.procedure_costs pc
+        LEFT JOIN reference.procedures r ON upper(trim(r.procedure_code)) = upper(trim(pc.procedure_code))
+        GROUP BY ALL ORDER BY code""").fetchall()
+    if not rows:
+        return ["Payer prices: none in force (prices are observed claims or the catalogue)"]
+    unknown = [code for code, known, _ in rows if not known]
+    files = sorted({f for *_, f in rows})
+    line = (
+        f"Payer prices in force: {len(rows):,} code(s) from {', '.join(files)}; "
+        f"{len(rows) - len(unknown):,} matched the catalogue (their price replaces its price)"
+    )
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else "")
+        line += f"; {len(unknown):,} unknown to the catalogue: {shown}"
+    return [line]
 
 
 def text_section(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -230,7 +354,8 @@ def render(
     the outcome and money tables may be a previous run's, and are not printed beside this one's files."""
     lines = files_section(conn, run_id) + waiting_section(conn, run_id, settings)
     if published:
-        lines += outcomes_section(conn) + money_section(conn) + models_section(artifacts)
+        lines += outcomes_section(conn) + payer_prices_section(conn) + money_section(conn)
+        lines += models_section(artifacts)
     lines += checks_section(conn, run_id)
     lines.append("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.as_dict().items()))
     return "\n".join(lines)

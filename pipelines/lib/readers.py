@@ -18,6 +18,8 @@ from pipelines.lib.site.release import releases_dir, snapshot_path
 from pipelines.lib.warehouse import WarehouseBusy
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+#: Where `make demo` writes (Makefile DEMO): read when no warehouse is named and none is at the default.
+DEMO_WAREHOUSE = "data/demo/warehouse.duckdb"
 
 
 def repo_root(start: Path) -> Path:
@@ -29,11 +31,16 @@ def repo_root(start: Path) -> Path:
 
 
 def find_warehouse(env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
-    """The file a reader should open: the released snapshot of SECONDLOOK_WAREHOUSE (else of the
-    demo's data/warehouse.duckdb), or the named file itself when it is already a snapshot."""
+    """The file a reader should open: the released snapshot of SECONDLOOK_WAREHOUSE (else of
+    `secondlook run`'s default data/warehouse.duckdb, else of the demo's), or the named file itself
+    when it is already a snapshot."""
     env = dict(os.environ) if env is None else env
-    path = Path(env.get("SECONDLOOK_WAREHOUSE") or DEFAULT_WAREHOUSE)
-    path = path if path.is_absolute() else repo_root((cwd or Path.cwd()).resolve()) / path
+    named = env.get("SECONDLOOK_WAREHOUSE")
+    path = Path(named or DEFAULT_WAREHOUSE)
+    root = None if path.is_absolute() else repo_root((cwd or Path.cwd()).resolve())
+    path = path if root is None else root / path
+    if not named and root is not None and not path.exists() and (root / DEMO_WAREHOUSE).exists():
+        path = root / DEMO_WAREHOUSE
     inside_releases = path.parent.parent.name.endswith(".published")
     chosen = path if inside_releases else snapshot_path(path)
     if not chosen.exists():

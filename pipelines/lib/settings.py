@@ -14,9 +14,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipelines.lib.landing.normalise import parse_date_formats
 
 DEFAULTS_FILE = Path(__file__).with_name("settings.toml")
 ENV_PREFIX = "SECONDLOOK_"
@@ -102,6 +104,22 @@ class Settings(BaseModel):
         le=3650,
         description="days an opinion may wait for its case before it is listed as an orphan",
     )
+    date_format: Literal["auto", "dd/mm/yyyy", "mm/dd/yyyy"] = Field(
+        default="auto",
+        description="how landing dates not in ISO 8601 are read: auto (the file decides, or is refused), "
+        "dd/mm/yyyy or mm/dd/yyyy",
+    )
+    date_formats: str = Field(
+        default="",
+        description="per-file date order, FILE-PATTERN=ORDER pairs separated by ';' "
+        "(cases_eu*=dd/mm/yyyy); a file matching none follows date_format",
+    )
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_formats_parse(cls, value: str) -> str:
+        parse_date_formats(value)  # ValueError naming the bad pair
+        return value
 
     @field_validator("claims_through", mode="before")
     @classmethod
@@ -151,6 +169,11 @@ def _problem(error: Mapping[str, Any], sources: Mapping[str, str], values: Mappi
     ]
     value = values.get(key)
     shown = value if isinstance(value, str) else repr(value)
+    if error["type"] == "value_error":
+        return f"{where}={shown} is not allowed: {str(error['msg']).removeprefix('Value error, ')}"
+    if error["type"] == "literal_error":
+        allowed = ", ".join(str(a) for a in get_args(field.annotation))
+        return f"{where}={shown} is not allowed: {key} must be one of {allowed}"
     if key == "claims_through":
         return f"{where}={shown} is not allowed: {key} must be a date (YYYY-MM-DD) {' and '.join(bounds)}, or empty"
     return (

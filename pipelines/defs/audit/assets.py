@@ -15,6 +15,7 @@ from pipelines.defs.resources import SecondLook
 from pipelines.defs.tables import key, keys
 from pipelines.lib.audit import CheckRow, record_check_results, record_disclosure, record_run
 from pipelines.lib.core import invariants as core_invariants
+from pipelines.lib.dictionary import apply_comments
 from pipelines.lib.faults import pause_point
 from pipelines.lib.landing.contracts import RECORD_TYPES, load_contracts
 from pipelines.lib.marts import invariants as mart_invariants
@@ -131,6 +132,7 @@ def runs(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.Materi
             secondlook.settings().as_dict(),
             as_of,
         )
+        comments = apply_comments(conn)  # after every table is written, so the snapshot carries them
         snapshot(conn, warehouse, context.run_id)
     pause_point("release")  # tests kill the run here: site and snapshot ready, not yet swapped in
     finished = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -145,6 +147,7 @@ def runs(context: dg.AssetExecutionContext, secondlook: SecondLook) -> dg.Materi
     return dg.MaterializeResult(
         metadata={
             "as_of": as_of.isoformat(),
+            "comments": comments,
             "site": dg.MetadataValue.path(str(Path(secondlook.site) / "index.html")),
             "snapshot": dg.MetadataValue.path(str(snapshot_path(warehouse))),
         }

@@ -13,6 +13,7 @@ from pipelines.defs.resources import SecondLook
 from pipelines.defs.tables import contract_schema, spec
 from pipelines.lib.landing.contracts import RECORD_TYPES, load_contracts
 from pipelines.lib.landing.ingest import ingest
+from pipelines.lib.landing.normalise import parse_date_formats
 
 CONTRACTS = load_contracts()
 CASES = CONTRACTS["cases"].table
@@ -95,7 +96,15 @@ def landing_ingest(context: dg.AssetExecutionContext, secondlook: SecondLook):
     extra = [(Path(secondlook.costs), "procedure_costs")] if secondlook.costs else []
     today = secondlook.as_of_date()
     with secondlook.writer() as conn:
-        report = ingest(conn, landing, run_id=context.run_id, today=today, extra_files=extra)
+        report = ingest(
+            conn,
+            landing,
+            run_id=context.run_id,
+            today=today,
+            extra_files=extra,
+            date_format=secondlook.settings().date_format,
+            date_formats=parse_date_formats(secondlook.settings().date_formats),
+        )
         totals = report.totals()
         secondlook.say(
             f"ingest: {totals['files']} files, {totals['rows_loaded']:,} rows loaded, "

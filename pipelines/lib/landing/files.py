@@ -2,10 +2,17 @@
 
 Files are read as all-VARCHAR so no reader guesses a type: the contract decides. Before any row
 is read, the privacy guard (privacy.py) sees every column name, nested ones included.
+
+A CSV file's dialect is detected, not assumed, because spreadsheets export what their locale says
+(Excel in Europe writes `;`, a BOM and CRLF; older tools write Windows-1252; "Unicode text" is
+UTF-16): the encoding from the byte-order mark or from whether the bytes are valid UTF-8, the
+delimiter and quote from DuckDB's sniffer, checked against the header. What was detected is
+recorded per file in audit.ingest_files.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -112,6 +119,94 @@ def entry_status(path: Path, root: Path | None) -> tuple[str, str] | None:
     return None
 
 
+#: The delimiters a CSV file may use: what spreadsheets and databases export.
+DELIMITERS = (",", ";", "\t", "|")
+#: Encodings by the name audit.ingest_files records, and Python's codec for each.
+ENCODINGS = {
+    "UTF-8": "utf-8",
+    "UTF-8 with BOM": "utf-8-sig",
+    "UTF-16LE with BOM": "utf-16",
+    "UTF-16BE with BOM": "utf-16",
+    "Windows-1252": "cp1252",
+    "ISO-8859-1": "latin-1",
+}
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written, as detected (audit.ingest_files records each field)."""
+
+    encoding: str = "UTF-8"
+    delimiter: str = ","
+    quote: str = '"'
+    escape: str = '"'
+
+
+def detect_encoding(path: Path) -> str:
+    """The file's encoding, by the names of ENCODINGS: a byte-order mark decides; without one,
+    bytes that are valid UTF-8 are UTF-8, else Windows-1252 (what Excel and Notepad write on a
+    Western Windows), else ISO-8859-1 (which every byte sequence is). One streaming pass."""
+    with _open(path) as fh:
+        head = fh.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "UTF-8 with BOM"
+        if head.startswith(codecs.BOM_UTF16_LE):
+            return "UTF-16LE with BOM"
+        if head.startswith(codecs.BOM_UTF16_BE):
+            return "UTF-16BE with BOM"
+        fh.seek(0)
+        for name in ("UTF-8", "Windows-1252"):
+            decoder = codecs.getincrementaldecoder(ENCODINGS[name])()
+            try:
+                for chunk in _chunks(fh):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+                return name
+            except UnicodeDecodeError:
+                fh.seek(0)
+    return "ISO-8859-1"
+
+
+def _transcode(path: Path, encoding: str, out: Path) -> None:
+    """Write `path` (any encoding, gzip or plain) to `out` as UTF-8, streaming: DuckDB 2.0 reads
+    UTF-8 and UTF-16 but not Windows-1252 without an extension it would download."""
+    decoder = codecs.getincrementaldecoder(ENCODINGS[encoding])()
+    with _open(path) as src, out.open("wb") as dst:
+        for chunk in _chunks(src):
+            dst.write(decoder.decode(chunk).encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+
+
+def _header_fields(path: Path, delimiter: str, quote: str = '"') -> list[str]:
+    with _open(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh, delimiter=delimiter, quotechar=quote), [])
+
+
+def sniff_dialect(conn: duckdb.DuckDBPyConnection, path: Path, encoding: str) -> CsvDialect:
+    """Delimiter and quote of a UTF-8 CSV file, by DuckDB's sniffer checked against the header.
+
+    The sniffer scores delimiters by consistent column counts over its sample, so a file with one
+    short row can read as one column (`|`, nothing split): the header, which is names and never
+    ragged, is the check. The sniffed delimiter stands when it splits the header into as many
+    fields as any other; otherwise the delimiter that splits the header most is used.
+    """
+    delimiter, quote, escape = ",", '"', '"'
+    try:
+        ((d, qu, e),) = conn.execute(
+            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({lit(_literal_path(path))}, "
+            f"header = true, all_varchar = true, max_line_size = {MAX_ROW_BYTES + 1024})"
+        ).fetchall()
+    except duckdb.Error:  # the sniffer gave up: the header alone decides below
+        d, qu, e = "", "", ""
+    if qu in ('"', "'"):
+        quote = qu
+    escape = e if e in ('"', "'", "\\") else quote
+    counts = {c: len(_header_fields(path, c, quote)) for c in DELIMITERS}
+    best = max(DELIMITERS, key=lambda c: counts[c])  # ties: the first, a comma
+    delimiter = d if d in DELIMITERS and counts[d] >= counts[best] else best
+    return CsvDialect(encoding, delimiter, quote, escape)
+
+
 @dataclass(frozen=True)
 class FileScan:
     """What one pass over a file's bytes tells before any reader opens it."""
@@ -168,8 +263,10 @@ def sha256(path: Path) -> str:
 
 def _placeholder(fmt: str, header: bytes) -> bytes:
     if fmt == "csv":
-        n = len(next(csv.reader([header.decode("utf-8-sig", errors="replace")]), [])) or 1
-        return (TOO_LONG + "," * (n - 1)).encode()
+        text = header.decode("utf-8-sig", errors="replace")
+        fields = {d: len(next(csv.reader([text], delimiter=d), [])) or 1 for d in DELIMITERS}
+        delimiter = max(DELIMITERS, key=lambda d: fields[d])  # the header's own delimiter
+        return (TOO_LONG + delimiter * (fields[delimiter] - 1)).encode()
     return ('{"' + TOO_LONG + '": 1}').encode()
 
 
@@ -201,6 +298,29 @@ def readable(path: Path, fmt: str, scan: FileScan) -> Iterator[Path]:
         yield copy
 
 
+@contextmanager
+def prepared(
+    conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, scan: FileScan
+) -> Iterator[tuple[Path, CsvDialect | None]]:
+    """The file to read and, for CSV, its detected dialect. A CSV file that is not UTF-8 is read
+    from a temporary UTF-8 copy (deleted once read), so every reader and the privacy guard see
+    the same text; rows longer than MAX_ROW_BYTES are then replaced as in `readable`."""
+    if fmt != "csv":
+        with readable(path, fmt, scan) as ready:
+            yield ready, None
+        return
+    encoding = detect_encoding(path)
+    if ENCODINGS[encoding] in ("utf-8", "utf-8-sig"):
+        with readable(path, fmt, scan) as ready:
+            yield ready, sniff_dialect(conn, ready, encoding)
+        return
+    with tempfile.TemporaryDirectory(prefix="secondlook-") as tmp:
+        copy = Path(tmp) / re.sub(r"\.gz$", "", path.name, flags=re.I)
+        _transcode(path, encoding, copy)
+        with readable(copy, fmt, scan_file(copy)) as ready:
+            yield ready, sniff_dialect(conn, ready, encoding)
+
+
 def _open(path: Path) -> IO[bytes]:
     """A gzip file or a plain one, read alike."""
     if path.name.lower().endswith(".gz"):
@@ -221,14 +341,19 @@ def _literal_path(path: Path) -> str:
     return re.sub(r"([*?\[])", r"[\1]", str(path))
 
 
-def reader_sql(path: Path, fmt: str, header: list[str] | None = None) -> str:
-    """A DuckDB table function reading the file; CSV columns are named from `header`, all VARCHAR."""
+def reader_sql(
+    path: Path, fmt: str, header: list[str] | None = None, dialect: CsvDialect | None = None
+) -> str:
+    """A DuckDB table function reading the file; CSV columns are named from `header`, all VARCHAR,
+    in the detected dialect (the file itself is UTF-8 by now: see `prepared`)."""
     p = lit(_literal_path(path))
     if fmt == "csv":
+        d = dialect or CsvDialect()
         cols = ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(header or [])))
         return (
-            f"read_csv({p}, header = true, auto_detect = false, columns = {{{cols}}}, delim = ',', "
-            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+            f"read_csv({p}, header = true, auto_detect = false, columns = {{{cols}}}, "
+            f"delim = {lit(d.delimiter)}, quote = {lit(d.quote)}, escape = {lit(d.escape)}, "
+            "strict_mode = true, null_padding = false, "
             f"encoding = 'utf-8', max_line_size = {MAX_ROW_BYTES + 1024})"
         )
     if fmt == "parquet":
@@ -241,12 +366,14 @@ def reader_sql(path: Path, fmt: str, header: list[str] | None = None) -> str:
     raise ValueError(f"unsupported format {fmt}")
 
 
-def column_names(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
+def column_names(
+    conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, dialect: CsvDialect | None = None
+) -> list[str]:
     """Top-level column names as the file spells them, repeats kept (DuckDB renames a repeated
     Parquet column `x_1`, which would hide it)."""
     if fmt == "csv":
-        with _open(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
-            return next(csv.reader(fh), [])
+        d = dialect or CsvDialect()
+        return _header_fields(path, d.delimiter, d.quote)
     if fmt == "parquet":
         return list(pq.read_schema(path).names)
     return list(conn.sql(f"SELECT * FROM {reader_sql(path, fmt)}").columns)
@@ -263,11 +390,13 @@ def _nested_names(name: str, dtype: Any) -> Iterator[str]:
         yield from _nested_names(name, dict(dtype.children)["child" if dtype.id != "map" else "value"])
 
 
-def header_columns(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
+def header_columns(
+    conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, dialect: CsvDialect | None = None
+) -> list[str]:
     """Column names, and the dotted names of fields nested in them: the privacy guard looks at these
     before any row is read."""
     if fmt == "csv":
-        return column_names(conn, path, fmt)
+        return column_names(conn, path, fmt, dialect)
     rel = conn.sql(f"SELECT * FROM {reader_sql(path, fmt)}")
     names = list(pq.read_schema(path).names) if fmt == "parquet" else list(rel.columns)
     nested = [n for c, t in zip(rel.columns, rel.types, strict=True) for n in _nested_names(c, t)]
@@ -286,20 +415,22 @@ def _as_text(column: str, ctype: str) -> tuple[str, str | None]:
     return f"CAST({c} AS VARCHAR)", None
 
 
-def read_raw(conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: str) -> list[str]:
+def read_raw(
+    conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: str, dialect: CsvDialect | None = None
+) -> list[str]:
     """Load a file into temp table `table` as VARCHAR columns with normalised names + _row_number.
 
     `_nested` lists, per row, the columns whose value is an object or a list (JSON Lines, Parquet);
     `_too_long` marks the placeholder of a row longer than MAX_ROW_BYTES (see `readable`).
     Returns the normalised column names. Raises duckdb.Error / ValueError when unparseable.
     """
-    header = column_names(conn, path, fmt)
+    header = column_names(conn, path, fmt, dialect)
     names = [normalise_column(c) for c in header]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"repeated column name(s) {', '.join(dupes)}")
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table}__src AS SELECT * FROM {reader_sql(path, fmt, header)}"
+        f"CREATE OR REPLACE TEMP TABLE {table}__src AS SELECT * FROM {reader_sql(path, fmt, header, dialect)}"
     )
     described = conn.execute(f"DESCRIBE {table}__src").fetchall()
     cols = [r[0] for r in described]

@@ -28,17 +28,19 @@ import duckdb
 
 from pipelines.lib.landing.contracts import RECORD_TYPES, Contract, load_contracts
 from pipelines.lib.landing.files import (
+    DELIMITERS,
     LandingFile,
     discover,
     entry_status,
     file_format,
     header_columns,
     is_blank,
+    prepared,
     read_raw,
-    readable,
     scan_file,
 )
 from pipelines.lib.landing.naming import lit, q
+from pipelines.lib.landing.normalise import date_format_for, normalise_raw
 from pipelines.lib.landing.privacy import (
     add_identifier_reasons,
     field_mask_sql,
@@ -66,6 +68,13 @@ class FileResult:
     rows_duplicate: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     error: str | None = None
+    #: What was detected and undone (files.CsvDialect, normalise.Normalised): how the file was read.
+    encoding: str | None = None
+    delimiter: str | None = None
+    quote: str | None = None
+    decimal_separator: str | None = None
+    date_format: str | None = None
+    normalised: list[str] = field(default_factory=list)
 
     def message(self) -> str | None:
         """The one line a person reads about a file that was not simply loaded."""
@@ -184,6 +193,9 @@ def _error_line(conn: duckdb.DuckDBPyConnection, exc: BaseException, path: Path)
         text = head + (fault.group(0) if fault else "")
     text = re.sub(r'(Object|Array) [{\[].*?( has [\w ]+"[^"]*")?$', r"\1\2", text, flags=re.M)
     text = text.replace(str(path), path.name)
+    # a file read from a temporary copy (transcoded to UTF-8, or long rows replaced) is named as sent
+    copy = re.escape(re.sub(r"\.gz$", "", path.name, flags=re.I))
+    text = re.sub(r"[^\s'\"]*secondlook-[^/\s]+/" + copy, path.name, text)
     return mask_text(conn, " ".join(text.split())[:300])
 
 
@@ -231,11 +243,15 @@ def ingest_file(
     contracts: dict[str, Contract],
     run_id: str,
     today: dt.date,
+    date_format: str = "auto",
+    date_formats: dict[str, str] | None = None,
 ) -> FileResult:
     """Ingest one file and write its audit row; every outcome, including failure, becomes one
     FileResult. The rows and the audit row commit together: a file that fails half way (disk
-    full, a killed run) leaves nothing, and is ingested whole on the next run."""
-    res, names = _read_file(conn, lf, contracts)
+    full, a killed run) leaves nothing, and is ingested whole on the next run. `date_format`
+    and `date_formats` (the settings) say how dates not in ISO 8601 are read (normalise.py)."""
+    order = date_format_for(lf.name, date_format, date_formats or {})
+    res, names = _read_file(conn, lf, contracts, order)
     with _atomic(conn):
         if names:
             _stage_rows(conn, lf, contracts[lf.record_type or ""], res, names, run_id, today)
@@ -250,8 +266,25 @@ def _refusal(kind: str, items: list[str]) -> str:
     )
 
 
+def _delimiter_hint(header: list[str]) -> str:
+    """Why every required column is missing when the header is one field holding delimiters."""
+    if len(header) != 1:
+        return ""
+    found = [d for d in (*DELIMITERS, ":") if d in header[0]]
+    if not found:
+        return ""
+    shown = "tab" if found[0] == "\t" else repr(found[0])
+    return (
+        f" (the header is one field that holds {shown}: the delimiter was not recognised; "
+        f"save the file with {shown} or a comma between every field, the header included)"
+    )
+
+
 def _read_file(
-    conn: duckdb.DuckDBPyConnection, lf: LandingFile, contracts: dict[str, Contract]
+    conn: duckdb.DuckDBPyConnection,
+    lf: LandingFile,
+    contracts: dict[str, Contract],
+    date_format: tuple[str, str] = ("auto", "setting date_format"),
 ) -> tuple[FileResult, list[str]]:
     """Refuse or read a file into temp table `raw` (outside any transaction: a reader's error
     aborts DuckDB's transaction). Returns the column names when there are rows to stage."""
@@ -285,8 +318,10 @@ def _read_file(
         if is_blank(lf.path):
             res.status, res.error = "empty", "empty file: no header and no rows"
             return res, []
-        with readable(lf.path, lf.file_format, scan) as path:
-            header = header_columns(conn, path, lf.file_format)
+        with prepared(conn, lf.path, lf.file_format, scan) as (path, dialect):
+            if dialect is not None:
+                res.encoding, res.delimiter, res.quote = dialect.encoding, dialect.delimiter, dialect.quote
+            header = header_columns(conn, path, lf.file_format, dialect)
             like_values = names_like_values(conn, header)
             if like_values:
                 res.status = "rejected"
@@ -302,7 +337,7 @@ def _read_file(
                     "identifier-like column(s)", [f"{c} ({category})" for c, category in ident]
                 )
                 return res, []
-            names = read_raw(conn, path, lf.file_format, "raw")
+            names = read_raw(conn, path, lf.file_format, "raw", dialect)
     except (duckdb.Error, ValueError, UnicodeDecodeError, OSError, StopIteration, csv.Error) as exc:
         res.status, res.error = "unparseable", _error_line(conn, exc, lf.path)
         return res, []
@@ -313,10 +348,25 @@ def _read_file(
         res.error = _refusal("identifier-like values in column(s)", [f.message() for f in findings])
         return res, []
     present = set(names) - {"_row_number"}
+    norm = normalise_raw(
+        conn,
+        "raw",
+        contract,
+        present,
+        date_format=date_format[0],
+        date_basis=date_format[1],
+        decimal_comma=res.delimiter not in (None, ","),
+    )
+    res.date_format, res.normalised = norm.date_format, norm.notes
+    res.decimal_separator = norm.decimal_separator or ("." if lf.file_format == "csv" else None)
+    if norm.refusal:
+        conn.execute("DROP TABLE raw")
+        res.status, res.error = "rejected", f"{norm.refusal}; nothing of the file loaded"
+        return res, []
     res.ignored_columns = sorted(present - set(contract.columns))
     missing = [p.name for p in contract.properties if p.required and p.name not in present]
     if missing:
-        res.error = f"missing required column(s) {', '.join(missing)}"
+        res.error = f"missing required column(s) {', '.join(missing)}" + _delimiter_hint(header)
     res.rows_read = int(scalar(conn, "SELECT count(*) FROM raw"))
     too_long = int(scalar(conn, "SELECT count(*) FROM raw WHERE _too_long"))
     if too_long:
@@ -452,7 +502,10 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection, contracts: dict[str, Contrac
 
 def _record(conn: duckdb.DuckDBPyConnection, res: FileResult, run_id: str) -> None:
     conn.execute(
-        "INSERT INTO audit.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+        "INSERT INTO audit.ingest_files (file_name, sha256, record_type, file_format, status, rows_read, "
+        "rows_loaded, rows_quarantined, rows_duplicate, ignored_columns, error, ingested_at, run_id, "
+        "encoding, delimiter, quote, decimal_separator, date_format, normalised) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?)",
         [
             res.file_name,
             res.sha256,
@@ -466,6 +519,12 @@ def _record(conn: duckdb.DuckDBPyConnection, res: FileResult, run_id: str) -> No
             res.ignored_columns,
             res.error,
             run_id,
+            res.encoding,
+            res.delimiter,
+            res.quote,
+            res.decimal_separator,
+            res.date_format,
+            res.normalised,
         ],
     )
 
@@ -490,8 +549,11 @@ def ingest(
     run_id: str,
     today: dt.date | None = None,
     extra_files: Sequence[tuple[Path, str]] = (),
+    date_format: str = "auto",
+    date_formats: dict[str, str] | None = None,
 ) -> IngestReport:
-    """Ingest every file of `landing` (plus `extra_files` given with their record type)."""
+    """Ingest every file of `landing` (plus `extra_files` given with their record type);
+    `date_format` and `date_formats` are the settings of those names (normalise.py)."""
     contracts = load_contracts()
     today = today or dt.date.today()
     ensure_staging(conn, contracts)
@@ -500,7 +562,7 @@ def ingest(
     load_policy()  # a malformed policy file stops the run before any file is read
     report = IngestReport(files=[])
     for lf in _cases_first(files):
-        report.files.append(ingest_file(conn, lf, contracts, run_id, today))
+        report.files.append(ingest_file(conn, lf, contracts, run_id, today, date_format, date_formats))
     with _atomic(conn):
         report.matched_waiting, report.quarantined_waiting = match_waiting_opinions(conn, run_id)
         refresh_latest(conn, contracts)
