@@ -462,6 +462,16 @@ def audit(
 
 
 def _cover(key: str, cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, protection: int) -> list[str]:
+    """A cover from the local program, else from the whole system (where protecting the cell
+    needs changes two relations away, e.g. a month under a count next to the small one)."""
+    return _cover_program(key, cells, terms, threshold, protection, local=True) or _cover_program(
+        key, cells, terms, threshold, protection, local=False
+    )
+
+
+def _cover_program(
+    key: str, cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, protection: int, *, local: bool
+) -> list[str]:
     """The cheapest set of visible cells whose hiding protects `key` (Fischetti and Salazar's
     model, one cell at a time): two copies of the table, each a solution the attacker could not
     rule out, put the cell at values `protection` apart; a visible cell may take a value other
@@ -472,10 +482,12 @@ def _cover(key: str, cells: pl.DataFrame, terms: pl.DataFrame, threshold: int, p
     The program is local: the hidden cells connected to `key`, the visible cells of their
     relations (the candidates), and every relation those touch. Cells further out keep their true
     values in both copies, which only narrows the witnesses, so a cover found here is a cover of
-    the whole system; it keeps each program small enough to solve in well under a second."""
-    local, fixed, touching = _locality(key, cells, terms)
-    cells = cells.filter(pl.col("key").is_in(local.implode()))
-    terms = terms.filter(pl.col("relation").is_in(touching.implode()))
+    the whole system; it keeps most programs small. With `local` false, the whole system."""
+    fixed = pl.Series([], dtype=pl.String)
+    if local:
+        within, fixed, touching = _locality(key, cells, terms)
+        cells = cells.filter(pl.col("key").is_in(within.implode()))
+        terms = terms.filter(pl.col("relation").is_in(touching.implode()))
     info = cells.select("key", "value", "published", "hidden", "primary").with_row_index("var")
     n = info.height
     var = dict(zip(info["key"].to_list(), info["var"].to_list(), strict=True))
