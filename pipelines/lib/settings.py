@@ -100,7 +100,7 @@ class Settings(BaseModel):
         description="classified cases the change-propensity model trains on (a stratified sample beyond it)",
     )
     propensity_importance_rows: int = Field(
-        default=50_000,
+        default=20_000,
         ge=100,
         le=50_000,
         description="held-out cases on which the propensity model's permutation importance is measured",
