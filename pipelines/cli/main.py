@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait this long for another run holding the warehouse (default: exit at once)",
     )
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild everything even when the landing files, settings and code are those of the last run",
+    )
     review = sub.add_parser("review", help="the review queue for people to label")
     review_sub = review.add_subparsers(dest="review_command", required=True)
     export = review_sub.add_parser(
@@ -120,8 +125,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.cli.run import run_pipeline
 
     print(f"Second Look: landing {args.landing} -> warehouse {args.warehouse}", file=sys.stderr)
-    outcome = run_pipeline(args.landing, args.warehouse, args.site, args.costs, wait_seconds=args.wait)
+    outcome = run_pipeline(
+        args.landing, args.warehouse, args.site, args.costs, wait_seconds=args.wait, full=args.full
+    )
     print(f"\nRun {outcome.run_id} finished in {outcome.seconds:.1f} s")
+    print(
+        f"Assets materialised: {len(outcome.materialised)}" if outcome.materialised else "Nothing recomputed."
+    )
     print(outcome.summary)
     print(f"\nWarehouse: {args.warehouse.resolve()}")
     if outcome.site_index is not None:
