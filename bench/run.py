@@ -18,6 +18,7 @@ the issues are printed beside each figure; nothing here passes or fails.
                  classify, price, rates with Wilson, cost sums) hand-written in one DuckDB query
     full_run     `secondlook run` on a fresh warehouse, every asset with its checks and the site;
                  printed as a ratio to lower_bound (1M: <= 25 s; 10M: <= 180 s, < 6 GB)
+    noop_run     the same run again with nothing new: what it recomputes and how long it takes
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ STAGES = {
     "site": ("<= 10 s", 10.0),
     "lower_bound": ("hand-written DuckDB core work", 0.0),
     "full_run": ("1M: <= 25 s; 10M: <= 180 s, < 6 GB", 25.0),
+    "noop_run": ("nothing new: <= 10 s, nothing recomputed", 10.0),
 }
 #: Stages that run with the pipeline's own code but are not part of a run (synthetic corpora,
 #: re-runs of part of a stage): they are timed, not summed.
@@ -209,6 +211,12 @@ def stage(name: str, workdir: Path, cases: int) -> dict[str, float | str]:
 
         outcome = run_pipeline(landing, workdir / "run.duckdb", workdir / "run_site", progress=False)
         extra["failed_steps"] = float(len(outcome.failed_steps))
+        extra["materialised"] = float(len(outcome.materialised))
+    elif name == "noop_run":
+        from pipelines.cli.run import run_pipeline
+
+        outcome = run_pipeline(landing, workdir / "run.duckdb", workdir / "run_site", progress=False)
+        extra["materialised"] = float(len(outcome.materialised))
     extra["seconds"] = round(time.perf_counter() - started, 1)
     extra["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
     return extra
