@@ -7,6 +7,7 @@ errors (they are counted and reported in the summary).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another run holding the warehouse (default: exit at once)",
+    )
+    run.add_argument(
+        "--retrain",
+        action="store_true",
+        help="rebuild everything and retrain the models whatever the retraining policy says",
     )
     run.add_argument(
         "--full",
@@ -125,8 +131,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.cli.run import run_pipeline
 
     print(f"Second Look: landing {args.landing} -> warehouse {args.warehouse}", file=sys.stderr)
+    if args.retrain:
+        os.environ["SECONDLOOK_RETRAIN"] = "true"  # read with the other settings when the run starts
     outcome = run_pipeline(
-        args.landing, args.warehouse, args.site, args.costs, wait_seconds=args.wait, full=args.full
+        args.landing,
+        args.warehouse,
+        args.site,
+        args.costs,
+        wait_seconds=args.wait,
+        full=args.full or args.retrain,
     )
     print(f"\nRun {outcome.run_id} finished in {outcome.seconds:.1f} s")
     print(

@@ -96,7 +96,9 @@ def run_pipeline(
         connect(warehouse).close()  # fail early, in one line, on a file that is not a DuckDB warehouse
         interrupted = unfinished_run(warehouse)
         previous = read_fingerprint(artifacts_dir(warehouse))
-        inputs = run_fingerprint(landing, costs, settings.as_dict(), previous)
+        # `retrain` asks for one training, not for different results: it is not an input of the run.
+        shaping = {k: v for k, v in settings.as_dict().items() if k != "retrain"}
+        inputs = run_fingerprint(landing, costs, shaping, previous)
         unchanged = _nothing_new(previous, inputs, warehouse, site) if not full and not interrupted else None
         if unchanged is not None:
             return _no_op(unchanged, warehouse, site, settings, started)

@@ -105,6 +105,15 @@ class Settings(BaseModel):
         le=50_000,
         description="held-out cases on which the propensity model's permutation importance is measured",
     )
+    retrain_changed_share: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="share of a model's training data that must change before a run retrains it",
+    )
+    retrain: bool = Field(
+        default=False, description="retrain the models whatever the retraining policy says (--retrain)"
+    )
     model_threads: int = Field(
         default=0,
         ge=0,

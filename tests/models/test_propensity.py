@@ -325,3 +325,63 @@ def test_capped_training_on_the_warehouse_still_scores_every_case(tmp_path: Path
     assert basis["out_of_fold"] == metrics["n"] and basis["model"] == 3000 - metrics["n"]
     card = (artifacts_dir(warehouse) / "change_propensity.md").read_text()
     assert f"a sample of {metrics['n']:,} of {labelled:,} classified cases" in card
+
+
+# --- retraining policy (issue 14) ---------------------------------------------------------------
+
+
+def test_retraining_policy_on_known_changes() -> None:
+    from pipelines.lib.training.policy import changed_share, retrain_reason
+
+    before = {"0": 50, "1": 50}
+    assert changed_share(before, {"0": 52, "1": 50}) == pytest.approx(0.02)  # two cases added
+    assert changed_share(before, {"0": 49, "1": 51}) == pytest.approx(0.02)  # one relabelled: twice
+    trained = {"training_signature": before, "code_version": "v1"}
+    assert retrain_reason(trained, {"0": 52, "1": 50}, "v1", 0.05, False)[0] is False
+    assert retrain_reason(trained, {"0": 60, "1": 50}, "v1", 0.05, False) == (
+        True,
+        "its training data changed by 10.0% (more than 5.0%)",
+    )
+    assert retrain_reason(trained, before, "v2", 0.05, False) == (True, "its code version changed")
+    assert retrain_reason(trained, before, "v1", 0.05, True) == (True, "retraining was asked for (--retrain)")
+    assert retrain_reason(None, before, "v1", 0.05, False) == (True, "no trained model yet")
+
+
+def test_the_warehouse_model_is_kept_until_the_policy_says_retrain(tmp_path: Path) -> None:
+    from pipelines.lib.core.costs import build_case_costs
+    from pipelines.lib.core.outcomes import build_case_outcomes
+    from pipelines.lib.settings import load_settings
+    from pipelines.lib.training.propensity import PROPENSITY_MODEL_FILE, train_propensity_model
+    from pipelines.lib.warehouse import artifacts_dir
+    from tests.builders import staged_warehouse, synthetic_staging
+
+    warehouse = tmp_path / "w.duckdb"
+    settings = load_settings(env={})
+    conn = staged_warehouse(warehouse, synthetic_staging(1200, seed=7))
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    build_case_outcomes(conn, None, settings.text_model_threshold)
+    build_case_costs(conn, settings)
+    first = train_propensity_model(conn, warehouse, settings)
+    assert isinstance(first, dict) and first["trained"] and first["trained_because"] == "no trained model yet"
+    model_file = artifacts_dir(warehouse) / PROPENSITY_MODEL_FILE
+    written = model_file.stat().st_mtime_ns
+
+    same = train_propensity_model(conn, warehouse, settings)  # nothing changed: kept
+    assert isinstance(same, dict) and same["trained"] is False and model_file.stat().st_mtime_ns == written
+    assert same["kept_because"].startswith("its training data changed by 0.0%")
+
+    # One case in ten relabelled: 20% of the signature moves, past the 5% of the policy.
+    conn.execute(
+        "UPDATE core.case_outcomes SET outcome = CASE WHEN outcome = 'confirmed' THEN 'deferred' ELSE "
+        "'confirmed' END WHERE outcome IN ('confirmed', 'deferred', 'non_surgical') AND hash(case_id) % 10 = 0"
+    )
+    moved = train_propensity_model(conn, warehouse, settings)
+    assert (
+        isinstance(moved, dict)
+        and moved["trained"]
+        and "training data changed by" in moved["trained_because"]
+    )
+    forced = train_propensity_model(conn, warehouse, settings.replace(retrain=True))
+    assert isinstance(forced, dict) and forced["trained_because"] == "retraining was asked for (--retrain)"
+    card = (artifacts_dir(warehouse) / "change_propensity.md").read_text()
+    assert "- trained because: retraining was asked for (--retrain)" in card and "- last trained: " in card

@@ -7,6 +7,7 @@ batches; artifacts live beside the warehouse, never in git.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -52,6 +53,25 @@ def _referrals_view(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(f"CREATE OR REPLACE TEMP VIEW propensity_referrals AS {_sql('referrals')}")
 
 
+def propensity_code_version(settings: Settings) -> str:
+    """The model's code version: its modules, its SQL and the settings that shape its training."""
+    import models.propensity as model_module
+    from pipelines.lib.training.policy import code_version
+
+    shaping = {
+        k: getattr(settings, k) for k in ("seed", "propensity_max_train_cases", "propensity_importance_rows")
+    }
+    files = [Path(__file__), SQL_FILE, Path(model_module.__file__ or "")]
+    return code_version(files, shaping)
+
+
+def _previous_metrics(folder: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((folder / PROPENSITY_METRICS_FILE).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
 def train_propensity_model(
     conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings
 ) -> dict[str, Any] | str:
@@ -65,16 +85,36 @@ def train_propensity_model(
     """
     from models.cards import write_model_card
     from models.propensity import CLASSIFIED_OUTCOMES, cannot_train, labelled_cases, train_propensity
+    from pipelines.lib.training.policy import SIGNATURE_BUCKETS, retrain_reason
 
     classified = list(CLASSIFIED_OUTCOMES)
     _referrals_view(conn)
     n_labelled = int(conn.execute(_sql("labelled_count"), {"classified": classified}).fetchall()[0][0])
+    out = artifacts_dir(warehouse)
+    signature = {
+        str(b): int(n)
+        for b, n in conn.execute(
+            _sql("training_signature"), {"classified": classified, "buckets": SIGNATURE_BUCKETS}
+        ).fetchall()
+    }
+    version = propensity_code_version(settings)
+    previous = _previous_metrics(out)
+    retrain, why = retrain_reason(
+        previous if (out / PROPENSITY_MODEL_FILE).exists() else None,
+        signature,
+        version,
+        settings.retrain_changed_share,
+        settings.retrain,
+    )
+    if not retrain and previous is not None:
+        kept = {**previous, "last_decision": why}
+        (out / PROPENSITY_METRICS_FILE).write_text(json.dumps(kept, indent=2, default=str))
+        return {**kept, "trained": False, "kept_because": why}
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE propensity_sample AS {_sql('training_sample')}",
         {"classified": classified, "cap": settings.propensity_max_train_cases, "seed": settings.seed},
     )
     cases = conn.sql("SELECT * FROM propensity_sample").pl()
-    out = artifacts_dir(warehouse)
     reason = cannot_train(labelled_cases(cases))
     if reason:
         for name in (PROPENSITY_MODEL_FILE, PROPENSITY_METRICS_FILE, PROPENSITY_OOF_FILE):
@@ -94,6 +134,14 @@ def train_propensity_model(
     )
     conn.execute("DROP TABLE IF EXISTS propensity_sample")
     metrics["n_labelled"] = n_labelled
+    metrics.update(
+        trained=True,
+        trained_at=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        trained_because=why,
+        code_version=version,
+        training_signature=signature,
+        last_decision=f"trained because {why}",
+    )
     save_model(model, out / PROPENSITY_MODEL_FILE)
     metrics.pop("out_of_fold").write_parquet(out / PROPENSITY_OOF_FILE)
     # The window of the cases it learned from (classified ones), not of every referral staged.

@@ -60,3 +60,10 @@ SELECT s.case_id, k.specialty, s.change_probability, s.score_basis,
 FROM scored s JOIN staging.cases k USING (case_id)
 LEFT JOIN changed ch ON ch.specialty = k.specialty AND ch.initial_procedure_code = k.initial_procedure_code
 LEFT JOIN by_specialty bs ON bs.specialty = k.specialty
+
+-- name: training_signature
+-- Counts of the labelled cases in $buckets buckets of a hash of (case_id, outcome): the retraining
+-- policy's measure of how much the training data changed (pipelines/lib/training/policy.py).
+SELECT (hash(case_id::VARCHAR, outcome) % $buckets)::VARCHAR AS bucket, count(*) AS n
+FROM propensity_referrals WHERE list_contains($classified::VARCHAR[], outcome)
+GROUP BY ALL
