@@ -35,6 +35,9 @@ _HEADLINES: tuple[tuple[str, str], ...] = (
     ("cv", "cross-validation"),
     ("classifier", "classifier"),
     ("seed", "seed"),
+    ("trained_at", "last trained"),
+    ("trained_because", "trained because"),
+    ("code_version", "code version"),
 )
 
 

@@ -15,9 +15,15 @@ Why these choices:
 - Cross-validation is grouped by patient_key: one patient's several referrals share unrecorded
   traits, and scoring a patient the model has trained on would flatter it.
 - Only classified cases are labelled; unclassified and pending cases have no outcome to learn.
-- The trees run on one OpenMP thread by default (`threads`): on a machine shared with other
-  jobs, OpenMP's spinning workers made a 6,000-case fit take 178 s instead of 3 s; one thread
-  costs at most a factor of two when the machine is idle.
+- Training is capped (`stratified_sample`, applied by the caller): past about 200k classified
+  cases the out-of-fold AUC barely moves while the fits grow linearly (525 s at 10M cases on
+  every case), so the model learns from a sample stratified by specialty and label, and scores
+  every case.
+- Permutation importance is measured on a held-out sample (at most 50k): on patients outside
+  the training sample with the final model when there are any, else on each fold's test rows.
+- The trees use `threads` OpenMP threads. On a machine shared with other jobs, OpenMP's spinning
+  workers once made a 6,000-case fit take 178 s instead of 3 s, so the threads are capped with
+  threadpoolctl and wait passively (OMP_WAIT_POLICY, set in models/__init__.py).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ __all__ = [
     "lift_by_decile",
     "propensity_features",
     "score_propensity",
+    "stratified_sample",
     "train_propensity",
 ]
 
@@ -136,21 +143,64 @@ def cannot_train(labelled: pl.DataFrame) -> str | None:
     return None
 
 
+def stratified_sample(labelled: pl.DataFrame, max_cases: int, seed: int) -> pl.DataFrame:
+    """At most about `max_cases` labelled cases, each stratum of specialty x changed keeping its share.
+
+    Proportional allocation (each stratum keeps round(share x max_cases) rows, at least one), so
+    the sample's change rate and specialty mix are the population's and the model's probabilities
+    need no re-weighting. Rows are drawn by a seeded hash of case_id: the same cases are drawn
+    whatever order the rows arrive in. The warehouse path draws the same sample in SQL
+    (pipelines/lib/training/sql/propensity.sql) so that 10M rows never cross into Python.
+    """
+    if labelled.height <= max_cases:
+        return labelled
+    fraction = max_cases / labelled.height
+    strata = [pl.col("specialty").cast(pl.String).str.to_lowercase(), pl.col("changed")]
+    return labelled.filter(
+        pl.col("case_id").cast(pl.String).hash(seed).rank("ordinal").over(strata)
+        <= (pl.len().over(strata) * fraction).round().clip(lower_bound=1)
+    )
+
+
 def train_propensity(
-    cases: pl.DataFrame, seed: int, n_splits: int = 3, importance_rows: int = 20_000, threads: int = 1
+    cases: pl.DataFrame,
+    seed: int,
+    n_splits: int = 3,
+    importance_rows: int = 50_000,
+    threads: int = 1,
+    holdout: pl.DataFrame | None = None,
 ) -> tuple[Pipeline, dict[str, Any]]:
-    """Grouped cross-validation by patient for the metrics, then one fit on every labelled case.
+    """Grouped cross-validation by patient for the metrics, then one fit on every labelled case given.
+
+    `cases` is what the model learns from (already sampled by the caller when capped: see
+    `stratified_sample`). `holdout`, when given, holds labelled cases of patients outside
+    `cases`: the final model's ROC AUC on them is reported (`roc_auc_holdout`) and permutation
+    importance is measured on at most `importance_rows` of them. Without it, importance is
+    measured on a seeded sample of the out-of-fold rows (at most `importance_rows` in all), each
+    with its fold's own model, so importance is always measured on patients the model did not see.
 
     Metrics: out-of-fold ROC AUC (overall and per fold), Brier score, reliability bins and ECE,
-    lift by decile and permutation importance (on a seeded sample of the out-of-fold rows, with
-    each fold's own model, so importance is measured on patients the model did not see).
+    lift by decile and permutation importance.
     """
     with threadpool_limits(limits=threads, user_api="openmp"):
-        return _train_propensity(cases, seed, n_splits, importance_rows)
+        model, metrics = _train_propensity(cases, seed, n_splits, importance_rows, holdout)
+    metrics["threads"] = int(threads)
+    return model, metrics
+
+
+def _permutation(model: Pipeline, X: pl.DataFrame, y: np.ndarray, seed: int) -> np.ndarray:
+    """features x repeats drop in ROC AUC when each feature is shuffled.
+
+    The columns are shuffled after encoding: the encoder maps each column on its own, so shuffling
+    an encoded column is shuffling the raw one, and the 27 re-scorings skip 27 re-encodings.
+    """
+    encoded = model[:-1].transform(X.to_pandas())  # the encoder takes pandas, not Polars
+    result = permutation_importance(model[-1], encoded, y, scoring="roc_auc", n_repeats=3, random_state=seed)
+    return np.asarray(result.importances)
 
 
 def _train_propensity(
-    cases: pl.DataFrame, seed: int, n_splits: int, importance_rows: int
+    cases: pl.DataFrame, seed: int, n_splits: int, importance_rows: int, holdout: pl.DataFrame | None
 ) -> tuple[Pipeline, dict[str, Any]]:
     data = labelled_cases(cases)
     reason = cannot_train(data)
@@ -169,19 +219,30 @@ def _train_propensity(
     fold_auc: list[float] = []
     importances: list[np.ndarray] = []
     rng = np.random.default_rng(seed)
+    held = labelled_cases(holdout) if holdout is not None else None
+    use_holdout = held is not None and held.height > 0 and held["changed"].n_unique() == 2
     for fold, (train_idx, test_idx) in enumerate(group_folds(groups, n_splits, seed)):
         model = build_propensity_pipeline(seed).fit(X[train_idx], y[train_idx])
         oof[test_idx] = model.predict_proba(X[test_idx])[:, 1]
         if np.unique(y[test_idx]).size == 2:
             fold_auc.append(float(roc_auc_score(y[test_idx], oof[test_idx])))
-        sample = rng.choice(test_idx, size=min(test_idx.size, importance_rows // n_splits), replace=False)
-        # permutation_importance shuffles columns of a pandas frame (it does not take Polars).
-        result = permutation_importance(
-            model, X[sample].to_pandas(), y[sample], scoring="roc_auc", n_repeats=3, random_state=seed + fold
-        )
-        importances.append(result.importances)
+        if not use_holdout:
+            size = min(test_idx.size, importance_rows // n_splits)
+            sample = rng.choice(test_idx, size=size, replace=False)
+            importances.append(_permutation(model, X[sample], y[sample], seed + fold))
 
     final = build_propensity_pipeline(seed).fit(X, y)
+    extra: dict[str, Any] = {}
+    if use_holdout and held is not None:
+        held = (
+            held.sample(n=min(held.height, importance_rows), seed=seed)
+            if held.height > importance_rows
+            else held
+        )
+        X_held, y_held = propensity_features(held), held["changed"].to_numpy()
+        extra["roc_auc_holdout"] = float(roc_auc_score(y_held, final.predict_proba(X_held)[:, 1]))
+        extra["n_holdout"] = int(y_held.size)
+        importances.append(_permutation(final, X_held, y_held, seed))
     bins = reliability_bins(oof, y)
     stacked = np.hstack(importances)  # features x (folds * repeats)
     importance = pl.DataFrame(
@@ -207,17 +268,27 @@ def _train_propensity(
         "lift": lift.to_dicts(),
         "top_decile_lift": float(lift["lift"][0]) if lift.height else float("nan"),
         "cv": f"{n_splits}-fold cross-validation grouped by patient_key, out-of-fold predictions",
+        "importance_on": "held-out patients, final model" if use_holdout else "out-of-fold rows, fold models",
         "seed": int(seed),
+        **extra,
     }
     return final, metrics
 
 
 def score_propensity(model: Pipeline, cases: pl.DataFrame, threads: int = 1) -> pl.DataFrame:
-    """case_id, change_probability for every case given (labelled or not: it is a referral score)."""
+    """case_id, change_probability for every case given (labelled or not: it is a referral score).
+
+    Each distinct combination of features is scored once (at 200k referrals about half are
+    repeats, and more as a warehouse grows): the trees' cost follows the combinations, not the cases.
+    """
     if cases.height == 0:
         return pl.DataFrame(schema={"case_id": pl.String, "change_probability": pl.Float64})
+    features = propensity_features(cases)
+    distinct = features.unique(maintain_order=True)
     with threadpool_limits(limits=threads, user_api="openmp"):
-        proba = model.predict_proba(propensity_features(cases))[:, 1]
-    return pl.DataFrame(
-        {"case_id": cases["case_id"].cast(pl.String), "change_probability": proba.astype(np.float64)}
-    )
+        proba = model.predict_proba(distinct)[:, 1]
+    scored = distinct.with_columns(change_probability=pl.Series(proba.astype(np.float64)))
+    probability = features.join(
+        scored, on=list(FEATURES), how="left", nulls_equal=True, maintain_order="left"
+    )["change_probability"]
+    return pl.DataFrame({"case_id": cases["case_id"].cast(pl.String), "change_probability": probability})

@@ -12,6 +12,7 @@ rejected or unparseable (for schedulers that must not let a refused file pass un
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="exit 4 when any landing file is rejected or unparseable (quarantined rows still load)",
+    )
+    run.add_argument(
+        "--retrain",
+        action="store_true",
+        help="rebuild everything and retrain the models whatever the retraining policy says",
+    )
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild everything even when the landing files, settings and code are those of the last run",
     )
     review = sub.add_parser("review", help="the review queue for people to label")
     review_sub = review.add_subparsers(dest="review_command", required=True)
@@ -130,8 +141,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.cli.run import run_pipeline
 
     print(f"Second Look: landing {args.landing} -> warehouse {args.warehouse}", file=sys.stderr)
-    outcome = run_pipeline(args.landing, args.warehouse, args.site, args.costs, wait_seconds=args.wait)
+    if args.retrain:
+        os.environ["SECONDLOOK_RETRAIN"] = "true"  # read with the other settings when the run starts
+    outcome = run_pipeline(
+        args.landing,
+        args.warehouse,
+        args.site,
+        args.costs,
+        wait_seconds=args.wait,
+        full=args.full or args.retrain,
+    )
     print(f"\nRun {outcome.run_id} finished in {outcome.seconds:.1f} s")
+    print(
+        f"Assets materialised: {len(outcome.materialised)}" if outcome.materialised else "Nothing recomputed."
+    )
     print(outcome.summary)
     print(f"\nWarehouse: {args.warehouse.resolve()}")
     if outcome.site_index is not None:

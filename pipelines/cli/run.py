@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.cli.summary import LoadCounts, load_counts, render
 from pipelines.defs.resources import SecondLook
-from pipelines.lib.settings import load_settings
+from pipelines.lib.fingerprint import (
+    changed_inputs,
+    read_fingerprint,
+    run_fingerprint,
+    same_inputs,
+    write_fingerprint,
+)
+from pipelines.lib.settings import Settings, load_settings
 from pipelines.lib.site.release import released_run
 from pipelines.lib.warehouse import WarehouseError, artifacts_dir, connect, unfinished_run, writer_lock
 
@@ -29,6 +36,8 @@ class RunOutcome:
     failed_steps: list[str]
     #: Rows loaded by this run and by every run, and this run's refused or unreadable files.
     counts: LoadCounts
+    #: Asset keys this run materialised ("staging.cases", ...); empty when nothing was new.
+    materialised: list[str] = field(default_factory=list)
 
 
 def preflight(landing: Path, warehouse: Path, costs: Path | None) -> None:
@@ -65,8 +74,15 @@ def run_pipeline(
     *,
     wait_seconds: float = 0.0,
     progress: bool = True,
+    full: bool = False,
 ) -> RunOutcome:
-    """Materialise every asset (with its checks) and return the summary read from the warehouse."""
+    """Materialise every asset (with its checks) and return the summary read from the warehouse.
+
+    When the landing files, the costs file, the settings and the code are those of the last run
+    that completed and published (pipelines/lib/fingerprint.py), and its site is still there,
+    nothing is recomputed: the outcome is that run's, with a summary that says so. `full`
+    rebuilds everything regardless.
+    """
     preflight(landing, warehouse, costs)
     settings = load_settings()
     started = time.monotonic()
@@ -81,6 +97,13 @@ def run_pipeline(
     with writer_lock(warehouse, wait_seconds=wait_seconds):
         connect(warehouse).close()  # fail early, in one line, on a file that is not a DuckDB warehouse
         interrupted = unfinished_run(warehouse)
+        previous = read_fingerprint(artifacts_dir(warehouse))
+        # `retrain` asks for one training, not for different results: it is not an input of the run.
+        shaping = {k: v for k, v in settings.as_dict().items() if k != "retrain"}
+        inputs = run_fingerprint(landing, costs, shaping, previous)
+        unchanged = _nothing_new(previous, inputs, warehouse, site) if not full and not interrupted else None
+        if unchanged is not None:
+            return _no_op(unchanged, warehouse, site, settings, started)
         from pipelines.definitions import defs  # heavy imports only once the run can start
 
         result = dg.materialize(
@@ -136,6 +159,21 @@ def run_pipeline(
     if errors:
         summary += "\n" + "\n".join(f"  ! step failed: {e}" for e in errors)
     index = site / "index.html"
+    materialised = sorted(
+        {".".join(e.asset_key.path) for e in result.all_events if e.is_step_materialization and e.asset_key}
+    )
+    if published and not failed and not blocked:
+        write_fingerprint(artifacts_dir(warehouse), inputs, result.run_id)
+    elif previous is not None:  # a failed or unpublished run: the next one must not skip
+        (artifacts_dir(warehouse) / "last_run.fingerprint.json").unlink(missing_ok=True)
+    why = changed_inputs(previous, inputs) if previous else []
+    if full:
+        summary = "Full rebuild (--full): every asset recomputed.\n" + summary
+    elif why:
+        summary = (
+            f"Recomputed: {', '.join(why)} changed since run {previous.get('run_id') if previous else '?'}.\n"
+            + summary
+        )
     return RunOutcome(
         result.run_id,
         time.monotonic() - started,
@@ -143,4 +181,34 @@ def run_pipeline(
         index if index.exists() else None,
         failed + [f"check {b}" for b in blocked],
         counts,
+        materialised,
     )
+
+
+def _nothing_new(
+    previous: dict[str, object] | None, inputs: dict[str, object], warehouse: Path, site: Path
+) -> str | None:
+    """The run id of the last published run when this one would only repeat it, else None."""
+    if previous is None or not same_inputs(previous, inputs) or not (site / "index.html").exists():
+        return None
+    released = released_run(warehouse)
+    run_id = str(previous.get("run_id", ""))
+    return run_id if released is not None and released.get("run_id") == run_id else None
+
+
+def _no_op(run_id: str, warehouse: Path, site: Path, settings: Settings, started: float) -> RunOutcome:
+    """The outcome of a run that found nothing new: the summary of the run it would repeat."""
+    try:
+        conn = connect(warehouse, read_only=True)
+    except WarehouseError as exc:
+        raise RunError(str(exc)) from None
+    try:
+        summary = render(conn, run_id, settings, artifacts_dir(warehouse), published=True)
+        counts = load_counts(conn, run_id)
+    finally:
+        conn.close()
+    head = (
+        f"Nothing new: landing files, costs, settings and code are those of run {run_id}; nothing was "
+        "recomputed and the site is unchanged (secondlook run --full rebuilds everything).\n"
+    )
+    return RunOutcome(run_id, time.monotonic() - started, head + summary, site / "index.html", [], counts, [])

@@ -339,6 +339,11 @@ def models_section(artifacts: Path | None) -> list[str]:
             f"Change-propensity model: out-of-fold ROC AUC {m['roc_auc']:.3f}, "
             f"top-decile lift {m['top_decile_lift']:.2f} ({m['n']:,} classified cases)"
         )
+        if m.get("trained_at"):
+            lines.append(
+                f"  last trained {m['trained_at']} because {m.get('trained_because')}"
+                + (f"; this run: {m['last_decision']}" if m.get("last_decision") else "")
+            )
     return lines
 
 

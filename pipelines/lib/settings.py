@@ -95,6 +95,33 @@ class Settings(BaseModel):
         description="the smallest span of values an attacker may not rule out for a suppressed count",
     )
     gx_max_rows: int = Field(ge=1, description="staged rows Great Expectations validates per table")
+    propensity_max_train_cases: int = Field(
+        default=200_000,
+        ge=1_000,
+        le=100_000_000,
+        description="classified cases the change-propensity model trains on (a stratified sample beyond it)",
+    )
+    propensity_importance_rows: int = Field(
+        default=20_000,
+        ge=100,
+        le=50_000,
+        description="held-out cases on which the propensity model's permutation importance is measured",
+    )
+    retrain_changed_share: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="share of a model's training data that must change before a run retrains it",
+    )
+    retrain: bool = Field(
+        default=False, description="retrain the models whatever the retraining policy says (--retrain)"
+    )
+    model_threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="OpenMP threads the tree models may use; 0: every core this process may run on",
+    )
     plan_display_names: str = Field(
         default="",
         description="CSV of plan_id,display_name naming plans on the site; empty: plans are re-keyed",

@@ -268,3 +268,120 @@ def test_case_scores_use_out_of_fold_scores_and_targeting_is_their_lift(tmp_path
     ).fetchall()[0]
     saved = json.loads((artifacts_dir(warehouse) / PROPENSITY_METRICS_FILE).read_text())
     assert saved["data_window"] == f"referrals dated {window[0]} to {window[1]}"
+
+
+# --- capped training (issue 14) -----------------------------------------------------------------
+
+
+def test_stratified_sample_caps_the_cases_and_keeps_each_strata_share() -> None:
+    from models.propensity import stratified_sample
+
+    labelled = labelled_cases(synthetic_cases(20_000, seed=5))
+    sample = stratified_sample(labelled, 4_000, seed=1)
+    assert abs(sample.height - 4_000) <= 6  # one rounding per stratum of specialty x changed
+    share = lambda f: f.group_by("specialty", "changed").len().with_columns(pl.col("len") / f.height)  # noqa: E731
+    both = share(labelled).join(share(sample), on=["specialty", "changed"])
+    np.testing.assert_allclose(both["len"], both["len_right"], atol=0.002)
+    # The draw depends on the cases, not on the order they arrive in; under the cap, all are kept.
+    shuffled = stratified_sample(labelled.sample(fraction=1.0, shuffle=True, seed=9), 4_000, seed=1)
+    assert set(shuffled["case_id"]) == set(sample["case_id"])
+    assert stratified_sample(labelled, labelled.height, seed=1).height == labelled.height
+
+
+def test_held_out_patients_carry_the_importance_and_an_honest_auc() -> None:
+    cases = synthetic_cases(9000, seed=6)
+    train, held = cases.head(6000), cases.tail(3000)  # patients P0-P1999 and P2000-P2999
+    _, m = train_propensity(train, seed=3, importance_rows=1000, threads=2, holdout=held)
+    assert m["importance_on"] == "held-out patients, final model"
+    assert m["n_holdout"] == 1000  # at most importance_rows of the held-out cases
+    assert 0.68 < m["roc_auc_holdout"] < 0.82 and m["threads"] == 2
+    assert {row["feature"] for row in m["permutation_importance"][:2]} == {"specialty", "urgency"}
+    assert m["n"] == labelled_cases(train).height  # the held-out cases are not learned from
+
+
+def test_capped_training_on_the_warehouse_still_scores_every_case(tmp_path: Path) -> None:
+    from pipelines.lib.core.costs import build_case_costs
+    from pipelines.lib.core.outcomes import build_case_outcomes
+    from pipelines.lib.settings import load_settings
+    from pipelines.lib.training.propensity import build_case_scores, train_propensity_model
+    from pipelines.lib.warehouse import artifacts_dir
+    from tests.builders import staged_warehouse, synthetic_staging
+
+    warehouse = tmp_path / "w.duckdb"
+    settings = load_settings(env={}).replace(propensity_max_train_cases=1000, propensity_importance_rows=300)
+    conn = staged_warehouse(warehouse, synthetic_staging(3000, seed=4))
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    build_case_outcomes(conn, None, settings.text_model_threshold)
+    build_case_costs(conn, settings)
+    metrics = train_propensity_model(conn, warehouse, settings)
+    assert isinstance(metrics, dict)
+    labelled = labelled_cases(conn.sql("SELECT case_id, outcome FROM core.case_outcomes").pl()).height
+    assert metrics["n_labelled"] == labelled > 1000
+    assert abs(metrics["n"] - 1000) <= 20  # the stratified sample, one rounding per stratum
+    assert 0 < metrics["n_holdout"] <= 300 and metrics["importance_on"] == "held-out patients, final model"
+    # Patients of the held-out set are not in the sample: their AUC is on unseen patients.
+    assert build_case_scores(conn, warehouse, threads=2) == 3000
+    basis = dict(conn.execute("SELECT score_basis, count(*) FROM core.case_scores GROUP BY ALL").fetchall())
+    assert basis["out_of_fold"] == metrics["n"] and basis["model"] == 3000 - metrics["n"]
+    card = (artifacts_dir(warehouse) / "change_propensity.md").read_text()
+    assert f"a sample of {metrics['n']:,} of {labelled:,} classified cases" in card
+
+
+# --- retraining policy (issue 14) ---------------------------------------------------------------
+
+
+def test_retraining_policy_on_known_changes() -> None:
+    from pipelines.lib.training.policy import changed_share, retrain_reason
+
+    before = {"0": 50, "1": 50}
+    assert changed_share(before, {"0": 52, "1": 50}) == pytest.approx(0.02)  # two cases added
+    assert changed_share(before, {"0": 49, "1": 51}) == pytest.approx(0.02)  # one relabelled: twice
+    trained = {"training_signature": before, "code_version": "v1"}
+    assert retrain_reason(trained, {"0": 52, "1": 50}, "v1", 0.05, False)[0] is False
+    assert retrain_reason(trained, {"0": 60, "1": 50}, "v1", 0.05, False) == (
+        True,
+        "its training data changed by 10.0% (more than 5.0%)",
+    )
+    assert retrain_reason(trained, before, "v2", 0.05, False) == (True, "its code version changed")
+    assert retrain_reason(trained, before, "v1", 0.05, True) == (True, "retraining was asked for (--retrain)")
+    assert retrain_reason(None, before, "v1", 0.05, False) == (True, "no trained model yet")
+
+
+def test_the_warehouse_model_is_kept_until_the_policy_says_retrain(tmp_path: Path) -> None:
+    from pipelines.lib.core.costs import build_case_costs
+    from pipelines.lib.core.outcomes import build_case_outcomes
+    from pipelines.lib.settings import load_settings
+    from pipelines.lib.training.propensity import PROPENSITY_MODEL_FILE, train_propensity_model
+    from pipelines.lib.warehouse import artifacts_dir
+    from tests.builders import staged_warehouse, synthetic_staging
+
+    warehouse = tmp_path / "w.duckdb"
+    settings = load_settings(env={})
+    conn = staged_warehouse(warehouse, synthetic_staging(1200, seed=7))
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    build_case_outcomes(conn, None, settings.text_model_threshold)
+    build_case_costs(conn, settings)
+    first = train_propensity_model(conn, warehouse, settings)
+    assert isinstance(first, dict) and first["trained"] and first["trained_because"] == "no trained model yet"
+    model_file = artifacts_dir(warehouse) / PROPENSITY_MODEL_FILE
+    written = model_file.stat().st_mtime_ns
+
+    same = train_propensity_model(conn, warehouse, settings)  # nothing changed: kept
+    assert isinstance(same, dict) and same["trained"] is False and model_file.stat().st_mtime_ns == written
+    assert same["kept_because"].startswith("its training data changed by 0.0%")
+
+    # One case in ten relabelled: 20% of the signature moves, past the 5% of the policy.
+    conn.execute(
+        "UPDATE core.case_outcomes SET outcome = CASE WHEN outcome = 'confirmed' THEN 'deferred' ELSE "
+        "'confirmed' END WHERE outcome IN ('confirmed', 'deferred', 'non_surgical') AND hash(case_id) % 10 = 0"
+    )
+    moved = train_propensity_model(conn, warehouse, settings)
+    assert (
+        isinstance(moved, dict)
+        and moved["trained"]
+        and "training data changed by" in moved["trained_because"]
+    )
+    forced = train_propensity_model(conn, warehouse, settings.replace(retrain=True))
+    assert isinstance(forced, dict) and forced["trained_because"] == "retraining was asked for (--retrain)"
+    card = (artifacts_dir(warehouse) / "change_propensity.md").read_text()
+    assert "- trained because: retraining was asked for (--retrain)" in card and "- last trained: " in card

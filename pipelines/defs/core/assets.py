@@ -11,7 +11,7 @@ from pipelines.lib.core.costs import build_case_costs
 from pipelines.lib.core.extractions import build_opinion_extractions
 from pipelines.lib.core.keys import build_publication_keys, plan_display_names
 from pipelines.lib.core.outcomes import build_case_outcomes
-from pipelines.lib.training.propensity import build_case_scores
+from pipelines.lib.training.propensity import build_case_scores, model_threads
 from pipelines.lib.training.text import narrative_predictions
 
 OUTCOMES, PENDING, EXTRACTIONS = "core.case_outcomes", "core.pending_cases", "core.opinion_extractions"
@@ -179,7 +179,7 @@ def case_costs(context: dg.AssetExecutionContext, secondlook: SecondLook):
 )
 def case_scores(secondlook: SecondLook) -> dg.MaterializeResult:
     with secondlook.writer() as conn:
-        n = build_case_scores(conn, Path(secondlook.warehouse))
+        n = build_case_scores(conn, Path(secondlook.warehouse), model_threads(secondlook.settings()))
     return dg.MaterializeResult(metadata={"dagster/row_count": n})
 
 

@@ -70,14 +70,19 @@ def change_propensity(secondlook: SecondLook) -> dg.MaterializeResult:
     if isinstance(metrics, str):
         secondlook.say(f"propensity model: not trained ({metrics})")
         return dg.MaterializeResult(metadata={"trained": False, "reason": metrics})
+    trained = bool(metrics.get("trained", True))
     secondlook.say(
-        f"propensity model: out-of-fold ROC AUC {metrics['roc_auc']:.3f}, "
-        f"top-decile lift {metrics['top_decile_lift']:.2f}"
+        f"propensity model: {'trained' if trained else 'kept'} because {metrics.get('kept_because') if not trained else metrics.get('trained_because')}; "
+        f"out-of-fold ROC AUC {metrics['roc_auc']:.3f}, top-decile lift {metrics['top_decile_lift']:.2f}"
     )
     top = metrics["permutation_importance"][:3]
     return dg.MaterializeResult(
         metadata={
-            "trained": True,
+            "trained": trained,
+            "retrain_decision": str(
+                metrics.get("trained_because") if trained else metrics.get("kept_because")
+            ),
+            "last_trained": str(metrics.get("trained_at", "")),
             "roc_auc": float(metrics["roc_auc"]),
             "brier": float(metrics["brier"]),
             "ece": float(metrics["ece"]),

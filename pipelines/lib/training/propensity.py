@@ -1,12 +1,15 @@
 """The change-propensity model on warehouse data: training, artifact, card, case scores and targeting.
 
 P(the second opinion changes the plan | what is known at referral), trained with patient-grouped
-cross-validation; artifacts live beside the warehouse, never in git.
+cross-validation on a capped stratified sample of the classified cases and scored on every case in
+batches; artifacts live beside the warehouse, never in git.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import polars as pl
 
 from models.text_classifier import load_model, save_model
 from pipelines.lib.settings import Settings
+from pipelines.lib.sqlfiles import queries
 from pipelines.lib.warehouse import artifacts_dir
 
 PROPENSITY_MODEL_FILE = "change_propensity.skops"
@@ -26,14 +30,46 @@ PROPENSITY_LIMITATIONS = [
     "A high score is a reason to route a referral to review, not evidence that the first plan was wrong.",
 ]
 
-# Referral-time features for every staged case (pending ones included: they are what gets routed).
-REFERRALS_SQL = """
-SELECT c.case_id, c.patient_key, c.specialty, c.initial_procedure_code, p.tier AS initial_tier, c.age_band,
-       c.sex, c.payer_type, c.urgency, c.diagnosis_code, c.region, o.outcome
-FROM staging.cases c
-LEFT JOIN reference.procedures p ON p.procedure_code = c.initial_procedure_code
-LEFT JOIN core.case_outcomes o USING (case_id)
-"""
+SQL_FILE = Path(__file__).with_name("sql") / "propensity.sql"
+#: Referrals scored per batch: the features of a 10M-case warehouse never sit in memory at once.
+SCORE_BATCH_ROWS = 500_000
+
+
+def _sql(name: str) -> str:
+    return queries(SQL_FILE)[name]
+
+
+#: Referral-time features of every staged case, with its outcome (notebooks read it too).
+REFERRALS_SQL = _sql("referrals")
+
+
+def model_threads(settings: Settings) -> int:
+    """The OpenMP threads the trees get: the setting, or (0) every core this process may run on."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(settings.model_threads or available, available))
+
+
+def _referrals_view(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW propensity_referrals AS {_sql('referrals')}")
+
+
+def propensity_code_version(settings: Settings) -> str:
+    """The model's code version: its modules, its SQL and the settings that shape its training."""
+    import models.propensity as model_module
+    from pipelines.lib.training.policy import code_version
+
+    shaping = {
+        k: getattr(settings, k) for k in ("seed", "propensity_max_train_cases", "propensity_importance_rows")
+    }
+    files = [Path(__file__), SQL_FILE, Path(model_module.__file__ or "")]
+    return code_version(files, shaping)
+
+
+def _previous_metrics(folder: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((folder / PROPENSITY_METRICS_FILE).read_text()))
+    except (OSError, ValueError):
+        return None
 
 
 def train_propensity_model(
@@ -41,20 +77,71 @@ def train_propensity_model(
 ) -> dict[str, Any] | str:
     """Grouped-CV evaluation, one final fit, skops artifact, metrics JSON and model card.
 
-    Returns the reason instead when there are too few classified cases to train on (a new or
-    small warehouse): the run goes on, with no scores and no targeting table.
+    The model learns from at most `propensity_max_train_cases` classified cases, a sample
+    stratified by specialty and label drawn in DuckDB; labelled cases of other patients are the
+    held-out set of its permutation importance. Returns the reason instead when there are too
+    few classified cases to train on (a new or small warehouse): the run goes on, with no scores
+    and no targeting table.
     """
     from models.cards import write_model_card
     from models.propensity import CLASSIFIED_OUTCOMES, cannot_train, labelled_cases, train_propensity
+    from pipelines.lib.training.policy import SIGNATURE_BUCKETS, retrain_reason
 
-    cases = conn.sql(REFERRALS_SQL).pl()
+    classified = list(CLASSIFIED_OUTCOMES)
+    _referrals_view(conn)
+    n_labelled = int(conn.execute(_sql("labelled_count"), {"classified": classified}).fetchall()[0][0])
     out = artifacts_dir(warehouse)
+    signature = {
+        str(b): int(n)
+        for b, n in conn.execute(
+            _sql("training_signature"), {"classified": classified, "buckets": SIGNATURE_BUCKETS}
+        ).fetchall()
+    }
+    version = propensity_code_version(settings)
+    previous = _previous_metrics(out)
+    retrain, why = retrain_reason(
+        previous if (out / PROPENSITY_MODEL_FILE).exists() else None,
+        signature,
+        version,
+        settings.retrain_changed_share,
+        settings.retrain,
+    )
+    if not retrain and previous is not None:
+        kept = {**previous, "last_decision": why}
+        (out / PROPENSITY_METRICS_FILE).write_text(json.dumps(kept, indent=2, default=str))
+        return {**kept, "trained": False, "kept_because": why}
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE propensity_sample AS {_sql('training_sample')}",
+        {"classified": classified, "cap": settings.propensity_max_train_cases, "seed": settings.seed},
+    )
+    cases = conn.sql("SELECT * FROM propensity_sample").pl()
     reason = cannot_train(labelled_cases(cases))
     if reason:
         for name in (PROPENSITY_MODEL_FILE, PROPENSITY_METRICS_FILE, PROPENSITY_OOF_FILE):
             (out / name).unlink(missing_ok=True)
         return reason
-    model, metrics = train_propensity(cases, settings.seed)
+    holdout = conn.sql(
+        _sql("holdout_sample"),
+        params={"classified": classified, "rows": settings.propensity_importance_rows, "seed": settings.seed},
+    ).pl()
+    threads = model_threads(settings)
+    model, metrics = train_propensity(
+        cases,
+        settings.seed,
+        importance_rows=settings.propensity_importance_rows,
+        threads=threads,
+        holdout=holdout if holdout.height else None,
+    )
+    conn.execute("DROP TABLE IF EXISTS propensity_sample")
+    metrics["n_labelled"] = n_labelled
+    metrics.update(
+        trained=True,
+        trained_at=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        trained_because=why,
+        code_version=version,
+        training_signature=signature,
+        last_decision=f"trained because {why}",
+    )
     save_model(model, out / PROPENSITY_MODEL_FILE)
     metrics.pop("out_of_fold").write_parquet(out / PROPENSITY_OOF_FILE)
     # The window of the cases it learned from (classified ones), not of every referral staged.
@@ -66,24 +153,31 @@ def train_propensity_model(
     window = f"referrals dated {dates[0]} to {dates[1]}"
     metrics["data_window"] = window
     (out / PROPENSITY_METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
+    sampled = (
+        f"a sample of {metrics['n']:,} of {n_labelled:,} classified cases, stratified by specialty and "
+        "changed/confirmed"
+        if metrics["n"] < n_labelled
+        else f"{metrics['n']:,} classified cases"
+    )
     write_model_card(
         out / "change_propensity.md",
         "Change-propensity model",
         metrics,
         window,
-        f"core.case_outcomes: {metrics['n']:,} classified cases",
+        f"core.case_outcomes: {sampled}",
         PROPENSITY_LIMITATIONS,
     )
     return metrics
 
 
-def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
+def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path, threads: int = 1) -> int:
     """core.case_scores: change probability for every referral, times the saving expected when a
     case of that specialty and initial procedure is changed (mean projected_avoided of changed cases).
 
     A case the final model was fitted on gets its out-of-fold score (score_basis 'out_of_fold'):
-    scoring it with the model that saw its label would overstate certainty. Pending and
-    unclassified referrals — the ones a payer routes — get the final model's score.
+    scoring it with the model that saw its label would overstate certainty. Every other referral —
+    pending, unclassified, or classified but outside the training sample — gets the final model's
+    score ('model'). Referrals are scored in batches of SCORE_BATCH_ROWS straight from DuckDB.
     """
     from models.propensity import score_propensity
 
@@ -95,34 +189,16 @@ def build_case_scores(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
             "expected_avoided DOUBLE)"
         )
         return 0
-    scores = score_propensity(load_model(folder / PROPENSITY_MODEL_FILE), conn.sql(REFERRALS_SQL).pl())
-    oof = pl.read_parquet(folder / PROPENSITY_OOF_FILE)
-    scores = scores.join(oof, on="case_id", how="left").select(
-        "case_id",
-        pl.coalesce("oof_probability", "change_probability").alias("change_probability"),
-        pl.when(pl.col("oof_probability").is_not_null())
-        .then(pl.lit("out_of_fold"))
-        .otherwise(pl.lit("model"))
-        .alias("score_basis"),
+    model = load_model(folder / PROPENSITY_MODEL_FILE)
+    reader = conn.sql(_sql("referrals")).to_arrow_reader(SCORE_BATCH_ROWS)
+    batches = [score_propensity(model, pl.DataFrame(pl.from_arrow(batch)), threads) for batch in reader]
+    scores = pl.concat(batches) if batches else score_propensity(model, pl.DataFrame())
+    conn.register("propensity_scores", scores)
+    conn.execute(
+        f"CREATE OR REPLACE TABLE core.case_scores AS {_sql('case_scores')}",
+        {"oof": str(folder / PROPENSITY_OOF_FILE)},
     )
-    conn.register("scores_frame", scores)
-    conn.execute("""
-        CREATE OR REPLACE TABLE core.case_scores AS
-        WITH changed AS (
-          SELECT c.specialty, o.initial_procedure_code, avg(c.projected_avoided) AS saving, count(*) AS n
-          FROM core.case_costs c JOIN core.case_outcomes o USING (case_id)
-          WHERE c.outcome NOT IN ('confirmed', 'unclassified') GROUP BY ALL),
-        by_specialty AS (
-          SELECT c.specialty, avg(c.projected_avoided) AS saving FROM core.case_costs c
-          WHERE c.outcome NOT IN ('confirmed', 'unclassified') GROUP BY ALL)
-        SELECT s.case_id, k.specialty, s.change_probability, s.score_basis,
-               coalesce(CASE WHEN ch.n >= 11 THEN ch.saving END, bs.saving, 0) AS expected_saving,
-               s.change_probability * coalesce(CASE WHEN ch.n >= 11 THEN ch.saving END, bs.saving, 0)
-                 AS expected_avoided
-        FROM scores_frame s JOIN staging.cases k USING (case_id)
-        LEFT JOIN changed ch ON ch.specialty = k.specialty AND ch.initial_procedure_code = k.initial_procedure_code
-        LEFT JOIN by_specialty bs ON bs.specialty = k.specialty""")
-    conn.unregister("scores_frame")
+    conn.unregister("propensity_scores")
     return int(conn.execute("SELECT count(*) FROM core.case_scores").fetchall()[0][0])
 
 
