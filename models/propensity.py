@@ -4,7 +4,7 @@ For payers deciding which referrals to route to a second opinion (issue 4): the 
 the opinion's outcome is anything other than *confirmed*, from what is known when the referral is
 made — specialty, initial procedure and its tier, age band, sex, payer type, urgency, diagnosis
 chapter and region. Published change rates differ mostly by specialty and procedure (spine
-non-confirmation of 60-94%, Epstein 2013 and Lenza 2017, literature.md #5, #7; elective surgery
+non-confirmation of 60-94%, [epstein2013], [lenza2017]; elective surgery
 overall 9-28%, #61-#63), so those features are expected to dominate; the model's permutation
 importances say whether they do.
 

@@ -362,7 +362,7 @@ def make_base_classifier(seed: int, kind: str = "sgd") -> Any:
     """The linear model under the calibration: a linear SVM (liblinear) or SGD on hinge loss.
 
     Both are seeded. class_weight='balanced' because warehouse outcome mixes are skewed (spine
-    programmes are mostly non-surgical, literature.md #5, #7) while every class must be found.
+    programmes are mostly non-surgical, [epstein2013], [lenza2017]) while every class must be found.
     """
     if kind == "sgd":
         return SGDClassifier(

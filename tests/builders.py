@@ -122,7 +122,7 @@ def write_landing_csv(directory: Path, **frames: pl.DataFrame) -> list[Path]:
     return paths
 
 
-# --- published series (literature.md §1), rebuilt as records ---------------------------------
+# --- published series (docs/sources.md), rebuilt as records ---------------------------------
 
 
 def epstein_2013_spine() -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -178,7 +178,7 @@ PLANS_PER_PAYER: dict[str, int] = {"commercial": 20, "medicare": 8, "medicaid": 
 
 # Regions: states with approximate population weights and some of their 3-digit ZIP prefixes.
 # None of the prefixes is on HIPAA Safe Harbor's list of ZIP3 areas under 20,000 people
-# (literature.md §4.2), which must be published as 000.
+# ([hipaa-safe-harbor]), which must be published as 000.
 STATES: dict[str, tuple[float, tuple[str, ...]]] = {
     "CA": (0.12, ("900", "902", "913", "917", "921", "926", "941", "945", "950", "958")),
     "TX": (0.09, ("750", "752", "770", "773", "782", "787", "799")),

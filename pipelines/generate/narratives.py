@@ -277,7 +277,7 @@ def training_corpus(n: int, seed: int) -> pl.DataFrame:
     tier, phrase_group.
 
     Outcome shares loosely follow the published spread (e.g. Epstein 2013: 60.7% unnecessary,
-    33.3% wrong/overly extensive, 6% right — literature.md #5; Graboys 1992: 16% deferred
+    33.3% wrong/overly extensive, 6% right — [epstein2013]; Graboys 1992: 16% deferred
     pending studies — #23) but are flattened so every class is well represented for training.
     """
     rng = np.random.default_rng(seed)

@@ -2,8 +2,8 @@
 
 Why a module of its own: every chart and model downstream shows structure that comes from here,
 so a reader must be able to trace a generated rate back to a published figure (or see plainly
-that it is our assumption). References are to ../shared/reference/literature.md (section, row)
-with source and year. Figures marked "assumption" have no published basis there.
+that it is our assumption). References are to docs/sources.md (its keys, or the authors
+with source and year). Figures marked "assumption" have no published basis there.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ SPECIALTIES: tuple[str, ...] = CONTRACT_SPECIALTIES  # written once, in data_con
 OUTCOMES: tuple[str, ...] = REVIEW_OUTCOMES  # written once, in pipelines/outcomes.py
 CHANGE_TYPES: tuple[str, ...] = OUTCOMES[1:]
 
-# Share of referrals by specialty. Assumption, shaped by literature.md: spine is the specialty
+# Share of referrals by specialty. Assumption, shaped by docs/sources.md: spine is the specialty
 # with the most second-opinion data and ~40.6% of spine consultations are second opinions
 # (Gattas 2021, §1.2 #16); employer programmes target back, hip and knee surgery (2nd.MD case
 # study, §1.3 #21; Walmart COE, §1.2 #17), so musculoskeletal cases lead.
@@ -219,7 +219,7 @@ COVERAGE_AFTER_DAYS = (30, 540)
 ALLOWED_MISSING = 0.07
 ALLOWED_NOISE_SD = 0.12
 # Allowed amount relative to the catalogue price by payer (commercial prices exceed Medicare;
-# assumption in the direction of literature.md §2 "charges != costs != payments").
+# assumption in the direction of docs/sources.md "Prices and costs" (charges != costs != payments)).
 PAYER_PRICE_FACTOR: dict[str, float] = {
     "commercial": 1.25,
     "medicare": 1.0,

@@ -68,7 +68,7 @@ GOOD: dict[str, dict[str, str]] = {
         "leakage_source": "Schmerz 2023",
         "baseline_completion": "1.0",
         "baseline_completion_source": "assumed",
-        "source": "literature.md",
+        "source": "docs/sources.md",
     },
     "enrollment": {"patient_key": "P1", "covered_from": "2025-01-01", "covered_to": "2026-12-31"},
 }

@@ -44,3 +44,19 @@ def test_every_link_resolves_inside_the_repository(doc: Path) -> None:
 def test_nothing_refers_outside_the_repository(doc: Path) -> None:
     text = doc.read_text(encoding="utf-8")
     assert re.findall(r"\.\./shared|literature\.md|DESIGN\.md", text) == []
+
+
+SHIPPED = ("pipelines", "models", "dashboards", "notebooks", "docs", "data_contracts")
+
+
+def test_no_shipped_file_cites_notes_a_clone_does_not_have() -> None:
+    # the code, the catalogue, the site's templates and the notebooks cite docs/sources.md keys
+    cited = [
+        path.relative_to(ROOT).as_posix()
+        for folder in SHIPPED
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file()
+        and path.suffix in {".py", ".html", ".csv", ".md", ".yaml", ".toml", ".sql"}
+        and re.search(r"\.\./shared|literature\.md", path.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert cited == []

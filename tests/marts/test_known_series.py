@@ -1,4 +1,4 @@
-"""Published second-opinion series (literature.md §1) rebuilt as records and reproduced exactly.
+"""Published second-opinion series (docs/sources.md, 'Second-opinion outcome rates') rebuilt as records and reproduced exactly.
 
 Epstein NE, Surg Neurol Int 2013 (spine, N = 183): 111 unnecessary (non_surgical), 61 overly
 extensive (less_invasive), 11 right (confirmed). Graboys TB et al., JAMA 1992 (coronary

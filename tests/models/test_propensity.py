@@ -30,7 +30,7 @@ from models.propensity import (
 
 def synthetic_cases(n: int, seed: int = 0) -> pl.DataFrame:
     """Referrals whose chance of change depends on specialty and urgency only (spine highest,
-    echoing the spine non-confirmation rates of Epstein 2013 / Lenza 2017, literature.md #5, #7)."""
+    echoing the spine non-confirmation rates of [epstein2013] / [lenza2017])."""
     rng = np.random.default_rng(seed)
     spec = rng.choice(["spine", "cardiology", "orthopedics"], n)
     code = np.where(
