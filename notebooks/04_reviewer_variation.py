@@ -160,11 +160,13 @@ decomposition.select("specialty", "case_mix_share", "reviewer_share").join(
 #
 # The O/E funnel is the one the dashboard leads with; the raw change-rate funnel is kept beside it
 # for people who want the unadjusted view. Reviewers under 11 cases, or whose changed or confirmed
-# cases number 1 to 10, are hidden by the publication layer (`publish` over every mart), as on the
+# cases number 1 to 10, are hidden by the publication layer (`publish` over the funnel's tables), as on the
 # dashboard; reviewers under 11 cases are pooled into "other" and ids become pseudonyms.
 
 # %%
-safe = publish(read_marts(conn)).frames["reviewer_variation"]
+marts = read_marts(conn)
+wanted = ("reviewer_variation", "outcome_rates", "publication_keys")  # the funnel, its centre, the labels
+safe = publish({k: marts[k] for k in wanted if k in marts}).frames["reviewer_variation"]
 for specialty in specialties:
     print(f"{specialty_label(specialty)}: {html.unescape(dispersion_caption(safe, specialty))}")
     oe_funnel_figure(safe, specialty).show()

@@ -266,18 +266,32 @@ class Programme:
         )
 
 
+def _shared_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder of this test session that every xdist worker sees (the pattern of xdist's docs):
+    the programmes are built once per session, whichever worker asks first."""
+    base = tmp_path_factory.getbasetemp()
+    return (base if worker_id == "master" else base.parent) / "attack-programmes"
+
+
 @pytest.fixture(scope="module")
-def programmes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Programme]:
+def programmes(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[int, Programme]:
+    from filelock import FileLock
+
     from pipelines.cli.run import run_pipeline
     from pipelines.generate import generate
 
+    shared = _shared_root(tmp_path_factory, worker_id)
+    shared.mkdir(parents=True, exist_ok=True)
     built: dict[int, Programme] = {}
     for seed in SEEDS:
-        root = tmp_path_factory.mktemp(f"attack-seed{seed}")
+        root = shared / f"seed{seed}"
         landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"
-        generate(N_CASES, seed, landing)
-        outcome = run_pipeline(landing, warehouse, site, progress=False)
-        assert outcome.failed_steps == [], outcome.summary
+        with FileLock(str(shared / f"seed{seed}.lock")):
+            if not (root / "built").exists():
+                generate(N_CASES, seed, landing)
+                outcome = run_pipeline(landing, warehouse, site, progress=False)
+                assert outcome.failed_steps == [], outcome.summary
+                (root / "built").write_text(outcome.run_id, encoding="utf-8")
         built[seed] = Programme(
             seed, site, _truth(warehouse, site), attack(site), attack(site, pages=False, exact_only=True)
         )
