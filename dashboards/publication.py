@@ -684,26 +684,32 @@ def cell_model(marts: dict[str, pl.DataFrame]) -> Cells:
 # --- step 4: safe frames ---------------------------------------------------------------------
 
 
-def _flags(frame: pl.DataFrame, decision: Decision, count: str, key: pl.Expr) -> pl.DataFrame:
-    """Add `<count>_primary`/`<count>_suppressed` from the decision and null the hidden counts."""
+def _flags(
+    frame: pl.DataFrame, decision: Decision, count: str, key: pl.Expr, *, keep_rows: bool = False
+) -> pl.DataFrame:
+    """Add `<count>_primary`/`<count>_suppressed` from the decision and null the hidden counts.
+
+    A row whose count is a collapsed breakdown (the part of a small total) is not published; with
+    `keep_rows` (a secondary count of a row published for its other counts) the row stays, the
+    count is null and unmarked (it reads as empty, neither "<11" nor "*"), and `<count>_collapsed`
+    says so for the measures resting on it."""
     flags = decision.cells.select(
         pl.col("key").alias("_key"),
         pl.col("primary").alias("_p"),
         (pl.col("hidden") & pl.col("published")).alias("_h"),
         pl.col("collapsed").alias("_c"),
     )
-    out = (
-        frame.with_columns(key.alias("_key"))
-        .join(flags, on="_key", how="left")
-        .filter(~pl.col("_c").fill_null(False))  # a collapsed breakdown is not published at all
-        .with_columns(
-            pl.col("_p").fill_null(False).alias(count + PRIMARY_SUFFIX),
-            pl.col("_h").fill_null(False).alias(count + SUPPRESSED_SUFFIX),
-        )
-    )
+    out = frame.with_columns(key.alias("_key")).join(flags, on="_key", how="left")
+    collapsed = pl.col("_c").fill_null(False)
+    if not keep_rows:
+        out = out.filter(~collapsed)  # a collapsed breakdown is not published at all
     out = out.with_columns(
-        pl.when(pl.col("_h").fill_null(False)).then(None).otherwise(pl.col(count)).alias(count)
+        (pl.col("_p").fill_null(False) & ~collapsed).alias(count + PRIMARY_SUFFIX),
+        (pl.col("_h").fill_null(False) & ~collapsed).alias(count + SUPPRESSED_SUFFIX),
+        pl.when(pl.col("_h").fill_null(False) | collapsed).then(None).otherwise(pl.col(count)).alias(count),
     )
+    if keep_rows:
+        out = out.with_columns(collapsed.alias(count + "_collapsed"))
     return out.drop("_key", "_p", "_h", "_c")
 
 
@@ -868,14 +874,16 @@ def _safe_cost_counts(out: pl.DataFrame, d: Decision, prefix: str, key: Sequence
     for cell, col in COST_COUNTS.items():
         if col not in out.columns:
             continue
-        out = _flags(out, d, col, _k(prefix + cell, *key))
+        out = _flags(out, d, col, _k(prefix + cell, *key), keep_rows=True)
         gone = pl.col(col + SUPPRESSED_SUFFIX) | pl.col("n_cases_suppressed")
         out = out.with_columns(
             gone.alias(col + SUPPRESSED_SUFFIX), pl.when(gone).then(None).otherwise(pl.col(col)).alias(col)
         )
     if "n_closed_cohort_suppressed" in out.columns:
-        out = _hide(out, pl.col("n_closed_cohort_suppressed"), VERIFIED_MEASURES)
-    return out
+        out = _hide(
+            out, pl.col("n_closed_cohort_suppressed") | pl.col("n_closed_cohort_collapsed"), VERIFIED_MEASURES
+        )
+    return out.drop([c for c in out.columns if c.endswith("_collapsed")])
 
 
 def _safe_cost_rates(rates: pl.DataFrame, d: Decision) -> pl.DataFrame:

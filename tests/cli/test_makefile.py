@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 def dry_run(target: str, *variables: str) -> list[str]:
     """The recipe lines of `target` alone (-o keeps the venv stamp from being rebuilt)."""
     out = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed-stamp", target, *variables],
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed-stamp", target, *variables],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -39,6 +39,7 @@ def command(root: Path, env: dict[str, str] | None = None) -> subprocess.Popen[s
         str(root / "w.duckdb"),
         "--site",
         str(root / "site"),
+        "--full",  # these runs repeat one landing folder on purpose: each must really run
     ]
     return subprocess.Popen(
         args,

@@ -32,7 +32,6 @@ AS_OF = date(2026, 6, 30)
 SETTINGS = load_settings(env={}).replace(bootstrap_resamples=1000, seed=42)
 CTX = MartContext(SETTINGS, "test-run", AS_OF)
 CHECKS = (*core_invariants.CHECKS, *mart_invariants.CHECKS)
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
 
 
 def build(conn: duckdb.DuckDBPyConnection) -> None:
@@ -57,24 +56,11 @@ def mart(conn: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
 
 
 def documented_columns() -> dict[str, list[str]]:
-    """Table -> column names from docs/warehouse.md (the text before any '(' of each item)."""
-    out = {}
-    for line in DOCS.read_text().splitlines():
-        m = re.match(r"\|\s*((?:marts|core)\.\w+)\s*\|\s*(.+?)\s*\|\s*$", line)
-        if not m:
-            continue
-        depth, item, items = 0, "", []
-        for ch in m.group(2):
-            depth += ch == "("
-            depth -= ch == ")"
-            if ch == "," and depth == 0:
-                items.append(item)
-                item = ""
-            else:
-                item += ch
-        items.append(item)
-        out[m.group(1)] = [re.split(r"[\s(:]", i.strip(), maxsplit=1)[0] for i in items]
-    return out
+    """Table -> column names from the data dictionary (docs/warehouse.yaml, which writes
+    docs/warehouse.md)."""
+    from pipelines.lib.dictionary import load
+
+    return {name: [c for c, _ in t.columns] for name, t in load().tables.items()}
 
 
 def test_every_mart_has_exactly_the_documented_columns(warehouse):

@@ -207,23 +207,28 @@ def _truth(warehouse: Path, site: Path) -> dict[Key, int]:
             t[("turn_bin", s, str(edge))] = t.get(("turn_bin", s, str(edge)), 0) + n
         for s, a, b, o, n in q("select specialty, source, target, outcome, n from marts.procedure_flows"):
             t[("flow", s, a, b, o)] = n
-        for s, n in q("select specialty, n from marts.concordance"):
-            t[("agreement_n", s)] = n
+        for s, n, gap in q("select specialty, n, n_no_tier from marts.concordance"):
+            t[("agreement_n", s)], t[("agreement_no_tier", s)] = n, gap
         for d, n in q("select decile, n from marts.targeting"):
             t[("decile_n", str(d))] = n
-        for s, n, v in q("select specialty, n_cases, n_verified from marts.cost_impact"):
+        for s, n, v, cc, cu in q(
+            "select specialty, n_cases, n_verified, n_closed_cohort, unpriced_changes from marts.cost_impact"
+        ):
             t[("cost_cases", "specialty", s)], t[("cost_verified", "specialty", s)] = n, v
+            t[("n_closed_cohort", "specialty", s)], t[("unpriced_changes", "specialty", s)] = cc, cu
         # Segments as the site publishes them: plans under their labels (core.publication_keys), and
         # every segment of fewer than 11 cases (with any true "other") folded into "other".
-        for d, g, n, v in q(
+        for d, g, n, v, cc, cu in q(
             """select s.dimension, case when n_cases < 11 or segment = 'other' then 'other'
-                                     else coalesce(k.label, segment) end, sum(n_cases), sum(n_verified)
+                                     else coalesce(k.label, segment) end, sum(n_cases), sum(n_verified),
+                      sum(n_closed_cohort), sum(unpriced_changes)
                from marts.cost_impact_segments s
                left join core.publication_keys k on s.dimension = 'plan_id' and k.dimension = 'plan'
                                                  and k.value = s.segment
                group by all"""
         ):
             t[("cost_cases", d, g)], t[("cost_verified", d, g)] = n, v
+            t[("n_closed_cohort", d, g)], t[("unpriced_changes", d, g)] = cc, cu
         columns = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
         for rt, st, *values in q(
             f"select record_type, status, {', '.join(columns)} from marts.data_quality_files"

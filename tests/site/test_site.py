@@ -299,9 +299,11 @@ def derivable_small_counts(site: Path) -> list[str]:
                     continue
                 if _small(o) or _small(n - o):
                     leaks.append(f"{path.name}: {rid} O/E x E implies {o:.0f} changed")
-        if rv.height and rv["specialty"][0] in hidden_outcomes:
-            shown = float(changed.sum()) / int(rv["n"].sum())
-            if abs(float(rv["specialty_rate"][0]) - shown) > 1e-9:
+        units = rv.filter(pl.col("specialty_rate").is_not_null() & (pl.col("reviewer_id") != "other"))
+        if units.height and units["specialty"][0] in hidden_outcomes:
+            # the funnel's units: the reviewers shown, never the pooled "other" row
+            shown = float((units["n"] * units["change_rate"]).sum()) / int(units["n"].sum())
+            if abs(float(units["specialty_rate"][0]) - shown) > 1e-9:
                 leaks.append(f"{path.name}: specialty_rate is not the rate of the reviewers shown")
     for path in site.glob("*-agreement.csv"):
         conc = pl.read_csv(path, infer_schema=False)
