@@ -892,14 +892,11 @@ class _Reader:
                     {("cost_cases", "specialty", "all"): 1},
                 )
                 m.equal("cost verified", {("cost_verified", dim, g): 1 for g in segs}, {every: 1})
-        for col, dims in cost_parts.items():  # each dimension's parts add up to the 'all' row
+        for col, dims in cost_parts.items():  # the specialties' parts add up to the 'all' row
             whole = (col, "specialty", "all")
-            if "all" not in dims.get("specialty", set()):
-                continue
-            for dim, segs in dims.items():
-                parts = {(col, dim, g): 1.0 for g in segs if not (dim == "specialty" and g == "all")}
-                if parts:
-                    m.equal("cost cases", parts, {whole: 1})
+            specs = {g for g in dims.get("specialty", set()) if g != "all"}
+            if "all" in dims.get("specialty", set()) and specs:
+                m.equal("cost cases", {(col, "specialty", g): 1.0 for g in specs}, {whole: 1})
         page = self._page_text("cost.html")
         hit = re.search(r"on\s+([\d,]+|<\s*\d+|\*)\s+cases with closed follow-up", page)
         if hit:
