@@ -36,18 +36,23 @@ import polars as pl
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-#: Seconds HiGHS may spend on one integer program; a solve stopped there gives its best feasible
-#: point as a witness, and a cell with no witnesses far enough apart counts as exposed.
-SOLVE_SECONDS = 3.0
+#: Branch-and-bound nodes HiGHS may explore in one of the attacker's integer programs. A solve
+#: stopped there gives its best feasible point as a witness, and a cell with no witnesses far
+#: enough apart counts as exposed. Work is bounded by nodes, not seconds, so the same tables give
+#: the same decision on any machine and under any load (a time limit made a slow or busy machine
+#: hide other cells, and audit longer).
+SOLVE_NODES = 500
+#: A safety net only: no program is expected to come near it.
+SOLVE_SECONDS = 120.0
 #: The protection interval (as in tau-ARGUS and sdcTable): the smallest width the attacker's
 #: feasible range of a small count may have. 4 means at least five values stay possible.
 DEFAULT_PROTECTION = 4
 #: Rounds a small cell may stay exposed while cells around it are hidden before it is held only
 #: to "not exact" (see protect).
 STUCK_ROUNDS = 8
-#: Seconds for the program that chooses what to hide around one exposed cell; its best solution
+#: Nodes for the program that chooses what to hide around one exposed cell; its best solution
 #: so far is used (the audit checks it anyway).
-COVER_SECONDS = 5.0
+COVER_NODES = 200
 #: Steered solves without progress before the audit bounds the remaining cells one by one, and the
 #: most steered solves per component and round.
 WITNESS_PATIENCE = 3
@@ -339,11 +344,11 @@ class _Program:
             objective,
             integrality=np.ones(len(self.keys)),
             bounds=Bounds(self.lower, self.upper),
-            options={"time_limit": SOLVE_SECONDS, "presolve": True},
+            options={"node_limit": SOLVE_NODES, "time_limit": SOLVE_SECONDS, "presolve": True},
             **kwargs,
         )
         # any feasible point is a value the attacker cannot rule out, so a solve stopped by its
-        # time limit still gives a witness (ranges stay inner bounds: never wider than the truth)
+        # node limit still gives a witness (ranges stay inner bounds: never wider than the truth)
         return np.round(res.x) if res.status in (0, 1) and res.x is not None else None
 
 
@@ -556,9 +561,9 @@ def _cover_program(
             np.concatenate([lower_a, lower_b, np.zeros(k)]), np.concatenate([upper_a, upper_b, np.ones(k)])
         ),
         constraints=LinearConstraint(matrix, lo, hi),
-        options={"time_limit": COVER_SECONDS, "presolve": True},
+        options={"node_limit": COVER_NODES, "time_limit": SOLVE_SECONDS, "presolve": True},
     )
-    if res.x is None:  # infeasible, or no solution in time: the caller widens by neighbours
+    if res.x is None:  # infeasible, or no solution within its nodes: the caller widens by neighbours
         return []
     chosen = z_index[np.round(res.x[2 * n :]) > 0.5]
     return info["key"].gather(chosen).to_list()
@@ -697,12 +702,12 @@ def protect(
             .filter(pl.col("hi") - pl.col("lo") < pl.col("need"))
         )
         if certain.height:  # exposed for sure: no need to ask the solver this round
-            exposed = certain.select("key")
+            exposed = certain.select("key").sort("key")
         else:
             ranges = audit(cells, terms, threshold, cache)
             exposed = ranges.join(cells.select("key", "need"), on="key").filter(
                 ~(pl.col("range_high") - pl.col("range_low") >= pl.col("need")).fill_null(False)
-            )
+            ).sort("key")  # joins keep no order: covers are chosen in key order, the same on every run
             if exposed.is_empty():
                 break
         streak = {k: streak.get(k, 0) + 1 for k in exposed["key"].to_list()}

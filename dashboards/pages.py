@@ -65,6 +65,7 @@ class SafeMarts:
     specialties: list[str]
     hidden_specialties: list[str] = field(default_factory=list)
     pending: int | None = None  # None when hidden or unknown
+    pending_marker: str | None = None  # "<11" or "*" when hidden
     disclosure: dict[str, int | float | None] = field(default_factory=dict)
     cost_assumptions: pl.DataFrame | None = None
     cost_rates: pl.DataFrame | None = None
@@ -148,6 +149,7 @@ def make_safe(
         specialties=_specialties(marts),
         hidden_specialties=hidden,
         pending=None if published.hidden("pending") else summary_count(marts, "pending"),
+        pending_marker=published.marker("pending"),
         disclosure=published.decision.summary(),
     )
     return safe
@@ -785,7 +787,6 @@ def data_quality_page(safe: SafeMarts) -> Page:
         "the rates yet.</p>"
     )
     pending = safe.pending
-    pending_hidden = pending is None and "pending" in safe.summary
     unclassified = "—"
     if safe.rates is not None:
         row = safe.rates.filter((pl.col("specialty") == ALL) & (pl.col("outcome") == "unclassified"))
@@ -800,7 +801,7 @@ def data_quality_page(safe: SafeMarts) -> Page:
         [
             (
                 "Pending cases",
-                f"<{t}" if pending_hidden else (f"{pending:,}" if pending is not None else "—"),
+                safe.pending_marker or (f"{pending:,}" if pending is not None else "—"),
                 "no opinion yet: not in the rates",
                 "#E69F00",
             ),

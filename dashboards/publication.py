@@ -734,6 +734,14 @@ class Published:
     def hidden(self, key: str) -> bool:
         return key in self.decision.hidden_keys
 
+    def marker(self, key: str) -> str | None:
+        """What a hidden cell prints: "<threshold" for a small count, "*" for one hidden to protect
+        another (it is 0 or at least the threshold, and never printed as small); None if shown."""
+        if not self.hidden(key):
+            return None
+        primary = self.decision.cells.filter(pl.col("key") == key)["primary"].to_list()
+        return f"<{self.threshold}" if primary and primary[0] else "*"
+
 
 def _safe_rates(rates: pl.DataFrame, d: Decision) -> pl.DataFrame:
     out = _flags(rates, d, "n", _k("o", "specialty", "outcome"))

@@ -46,7 +46,7 @@ WRITTEN_BY_A_RUN = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graph() -> dg.AssetGraph:  # type: ignore[name-defined]
     return defs().resolve_asset_graph()
 

@@ -87,10 +87,10 @@ def assert_released_whole(root: Path, run_id: str) -> None:
     assert (root / "site").resolve() == (current_dir(warehouse) / "site").resolve()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("aon")
-    generate(400, 21, root / "landing")
+    generate(200, 21, root / "landing")
     proc = command(root)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out
@@ -99,7 +99,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def test_a_run_killed_during_the_site_build_leaves_the_previous_release_whole(released) -> None:
     root, first = released
-    generate(150, 22, root / "later")  # new data the killed run would have published
+    generate(100, 22, root / "later")  # new data the killed run would have published
     for path in (root / "later").iterdir():
         path.rename(root / "landing" / path.name.replace(".", "_later.", 1))
     proc, _ = paused(root, "site_build")

@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.cli.run import run_pipeline
 from pipelines.generate import generate
 
+# the second test goes on from the first one's warehouse: both run in one worker, in order
+pytestmark = pytest.mark.xdist_group("incremental")
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture(scope="session")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("incremental")
-    generate(400, 11, root / "landing", fmt="csv", dirty_fraction=0.0, enrollment=True)
+    generate(200, 11, root / "landing", fmt="csv", dirty_fraction=0.0, enrollment=True)
     return root
 
 
@@ -23,6 +27,11 @@ def test_nothing_new_recomputes_nothing_and_full_rebuilds_everything(folder: Pat
     first = run_pipeline(landing, warehouse, site, progress=False)
     assert first.failed_steps == [] and "staging.cases" in first.materialised
     assert "models.change_propensity" in first.materialised and "dashboards.site" in first.materialised
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        first_staged = conn.execute(
+            "SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
+        ).fetchall()
+    assert first_staged[0][0] > 0
 
     again = run_pipeline(landing, warehouse, site, progress=False)
     assert again.materialised == [] and again.run_id == first.run_id
@@ -39,6 +48,16 @@ def test_nothing_new_recomputes_nothing_and_full_rebuilds_everything(folder: Pat
     full = run_pipeline(landing, warehouse, site, progress=False, full=True)
     assert full.failed_steps == [] and set(full.materialised) == set(first.materialised)
     assert full.summary.startswith("Full rebuild (--full)")
+    # recomputed, yet nothing loaded twice: every file is known by its content
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        statuses = conn.execute(
+            "SELECT DISTINCT status FROM audit.ingest_files WHERE run_id = ?", [full.run_id]
+        ).fetchall()
+        staged = conn.execute(
+            "SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
+        ).fetchall()
+    assert {s for (s,) in statuses} == {"duplicate_file"}
+    assert staged == first_staged
     assert run_pipeline(landing, warehouse, site, progress=False).materialised == []
 
 

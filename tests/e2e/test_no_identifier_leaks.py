@@ -154,7 +154,7 @@ def plant(landing: Path) -> None:
     (landing / "cases_named.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def leaks(tmp_path_factory: pytest.TempPathFactory) -> Leaks:
     root = tmp_path_factory.mktemp("leaks")
     landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"

@@ -10,8 +10,6 @@ import pytest
 from pipelines.cli.run import run_pipeline
 from tests.conftest import N_CASES, BuiltRun
 
-pytestmark = pytest.mark.xdist_group("warehouse")
-
 
 @pytest.fixture
 def db(built_run: BuiltRun) -> duckdb.DuckDBPyConnection:
@@ -168,31 +166,6 @@ def test_summary_reports_files_rows_outcomes_and_money(built_run: BuiltRun) -> N
         "Net cost avoided (verified):" in s and "Claims through 20" in s and "price basis of the gross" in s
     )
     assert "cases_with_names.csv: rejected: identifier-like column(s) patient_name" in s
-
-
-def test_rerun_on_the_same_folder_loads_nothing_new(built_run: BuiltRun, tmp_path: Path) -> None:
-    import shutil
-
-    warehouse = tmp_path / "w.duckdb"
-    shutil.copy(built_run.warehouse, warehouse)
-    shutil.copytree(built_run.warehouse.parent / "artifacts", tmp_path / "artifacts")
-    before = duckdb.connect(str(warehouse), read_only=True)
-    counts = before.execute(
-        "SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
-    ).fetchall()
-    before.close()
-    outcome = run_pipeline(built_run.landing, warehouse, tmp_path / "site", progress=False)
-    assert outcome.failed_steps == []
-    conn = duckdb.connect(str(warehouse), read_only=True)
-    statuses = conn.execute(
-        "SELECT DISTINCT status FROM audit.ingest_files WHERE run_id = ?", [outcome.run_id]
-    ).fetchall()
-    after = conn.execute(
-        "SELECT (SELECT count(*) FROM staging.cases), (SELECT count(*) FROM staging.opinions)"
-    ).fetchall()
-    conn.close()
-    assert after == counts
-    assert {s for (s,) in statuses} <= {"duplicate_file", "rejected", "unparseable"}
 
 
 def test_the_pipelines_text_model_meets_the_target_on_independent_narratives(built_run: BuiltRun) -> None:

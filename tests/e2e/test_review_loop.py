@@ -7,14 +7,11 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from pipelines.cli.main import main
 from pipelines.cli.run import run_pipeline
 from pipelines.lib.warehouse import artifacts_dir
 from tests.conftest import BuiltRun
-
-pytestmark = pytest.mark.xdist_group("warehouse")
 
 
 def test_export_fill_in_land_rerun_and_the_labels_apply(built_run: BuiltRun, tmp_path: Path, capsys) -> None:

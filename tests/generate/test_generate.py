@@ -39,18 +39,18 @@ def identifier_categories(texts: pl.Series) -> list[list[str]]:
     return [list(r[0]) for r in conn.execute(f"SELECT {findings_sql('v')} FROM t").fetchall()]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small() -> dict[str, pl.DataFrame]:
     return generate_frames(2000, SEED, with_truth=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def big() -> dict[str, pl.DataFrame]:
     """Large enough for rates to sit within a few points of their parameters (about 0.5 s)."""
     return generate_frames(20000, 5, with_truth=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def decided(big: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Cases with an opinion, with their true outcome and a `changed` flag."""
     return (

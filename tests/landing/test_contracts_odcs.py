@@ -17,7 +17,7 @@ from pipelines.lib.landing.contracts import CONTRACTS_DIR, load_contracts
 CONTRACTS = sorted(CONTRACTS_DIR.glob("*.yaml"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def validator() -> Any:
     schema = json.loads(files("open_data_contract_standard").joinpath("schema.json").read_text())
     return jsonschema.validators.validator_for(schema)(schema)

@@ -375,7 +375,7 @@ DIVERGENCES: dict[tuple[str, str], str] = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def presidio():
     """Presidio's pattern recognisers, called directly: no spaCy model, no network (tldextract
     reads its bundled suffix list instead of fetching one)."""

@@ -31,7 +31,7 @@ PUBLISHED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rates(tmp_path_factory) -> pl.DataFrame:
     spine_cases, spine_opinions = epstein_2013_spine()
     cardio_cases, cardio_opinions = graboys_1992_cardiology()
@@ -92,7 +92,6 @@ def test_the_series_records_label_every_opinion(tmp_path):
     ]
 
 
-@pytest.mark.xdist_group("warehouse")
 def test_the_series_reproduces_end_to_end_through_secondlook_run(tmp_path):
     """The same records as landing CSV files, through ingest, every asset and its checks."""
     import duckdb

@@ -42,7 +42,7 @@ def build(conn: duckdb.DuckDBPyConnection) -> None:
         m.build(conn, CTX)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     conn = staged_warehouse(
         tmp_path_factory.mktemp("marts") / "w.duckdb", synthetic_staging(4000, seed=3, as_of=AS_OF)

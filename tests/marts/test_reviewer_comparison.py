@@ -82,7 +82,7 @@ def shares(rv: pl.DataFrame, column: str = "flag") -> tuple[float, float]:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def null_worlds() -> pl.DataFrame:
     """Ten worlds of 4 specialties x 60 reviewers, case mix and a small reviewer effect only."""
     return pl.concat([compare(simulated_cases(seed)) for seed in range(10)])

@@ -29,7 +29,7 @@ def _fixture(name: str) -> pl.DataFrame:
     return pl.read_csv(FIXTURES / name, schema_overrides={"initial_procedure_code": pl.String})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def model():
     settings = load_settings(env={})
     corpus = training_corpus(20_000, settings.seed).rename({"phrase_group": "group"})

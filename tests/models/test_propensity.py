@@ -64,7 +64,7 @@ def synthetic_cases(n: int, seed: int = 0) -> pl.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained() -> tuple[object, dict, pl.DataFrame]:
     cases = synthetic_cases(6000, seed=1)
     model, metrics = train_propensity(cases, seed=3)

@@ -39,12 +39,12 @@ def _marked(*sentences: str) -> list[str]:
     return frame.select(mark_negation(normalise_text(pl.col("s")))).to_series().to_list()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def handwritten() -> pl.DataFrame:
     return pl.read_csv(FIXTURE, schema_overrides={"initial_procedure_code": pl.String})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def corpus_model() -> tuple[object, dict]:
     """Trained as the pipeline does when the warehouse is short of labelled narratives."""
     corpus = training_corpus(20_000, SEED).rename({"phrase_group": "group"})

@@ -106,7 +106,6 @@ def _output_text(nb: nbformat.NotebookNode) -> str:
 
 
 @pytest.mark.notebooks
-@pytest.mark.xdist_group("warehouse")
 @pytest.mark.parametrize("name", EXPECTED)
 def test_notebook_runs_end_to_end_on_a_generated_warehouse(
     name: str, built_warehouse: Path, monkeypatch: pytest.MonkeyPatch, record_property

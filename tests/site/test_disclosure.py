@@ -205,3 +205,19 @@ def test_every_arrangement_of_two_small_cells_in_a_two_by_two_is_protected() -> 
         d = protect(c.model(), THRESHOLD)
         for key, (low, high) in _attack(c, d).items():
             assert high - low >= DEFAULT_PROTECTION, (a, b, key, low, high)
+
+
+def test_a_cell_hidden_to_protect_another_prints_a_star_never_a_small_marker() -> None:
+    """A complement is 0 or at least the threshold: printing it as "<11" would state a falsehood
+    (the data-quality page once printed 29 pending cases as "<11")."""
+    from dashboards.publication import Published
+
+    c = Cells()
+    c.add(["small", "large", "total"], [5, 29, 60])
+    c.add(["other"], [26])
+    c.relate(["r"] * 4, ["small", "large", "other", "total"], [1, 1, 1, -1])
+    published = Published(frames={}, decision=protect(c.model(), THRESHOLD), threshold=THRESHOLD)
+    assert published.marker("small") == "<11"
+    assert published.marker("total") is None
+    complements = {k for k in ("large", "other") if published.hidden(k)}
+    assert complements and {published.marker(k) for k in complements} == {"*"}

@@ -61,7 +61,7 @@ def _parse(path: Path) -> _Refs:
     return parser
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     out = tmp_path_factory.mktemp("site")
     marts = make_marts()

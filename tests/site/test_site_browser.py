@@ -44,7 +44,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     out = tmp_path_factory.mktemp("site")
     marts = make_marts()
@@ -52,7 +52,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     return out, pages
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(site: tuple[Path, list[Path]]) -> Iterator[str]:
     root, _ = site
     handler = functools.partial(_QuietHandler, directory=str(root))
@@ -64,7 +64,7 @@ def server(site: tuple[Path, list[Path]]) -> Iterator[str]:
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     profile = tmp_path_factory.mktemp("chromium-profile")
     options = webdriver.ChromeOptions()
@@ -92,7 +92,7 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrom
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("screenshots")
     print(f"\nscreenshots: {folder}")
