@@ -53,8 +53,11 @@ lint: venv
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/landing/test_contracts_odcs.py
 
+# One worker per core; each test file goes wholly to one worker (its fixtures are built once).
+# The warehouse and attack programmes that several files read are built once per session under a
+# file lock (tests/conftest.py). (xdist's loadgroup does not group under pytest 9: not used.)
 test: venv browser lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 dev: venv
 	@mkdir -p .dagster_home && cp -n pipelines/dagster.yaml .dagster_home/dagster.yaml 2>/dev/null || true

@@ -705,9 +705,11 @@ def protect(
             exposed = certain.select("key").sort("key")
         else:
             ranges = audit(cells, terms, threshold, cache)
-            exposed = ranges.join(cells.select("key", "need"), on="key").filter(
+            # in the audit's order (components, then cells), the same on every run: covers are
+            # chosen one exposed cell after another, so the order decides what is hidden
+            exposed = ranges.join(cells.select("key", "need"), on="key", maintain_order="left").filter(
                 ~(pl.col("range_high") - pl.col("range_low") >= pl.col("need")).fill_null(False)
-            ).sort("key")  # joins keep no order: covers are chosen in key order, the same on every run
+            )
             if exposed.is_empty():
                 break
         streak = {k: streak.get(k, 0) + 1 for k in exposed["key"].to_list()}

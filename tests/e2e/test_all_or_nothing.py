@@ -23,7 +23,8 @@ from pipelines.lib.readers import find_warehouse, open_warehouse
 from pipelines.lib.site.release import current_dir, released_run, snapshot_path
 from pipelines.lib.warehouse import WarehouseBusy, unfinished_run
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("all_or_nothing")]
+# the tests go on from each other's release (make test sends a whole file to one worker)
+pytestmark = pytest.mark.slow
 
 FAST = {"SECONDLOOK_MIN_LABELLED_NARRATIVES": "50", "SECONDLOOK_TEXT_MODEL_CORPUS_SIZE": "500"}
 

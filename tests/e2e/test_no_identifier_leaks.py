@@ -19,7 +19,7 @@ from pipelines.cli.run import run_pipeline
 from pipelines.generate import generate
 from pipelines.generate.dirty import KEY_IDENTIFIERS
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("identifier_leaks")]
+pytestmark = pytest.mark.slow
 
 #: (text planted in a value, the identifying part that must appear nowhere), per Safe Harbor letter.
 PLANTED: dict[str, list[tuple[str, str]]] = {

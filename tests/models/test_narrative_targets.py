@@ -22,7 +22,6 @@ from pipelines.lib.vocabulary import REVIEW_OUTCOMES, SPECIALTIES
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SETS = ("consultant_narratives.csv", "handwritten_narratives.csv")
-pytestmark = pytest.mark.xdist_group("narrative_targets")
 
 
 def _fixture(name: str) -> pl.DataFrame:
