@@ -80,3 +80,24 @@ def built_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Built
 @pytest.fixture(scope="session")
 def built_warehouse(built_run: BuiltRun) -> Path:
     return built_run.warehouse
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tuple[Path, list[Path]]:
+    """The site of the hand-made marts (tests/mart_fixtures.py), built once per session under a
+    file lock and read by the site and browser tests of either worker: (folder, pages in order)."""
+    import json
+
+    from filelock import FileLock
+
+    from dashboards.site import build_site
+    from tests.mart_fixtures import make_marts, make_run_info
+
+    out = shared_root(tmp_path_factory, worker_id) / "fixture-site"
+    done = out.with_suffix(".json")
+    with FileLock(str(out.with_suffix(".lock"))):
+        if not done.exists():
+            marts = make_marts()
+            pages = build_site(marts, out, make_run_info(marts))
+            done.write_text(json.dumps([p.name for p in pages]), encoding="utf-8")
+    return out, [out / name for name in json.loads(done.read_text(encoding="utf-8"))]

@@ -23,8 +23,9 @@ import pytest
 from tests.conftest import shared_root
 from tests.site.attacker import Attack, Key, Range, attack
 
-# The three programmes; SECONDLOOK_ATTACK_SEEDS="1,2,3,4,5" attacks more of them.
-SEEDS = tuple(int(s) for s in os.environ.get("SECONDLOOK_ATTACK_SEEDS", "1,2,3").split(","))
+# `make test` attacks seed 1 (the one CI once saw published differently); `make attack` attacks
+# the three programmes, and SECONDLOOK_ATTACK_SEEDS="1,2,3,4,5" any others.
+SEEDS = tuple(int(s) for s in os.environ.get("SECONDLOOK_ATTACK_SEEDS", "1").split(","))
 # Relations every site of a programme holds; the attacker must find the tables that carry them.
 CORE_RELATIONS = {
     "outcome rows",

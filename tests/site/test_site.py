@@ -62,10 +62,8 @@ def _parse(path: Path) -> _Refs:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    out = tmp_path_factory.mktemp("site")
-    marts = make_marts()
-    return out, build_site(marts, out, make_run_info(marts))
+def built(fixture_site: tuple[Path, list[Path]]) -> tuple[Path, list[Path]]:
+    return fixture_site
 
 
 def test_every_page_is_written_and_returned_overview_first(built) -> None:

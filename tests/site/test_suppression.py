@@ -19,6 +19,12 @@ from pipelines.lib.vocabulary import FLAG_WITHIN, FUNNEL_FLAGS, REVIEW_OUTCOMES,
 from tests.mart_fixtures import make_marts
 
 
+@pytest.fixture(scope="session")
+def fixture_safe():
+    """The hand-made marts made safe once: the disclosure audit is the costly part."""
+    return make_safe(make_marts())
+
+
 def test_primary_mask_flags_one_to_ten_but_not_zero_or_eleven() -> None:
     df = pl.DataFrame({"n": [0, 1, 5, 10, 11, 250, None]})
     assert df.select(primary_mask("n"))["n"].to_list() == [False, True, True, True, False, False, False]
@@ -422,8 +428,8 @@ def test_concordance_raw_agreement_hidden_with_the_n_it_would_give_back() -> Non
     assert safe["n"][1] == 200 and safe["raw_agreement"][1] == 0.7
 
 
-def test_a_specialty_with_a_hidden_total_is_hidden_in_every_mart() -> None:
-    safe = make_safe(make_marts())
+def test_a_specialty_with_a_hidden_total_is_hidden_in_every_mart(fixture_safe) -> None:
+    safe = fixture_safe
     assert "urology" in safe.hidden_specialties  # 8 cases
     for name in ("reviewers", "distribution", "turnaround", "monthly", "flows", "cost", "concordance"):
         frame = getattr(safe, name)
@@ -434,8 +440,8 @@ def test_a_specialty_with_a_hidden_total_is_hidden_in_every_mart() -> None:
         assert (rows[count].is_null() | (rows[count] == 0)).all(), f"{name} shows counts of urology"
 
 
-def test_every_published_count_of_the_fixture_marts_is_zero_or_at_least_eleven() -> None:
-    safe = make_safe(make_marts())
+def test_every_published_count_of_the_fixture_marts_is_zero_or_at_least_eleven(fixture_safe) -> None:
+    safe = fixture_safe
     check_safe(safe)
     assert set(COUNT_COLUMNS) <= set(safe.__dataclass_fields__)
     for name, cols in COUNT_COLUMNS.items():
