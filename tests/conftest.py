@@ -6,7 +6,8 @@ first) and shared, read-only, by the tests of both workers.
 
 from __future__ import annotations
 
-import os
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,38 +43,39 @@ def shared_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Pat
     return base if worker_id == "master" else base.parent
 
 
-@pytest.fixture(scope="session")
-def built_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> BuiltRun:
-    """Built once per session under a file lock, then read (never written) by tests on any worker:
-    tests that run again copy it first."""
-    import json
-
+def built_once(marker: Path, build: Callable[[], object]) -> object:
+    """`build()`'s JSON record, from `marker` if a worker of this session already built it: the
+    first to take the lock builds, the others wait, then read."""
     from filelock import FileLock
 
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(marker.with_suffix(".lock"))):
+        if not marker.exists():
+            marker.write_text(json.dumps(build(), default=str), encoding="utf-8")
+    return json.loads(marker.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def built_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> BuiltRun:
+    """Built once per session (`built_once`), then read (never written) by tests on any worker:
+    tests that run again copy it first."""
     from pipelines.cli.run import run_pipeline
     from pipelines.generate import generate
 
     root = shared_root(tmp_path_factory, worker_id) / "e2e"
-    root.mkdir(parents=True, exist_ok=True)
     landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"
-    done = root / "built.json"
-    with FileLock(str(root.with_suffix(".lock"))):
-        if not done.exists():
-            generated = generate(N_CASES, 5, landing, fmt="csv", dirty_fraction=0.02, enrollment=True)
-            _adversarial_files(landing)
-            # ~1,200 rule-labelled narratives: train on them (plus the corpus), as a real warehouse would.
-            previous = os.environ.get("SECONDLOOK_MIN_LABELLED_NARRATIVES")
-            os.environ["SECONDLOOK_MIN_LABELLED_NARRATIVES"] = "500"
-            try:
-                outcome = run_pipeline(landing, warehouse, site, progress=False)
-            finally:
-                if previous is None:
-                    os.environ.pop("SECONDLOOK_MIN_LABELLED_NARRATIVES")
-                else:
-                    os.environ["SECONDLOOK_MIN_LABELLED_NARRATIVES"] = previous
-            record = {"summary": outcome.summary, "failed": outcome.failed_steps, "generated": generated}
-            done.write_text(json.dumps(record, default=str), encoding="utf-8")
-    record = json.loads(done.read_text(encoding="utf-8"))
+
+    def build() -> dict:
+        generated = generate(N_CASES, 5, landing, fmt="csv", dirty_fraction=0.02, enrollment=True)
+        _adversarial_files(landing)
+        # ~1,200 rule-labelled narratives: train on them (plus the corpus), as a real warehouse would.
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("SECONDLOOK_MIN_LABELLED_NARRATIVES", "500")
+            outcome = run_pipeline(landing, warehouse, site, progress=False)
+        return {"summary": outcome.summary, "failed": outcome.failed_steps, "generated": generated}
+
+    record = built_once(root / "built.json", build)
+    assert isinstance(record, dict)
     return BuiltRun(landing, warehouse, site, record["summary"], record["failed"], record["generated"])
 
 
@@ -84,20 +86,17 @@ def built_warehouse(built_run: BuiltRun) -> Path:
 
 @pytest.fixture(scope="session")
 def fixture_site(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tuple[Path, list[Path]]:
-    """The site of the hand-made marts (tests/mart_fixtures.py), built once per session under a
-    file lock and read by the site and browser tests of either worker: (folder, pages in order)."""
-    import json
-
-    from filelock import FileLock
-
+    """The site of the hand-made marts (tests/mart_fixtures.py), built once per session
+    (`built_once`) and read by the site and browser tests of either worker: (folder, pages in order)."""
     from dashboards.site import build_site
     from tests.mart_fixtures import make_marts, make_run_info
 
     out = shared_root(tmp_path_factory, worker_id) / "fixture-site"
-    done = out.with_suffix(".json")
-    with FileLock(str(out.with_suffix(".lock"))):
-        if not done.exists():
-            marts = make_marts()
-            pages = build_site(marts, out, make_run_info(marts))
-            done.write_text(json.dumps([p.name for p in pages]), encoding="utf-8")
-    return out, [out / name for name in json.loads(done.read_text(encoding="utf-8"))]
+
+    def build() -> list[str]:
+        marts = make_marts()
+        return [p.name for p in build_site(marts, out, make_run_info(marts))]
+
+    names = built_once(out.with_suffix(".json"), build)
+    assert isinstance(names, list)
+    return out, [out / name for name in names]

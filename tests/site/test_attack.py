@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import shared_root
+from tests.conftest import built_once, shared_root
 from tests.site.attacker import Attack, Key, Range, attack
 
 # `make test` attacks seed 1 (the one CI once saw published differently); `make attack` attacks
@@ -281,29 +281,25 @@ def programmes(
 ) -> dict[int, Programme]:
     """One programme per parameter (so the seeds spread over the xdist workers), built once per
     session under a lock whichever worker asks first, then attacked."""
-    from filelock import FileLock
-
     from pipelines.cli.run import run_pipeline
     from pipelines.generate import generate
 
-    shared = shared_root(tmp_path_factory, worker_id) / "attack-programmes"
-    shared.mkdir(parents=True, exist_ok=True)
-    built: dict[int, Programme] = {}
-    for seed in (request.param,):
-        root = shared / f"seed{seed}"
-        landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"
-        with FileLock(str(shared / f"seed{seed}.lock")):
-            if not (root / "built").exists():
-                generate(N_CASES, seed, landing)
-                outcome = run_pipeline(landing, warehouse, site, progress=False)
-                assert outcome.failed_steps == [], outcome.summary
-                (root / "built").write_text(outcome.run_id, encoding="utf-8")
-        built[seed] = Programme(
-            seed, site, _truth(warehouse, site), attack(site), attack(site, pages=False, exact_only=True)
-        )
-    for p in built.values():
-        print(p.figures())
-    return built
+    seed = request.param
+    root = shared_root(tmp_path_factory, worker_id) / "attack-programmes" / f"seed{seed}"
+    landing, warehouse, site = root / "landing", root / "warehouse.duckdb", root / "site"
+
+    def build() -> str:
+        generate(N_CASES, seed, landing)
+        outcome = run_pipeline(landing, warehouse, site, progress=False)
+        assert outcome.failed_steps == [], outcome.summary
+        return outcome.run_id
+
+    built_once(root / "built.json", build)
+    p = Programme(
+        seed, site, _truth(warehouse, site), attack(site), attack(site, pages=False, exact_only=True)
+    )
+    print(p.figures())
+    return {seed: p}
 
 
 @pytest.mark.slow
