@@ -98,3 +98,65 @@ def outcome_colours(col: str = "outcome", alpha: float | None = None) -> pl.Expr
     }
     grey = with_alpha(outcome_colour("?"), alpha) if alpha is not None else outcome_colour("?")
     return pl.col(col).replace_strict(mapping, default=grey, return_dtype=pl.String).alias(col)
+
+
+def fixed_text(expr: pl.Expr, digits: int) -> pl.Expr:
+    """A non-negative number with exactly `digits` decimals: 2.8 -> "2.80" (a cast drops the 0)."""
+    scale = 10**digits
+    whole = (expr * scale).round(0).cast(pl.Int64)
+    return (whole // scale).cast(pl.String) + pl.lit(".") + (whole % scale).cast(pl.String).str.zfill(digits)
+
+
+def money_short(expr: pl.Expr) -> pl.Expr:
+    """Money for a table a board reads: "$71.6M", "$2.80M", "$943k", "$3,645" (three significant
+    figures from $100k up; the CSV keeps every dollar)."""
+    size = expr.abs()
+    sign = pl.when(expr < 0).then(pl.lit("-$")).otherwise(pl.lit("$"))
+    body = (
+        pl.when(size >= 9.995e8)
+        .then(fixed_text(size / 1e9, 2) + pl.lit("B"))
+        .when(size >= 9.995e6)
+        .then(fixed_text(size / 1e6, 1) + pl.lit("M"))
+        .when(size >= 9.9995e5)
+        .then(fixed_text(size / 1e6, 2) + pl.lit("M"))
+        .when(size >= 1e5)
+        .then((size / 1e3).round(0).cast(pl.Int64).cast(pl.String) + pl.lit("k"))
+        .otherwise(thousands_text(size.round(0)))
+    )
+    return sign + body
+
+
+#: The cost scenarios' assumptions in words (marts.cost_sensitivity `assumption`).
+ASSUMPTION_LABELS = {
+    "baseline_completion": "Baseline completion c",
+    "discount_rate": "Discount rate",
+    "horizon": "Horizon",
+    "prices": "Prices",
+    "program_fee": "Fee per review",
+}
+
+
+def assumption_names(col: str = "assumption") -> pl.Expr:
+    """'leakage_non_surgical' -> 'Leakage: non-surgical'; the others from ASSUMPTION_LABELS."""
+    leakage = {f"leakage_{o}": f"Leakage: {outcome_label(o).lower()}" for o in OUTCOMES}
+    known = ASSUMPTION_LABELS | leakage
+    return (
+        pl.when(pl.col(col).is_in(list(known))).then(pl.col(col).replace(known)).otherwise(words(pl.col(col)))
+    ).alias(col)
+
+
+#: The price bases of marts.cost_assumptions' `price_basis_summary`, for a payer.
+PRICE_BASIS_WORDS = {
+    "payer": "the payer's own prices",
+    "observed": "prices observed in the follow-up claims",
+    "catalogue": "reference catalogue prices",
+    "mixed": "mixed bases (the two codes of a case priced differently)",
+}
+
+
+def price_basis_names(expr: pl.Expr) -> pl.Expr:
+    """'observed 99.9%, mixed 0.1%' -> 'prices observed in the follow-up claims 99.9%, mixed ...'."""
+    out = expr.cast(pl.String)
+    for code, text in PRICE_BASIS_WORDS.items():
+        out = out.str.replace_all(rf"\b{code}\b", text)
+    return out

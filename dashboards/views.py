@@ -12,18 +12,22 @@ import polars as pl
 
 from dashboards.formatting import (
     DASH,
+    assumption_names,
+    money_short,
     money_text,
     number_text,
     outcome_names,
     pct_text,
+    price_basis_names,
     range_text,
     specialty_names,
+    words,
 )
 from dashboards.palette import OUTCOMES, outcome_label
 from dashboards.publication import REALIZED_MEASURES, VERIFIED_MEASURES
 from dashboards.suppression import DEFAULT_THRESHOLD, PRIMARY_SUFFIX, SUPPRESSED_SUFFIX, count_text
 from dashboards.tables import Table
-from pipelines.lib.vocabulary import FLAG_ORDER, FLAGS_BEYOND_95, FUNNEL_FLAGS
+from pipelines.lib.vocabulary import FLAG_ORDER, FLAGS_BEYOND_95, FUNNEL_FLAGS, HEADLINE_OUTCOMES
 
 
 def _drop_flags(df: pl.DataFrame) -> pl.DataFrame:
@@ -58,7 +62,9 @@ def outcome_rates_table(
         f"Each cell: share of reviewed cases (cases). 95% Wilson intervals are in the CSV. "
         f"&lt;{threshold}: fewer than {threshold} cases; *: hidden so a small cell cannot be recovered from totals."
     )
-    return Table(slug, title, csv, html, note=note)
+    others = tuple(outcome_label(o) for o in present if o not in HEADLINE_OUTCOMES)
+    details = (("More invasive, alternative and unclassified", others),) if others else ()
+    return Table(slug, title, csv, html, note=note, details=details)
 
 
 def outcome_detail_table(
@@ -103,8 +109,8 @@ def monthly_table(monthly: pl.DataFrame, slug: str, title: str, threshold: int =
 def flows_table(flows: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
     csv = _drop_flags(flows.with_columns(count_text("n", threshold)))
     html = flows.sort("n", descending=True, nulls_last=True).select(
-        pl.col("source").str.replace_all("_", " ").alias("First recommendation"),
-        pl.col("target").str.replace_all("_", " ").alias("Second opinion"),
+        words(pl.col("source")).alias("First recommendation"),
+        words(pl.col("target")).alias("Second opinion"),
         outcome_names().alias("Outcome"),
         count_text("n", threshold, thousands=True).alias("Cases"),
     )
@@ -147,23 +153,44 @@ def reviewers_table(reviewers: pl.DataFrame, slug: str, title: str, max_rows: in
     cusum = "cusum_high_signal_month" in shown.columns and "cusum_low_signal_month" in shown.columns
     html = shown.select(
         pl.col("reviewer_id").alias("Reviewer"),
-        pl.col("flag").alias("Compared with case mix"),
-        *([_cusum_text().alias("Over time (CUSUM)")] if cusum else []),
+        words(pl.col("flag")).alias("Compared with case mix"),
         pl.col("n").cast(pl.String).alias("Cases"),
-        number_text(pl.col("expected"), 1).alias("Expected changes"),
         pl.col("observed").cast(pl.String).alias("Observed changes"),
+        number_text(pl.col("expected"), 1).alias("Expected changes"),
         number_text(pl.col("o_e")).alias("O/E"),
-        _ci("o_e_ci_low", "o_e_ci_high", number_text).alias("O/E 95% CI"),
         _ci("o_e_lower_998", "o_e_upper_998", number_text).alias("O/E 99.8% limits"),
+        _ci("o_e_ci_low", "o_e_ci_high", number_text).alias("O/E 95% CI"),
+        *([_cusum_text().alias("Over time (CUSUM)")] if cusum else []),
         pct_text(pl.col("change_rate")).alias("Change rate"),
-        pl.col("raw_flag").alias("Change rate, unadjusted"),
+        words(pl.col("raw_flag")).alias("Change rate, unadjusted"),
+    )
+    details = (
+        (
+            "The reviewer's own interval, the CUSUM over time and the unadjusted rate",
+            (
+                "O/E 95% CI",
+                *(["Over time (CUSUM)"] if cusum else []),
+                "Change rate",
+                "Change rate, unadjusted",
+            ),
+        ),
     )
     note = (
         f"{hidden} reviewer(s) not shown: fewer than 11 cases, or fewer than 11 changed or confirmed, or hidden so "
         "their count cannot be recovered from the specialty total. Expected changes come from each case's "
         "referral-time case mix; the limits are widened for the spread between reviewers (see the methodology)."
     )
-    return Table(slug, title, csv, html, note=note, max_rows=max_rows, label_cols=3 if cusum else 2)
+    return Table(
+        slug,
+        title,
+        csv,
+        html,
+        note=note,
+        max_rows=max_rows,
+        label_cols=2,
+        text_cols=("Over time (CUSUM)", "Change rate, unadjusted"),
+        details=details,
+    )
 
 
 def dispersion_caption(reviewers: pl.DataFrame, specialty: str) -> str:
@@ -287,13 +314,19 @@ def concordance_table(conc: pl.DataFrame, slug: str, title: str, threshold: int 
             else []
         ),
     )
+    details = (
+        (
+            "Cohen's unweighted κ and the cases left out",
+            tuple(c for c in ("Cohen's κ", "95% CI ", "Left out: no tier") if c in html.columns),
+        ),
+    )
     note = (
         "Both kappas use the same cases: those with a tier on both sides. Left out of both: deferred cases "
         "(no second plan yet) and unclassified cases (counted in the outcome table), and cases with no tier on "
         "one side (an unknown initial code, or a change with no catalogue code, such as a narrative that named "
         "no procedure). Weighted κ gives partial credit by tier distance; the band is read from it."
     )
-    return Table(slug, title, csv, html, note=note)
+    return Table(slug, title, csv, html, note=note, details=details, text_cols=("Landis & Koch band",))
 
 
 def landis_koch(kappa: pl.Expr) -> pl.Expr:
@@ -336,34 +369,54 @@ def cost_table(
         )
     )
     name = specialty_names(label_col) if label_col == "specialty" else pl.col(label_col).cast(pl.String)
+    money = money_short
     cols = [
         name.alias(label),
         count_text("n_cases", threshold, thousands=True).alias("Cases"),
-        money_text(pl.col("gross_avoided")).alias("Gross avoided (projected)"),
-        _ci("gross_ci_low", "gross_ci_high", money_text).alias("95% CI"),
-        money_text(pl.col("program_cost")).alias("Programme cost"),
-        money_text(pl.col("net_avoided")).alias("Net avoided (projected)"),
-        _ci("net_ci_low", "net_ci_high", money_text).alias("95% CI "),
-        money_text(pl.col("per_case_net")).alias("Net per case"),
+        money(pl.col("net_avoided")).alias("Net avoided (projected)"),
+        _ci("net_ci_low", "net_ci_high", money).alias("95% CI "),
         number_text(pl.col("roi")).alias("ROI"),
         _ci("roi_ci_low", "roi_ci_high", number_text).alias("ROI 95% CI"),
     ]
-    if all(c in cost.columns for c in ("n_verified", *REALIZED_MEASURES)):
+    verified_net = all(c in cost.columns for c in ("n_closed_cohort", *VERIFIED_MEASURES))
+    if verified_net:
         cols += [
-            count_text("n_verified", threshold, thousands=True).alias("Verified cases"),
-            money_text(pl.col("realized_avoided")).alias("Verified gross"),
-            _ci("realized_ci_low", "realized_ci_high", money_text).alias("Verified 95% CI"),
+            money(pl.col("verified_net")).alias("Verified net"),
+            _ci("verified_ci_low", "verified_ci_high", money).alias("Verified net 95% CI"),
         ]
-    if all(c in cost.columns for c in ("n_closed_cohort", *VERIFIED_MEASURES)):
-        cols += [
-            count_text("n_closed_cohort", threshold, thousands=True).alias("Closed cohort"),
-            money_text(pl.col("verified_net")).alias("Verified net"),
-            _ci("verified_ci_low", "verified_ci_high", money_text).alias("Verified net 95% CI"),
-        ]
+    projected = [
+        money(pl.col("gross_avoided")).alias("Gross avoided (projected)"),
+        _ci("gross_ci_low", "gross_ci_high", money).alias("95% CI"),
+        money(pl.col("program_cost")).alias("Programme cost"),
+        money_text(pl.col("per_case_net")).alias("Net per case"),
+    ]
     if "deferred_avoided" in cost.columns:
-        cols.append(money_text(pl.col("deferred_avoided")).alias("Deferred (provisional)"))
+        projected.append(money(pl.col("deferred_avoided")).alias("Deferred (provisional)"))
     if "unpriced_changes" in cost.columns:
-        cols.append(count_text("unpriced_changes", threshold, thousands=True).alias("Unpriced changes"))
+        projected.append(count_text("unpriced_changes", threshold, thousands=True).alias("Unpriced changes"))
+    verified = []
+    if all(c in cost.columns for c in ("n_verified", *REALIZED_MEASURES)):
+        verified += [
+            count_text("n_verified", threshold, thousands=True).alias("Verified cases"),
+            money(pl.col("realized_avoided")).alias("Verified gross"),
+            _ci("realized_ci_low", "realized_ci_high", money).alias("Verified 95% CI"),
+        ]
+    if verified_net:
+        verified.append(count_text("n_closed_cohort", threshold, thousands=True).alias("Closed cohort"))
+    cols += projected + verified
+    details = (
+        ("Gross, programme cost, per case and deferred", tuple(e.meta.output_name() for e in projected)),
+        *(
+            (
+                (
+                    "Verified against claims: cases, gross and the closed cohort",
+                    tuple(e.meta.output_name() for e in verified),
+                ),
+            )
+            if verified
+            else ()
+        ),
+    )
     html = cost.select(cols)
     note = (
         "Projected: every classified case, E0 (the first plan, completed at the baseline rate) minus E1 (the second "
@@ -372,20 +425,20 @@ def cost_table(
         "savings are inside the projected gross and provisional. Unpriced changes claim nothing. ROI = net avoided / "
         "programme cost. Intervals: 95% bootstrap over cases, re-estimating the rates and observed prices."
     )
-    return Table(slug, title, csv, html, note=note, max_rows=max_rows)
+    return Table(slug, title, csv, html, note=note, max_rows=max_rows, details=details)
 
 
 def sensitivity_table(sens: pl.DataFrame, slug: str, title: str) -> Table:
     html = sens.sort("specialty", "assumption", "scenario").select(
         specialty_names().alias("Specialty"),
-        pl.col("assumption").str.replace_all("_", " ").alias("Assumption"),
-        pl.col("scenario").alias("Scenario"),
+        assumption_names().alias("Assumption"),
+        words(pl.col("scenario")).alias("Scenario"),
         pl.col("setting").alias("Setting"),
-        money_text(pl.col("net_avoided")).alias("Net avoided"),
-        money_text(pl.col("base_net_avoided")).alias("Base net"),
-        money_text(pl.col("delta")).alias("Change"),
+        money_short(pl.col("net_avoided")).alias("Net avoided"),
+        money_short(pl.col("base_net_avoided")).alias("Base net"),
+        money_short(pl.col("delta")).alias("Change"),
     )
-    return Table(slug, title, sens, html, label_cols=4)
+    return Table(slug, title, sens, html, label_cols=4, key_cols=3)
 
 
 def targeting_table(
@@ -415,8 +468,8 @@ def dq_files_table(files: pl.DataFrame, slug: str, title: str, threshold: int = 
         "rows_duplicate": "Duplicate",
     }
     html = files.select(
-        pl.col("record_type").alias("Record type"),
-        pl.col("status").str.replace_all("_", " ").alias("Status"),
+        words(pl.col("record_type")).alias("Record type"),
+        words(pl.col("status")).alias("Status"),
         pl.col("n_files").cast(pl.String).alias("Files"),
         *[count_text(c, threshold, thousands=True).alias(labels[c]) for c in counts],
     )
@@ -427,9 +480,9 @@ def dq_files_table(files: pl.DataFrame, slug: str, title: str, threshold: int = 
 def dq_rules_table(rules: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
     csv = _drop_flags(rules.with_columns(count_text("n_rows", threshold)))
     html = rules.sort("n_rows", descending=True, nulls_last=True).select(
-        pl.col("record_type").alias("Record type"),
+        words(pl.col("record_type")).alias("Record type"),
         pl.col("field").alias("Field"),
-        pl.col("rule").alias("Rule"),
+        words(pl.col("rule")).alias("Rule"),
         count_text("n_rows", threshold, thousands=True).alias("Rows"),
     )
     return Table(
@@ -493,28 +546,45 @@ def key_value_table(items: dict[str, object], slug: str, title: str, note: str =
     )
 
 
+#: The catalogue's columns as a reader names them (reference.procedures -> the methodology page).
+PRICE_COLUMNS = {
+    "procedure_code": "Procedure code",
+    "description": "Description",
+    "specialty": "Specialty",
+    "family": "Family",
+    "tier": "Tier",
+    "cost_usd": "Price",
+    "cost_basis": "Price basis",
+    "cost_year": "Price year",
+    "cost_is_estimate": "Estimate",
+    "cost_source": "Price source",
+}
+
+
 def price_sources_table(prices: pl.DataFrame, slug: str, title: str) -> Table:
-    wanted = [
-        c
-        for c in (
-            "procedure_code",
-            "description",
-            "specialty",
-            "family",
-            "tier",
-            "cost_usd",
-            "cost_basis",
-            "cost_year",
-            "cost_source",
-            "cost_is_estimate",
-        )
-        if c in prices.columns
-    ]
+    """The reference catalogue: code, family, tier and price first; each price's source behind a
+    disclosure (long citations would push the table past the page)."""
+    wanted = [c for c in PRICE_COLUMNS if c in prices.columns]
     frame = prices.select(wanted)
-    html = frame.with_columns(
-        *([money_text(pl.col("cost_usd")).alias("cost_usd")] if "cost_usd" in wanted else []),
-    ).rename({c: c.replace("_", " ").capitalize() for c in wanted})
-    return Table(slug, title, frame, html, label_cols=len(wanted))
+    shown = {
+        "procedure_code": pl.col("procedure_code").cast(pl.String),
+        "description": pl.col("description").cast(pl.String),
+        "specialty": specialty_names(),
+        "family": words(pl.col("family")),
+        "tier": pl.col("tier").cast(pl.String),
+        "cost_usd": money_text(pl.col("cost_usd")),
+        "cost_basis": words(pl.col("cost_basis")),
+        "cost_year": pl.col("cost_year").cast(pl.String),
+        "cost_is_estimate": pl.when(pl.col("cost_is_estimate")).then(pl.lit("yes")).otherwise(pl.lit("no"))
+        if "cost_is_estimate" in wanted and prices.schema["cost_is_estimate"] == pl.Boolean
+        else pl.col("cost_is_estimate").cast(pl.String),
+        "cost_source": pl.col("cost_source").cast(pl.String),
+    }
+    html = frame.select(shown[c].alias(PRICE_COLUMNS[c]) for c in wanted)
+    text = tuple(PRICE_COLUMNS[c] for c in ("cost_basis", "cost_is_estimate", "cost_source") if c in wanted)
+    details = (("Where each price comes from", ("Price source",)),) if "cost_source" in wanted else ()
+    label_cols = sum(c in wanted for c in ("procedure_code", "description", "specialty", "family"))
+    return Table(slug, title, frame, html, label_cols=label_cols, text_cols=text, details=details)
 
 
 def cost_assumptions_table(assumptions: pl.DataFrame, slug: str, title: str) -> Table:
@@ -534,14 +604,28 @@ def cost_assumptions_table(assumptions: pl.DataFrame, slug: str, title: str) -> 
         money_text(pl.col("conservative_cost_used")).fill_null(DASH).alias("Conservative pathway"),
         money_text(pl.col("workup_cost_used")).fill_null(DASH).alias("Work-up"),
         money_text(pl.col("program_fee_usd")).alias("Fee per review"),
-        pl.col("price_basis_summary").alias("Price basis (share of gross)"),
+        price_basis_names(pl.col("price_basis_summary")).alias("Price basis (share of gross)"),
     )
     note = (
         "Claims are complete up to the claims-through date; a horizon is closed when the opinion date plus the "
         "horizon falls on or before it. Catalogue prices keep their own year: no sourced medical-care price index "
         "is applied."
     )
-    return Table(slug, title, assumptions, html, note=note, label_cols=1)
+    return Table(
+        slug,
+        title,
+        assumptions,
+        html,
+        note=note,
+        label_cols=1,
+        text_cols=("Baseline completion c", "Price basis (share of gross)"),
+        details=(
+            (
+                "Conservative pathway, work-up and fee",
+                ("Conservative pathway", "Work-up", "Fee per review", "Horizon (months)"),
+            ),
+        ),
+    )
 
 
 def cost_rates_table(rates: pl.DataFrame, slug: str, title: str, threshold: int = DEFAULT_THRESHOLD) -> Table:
@@ -563,11 +647,29 @@ def cost_rates_table(rates: pl.DataFrame, slug: str, title: str, threshold: int 
         pct_text(pl.col("rate_used")).fill_null("suppressed").alias("In force"),
         pl.col("basis").alias("Basis"),
         pl.col("source").alias("Source"),
-    )
+    ).select(
+        "Specialty", "Rate", "In force", "Observed", "Wilson 95% CI", "Basis",
+        "Closed cases with claims", "Billed for the initial family", "No claims seen", "Source",
+    )  # fmt: skip
     note = (
         "Observed rates count closed-horizon cases with some claim (or enrollment through the horizon); cases with "
         "no claims at all are left out and shown as 'no claims seen'. A rate is observed at the minimum number of "
         "cases or more; below it leakage falls back to the specialty's pooled rate over changed outcomes, then to "
         "the published default, and baseline completion to its reference value."
     )
-    return Table(slug, title, csv, html, note=note, label_cols=2)
+    return Table(
+        slug,
+        title,
+        csv,
+        html,
+        note=note,
+        label_cols=2,
+        key_cols=2,
+        text_cols=("Basis", "Source"),
+        details=(
+            (
+                "The closed cases each rate is observed on, and the sources",
+                ("Closed cases with claims", "Billed for the initial family", "No claims seen", "Source"),
+            ),
+        ),
+    )

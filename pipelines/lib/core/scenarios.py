@@ -16,6 +16,7 @@ import polars as pl
 
 from pipelines.lib.core.claims import LEAKAGE_OUTCOMES
 from pipelines.lib.core.costs import CostAssumptions
+from pipelines.lib.vocabulary import outcome_label
 
 SCENARIOS: tuple[str, ...] = ("low", "high")
 PRICE_SWING, FEE_SWING = 0.2, 0.5
@@ -72,7 +73,7 @@ def sensitivity_scenarios(
                 Scenario(
                     leakage_assumption(outcome),
                     end,
-                    f"leakage of {outcome.replace('_', ' ')} cases at the {end} end of each specialty's interval",
+                    f"leakage of {outcome_label(outcome).lower()} cases at the {end} end of each specialty's interval",
                     replace(base, leakage_override=ends[end]),
                 )
             )
