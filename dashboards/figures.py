@@ -19,7 +19,9 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from dashboards.formatting import (
+    assumption_names,
     html_escape,
+    money_short,
     money_text,
     number_text,
     outcome_colours,
@@ -61,7 +63,14 @@ TEMPLATE = go.layout.Template(
         "margin": {"l": 70, "r": 30, "t": 60, "b": 60},
         "hoverlabel": {"font": {"family": FONT, "size": 13}, "align": "left"},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        "xaxis": {"gridcolor": GRID, "linecolor": MUTED, "zerolinecolor": GRID, "automargin": True},
+        # the standoff keeps the first x label clear of the lowest y label at the origin
+        "xaxis": {
+            "gridcolor": GRID,
+            "linecolor": MUTED,
+            "zerolinecolor": GRID,
+            "automargin": True,
+            "ticklabelstandoff": 6,
+        },
         "yaxis": {"gridcolor": GRID, "linecolor": MUTED, "zerolinecolor": GRID, "automargin": True},
     }
 )
@@ -245,11 +254,8 @@ def p_chart_figure(
     One set of five traces per outcome; buttons switch the outcome shown (the confirmed share
     by default). Points outside the limits are marked as signals.
     """
-    fig = _figure(
-        f"Monthly p-chart — {outcome_label(default_outcome)}",
-        "Month of opinion",
-        "Share of reviewed cases (%)",
-    )
+    # no x title: the months read as months, and the legend sits where it would be
+    fig = _figure(f"Monthly p-chart — {specialty_label(specialty)}", "", "Share of reviewed cases (%)")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     sub = monthly.filter(pl.col("specialty") == specialty).sort("month")
     present = [o for o in OUTCOMES if not sub.filter(pl.col("outcome") == o).is_empty()]
@@ -324,6 +330,7 @@ def p_chart_figure(
                 hovertemplate="%{x|%b %Y}: %{y:.1%} is outside the 3σ limits<extra></extra>",
             )
         )
+    notes = {o: _suppressed_series_note(sub.filter(pl.col("outcome") == o), o, threshold) for o in present}
     buttons = []
     for i, outcome in enumerate(present):
         vis = [j // P_CHART_TRACES == i for j in range(len(present) * P_CHART_TRACES)]
@@ -331,25 +338,58 @@ def p_chart_figure(
             {
                 "label": outcome_label(outcome),
                 "method": "update",
-                "args": [{"visible": vis}, {"title.text": f"Monthly p-chart — {outcome_label(outcome)}"}],
+                "args": [
+                    {"visible": vis},
+                    {"annotations": notes[outcome]},
+                ],
             }
         )
+    # the menu sits alone in the top margin, left; the legend is below the plot, where a wrapped
+    # legend cannot reach the menu at any width
     fig.update_layout(
         updatemenus=[
             {
                 "type": "dropdown",
                 "buttons": buttons,
                 "active": present.index(shown),
-                "x": 1.0,
-                "xanchor": "right",
-                "y": 1.18,
-                "yanchor": "top",
+                "x": 0.0,
+                "xanchor": "left",
+                "y": 1.02,
+                "yanchor": "bottom",
                 "showactive": True,
             }
         ],
-        margin={"t": 90},
+        annotations=notes[shown],
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"},
+        margin={"t": 56, "b": 40},
     )
     return fig
+
+
+def _suppressed_series_note(part: pl.DataFrame, outcome: str, threshold: int) -> list[dict[str, object]]:
+    """The in-place message of a menu choice whose months are (nearly) all hidden: without it,
+    an outcome with every month suppressed draws an empty frame and one with a single month a
+    lone dot, and either reads as a broken chart."""
+    shown = int(part["rate"].is_not_null().sum())
+    months = part.height
+    if shown >= 2:
+        return []
+    why = f"<br>(fewer than {threshold} cases, or hidden to protect such a month)"
+    label = outcome_label(outcome)
+    head = "every month is" if shown == 0 else f"{months - 1} of {months} months are"
+    text = f"{label}: {head} suppressed{why}"
+    return [
+        {
+            "text": text,
+            "showarrow": False,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0.5,
+            "y": 0.5,
+            "font": {"size": 14, "color": MUTED},
+            "bgcolor": "rgba(255,255,255,0.85)",
+        }
+    ]
 
 
 def sankey_figure(flows: pl.DataFrame, specialty: str, *, threshold: int = DEFAULT_THRESHOLD) -> go.Figure:
@@ -863,7 +903,7 @@ def roi_figure(
     cost: pl.DataFrame, label_col: str = "specialty", *, title: str = "Return on programme cost"
 ) -> go.Figure:
     """ROI (net avoided per dollar of programme cost) with its 95% interval."""
-    fig = _figure(title, "", "Net avoided per $1 of programme cost")
+    fig = _figure(title, "", "Net avoided per $1 of fee")
     visible = cost.filter(pl.col("roi").is_not_null())
     if visible.is_empty():
         return _empty_note(fig, "No ROI to show (no data or suppressed)")
@@ -900,25 +940,36 @@ def roi_figure(
 def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figure:
     """Tornado chart: how far net cost avoided moves when each assumption goes low or high.
 
-    Assumptions are sorted by the width of their swing, widest on top."""
+    Assumptions are sorted by the width of their swing, widest on top. Each bar carries only its
+    change in short money ("+$4.2M"): the scenario's setting in words is in the hover and in the
+    sensitivity table, since a sentence beside every bar overlaps its neighbours at page width.
+    """
+    sub = sensitivity.filter(pl.col("specialty") == specialty)
+    base = sub["base_net_avoided"].drop_nulls() if "base_net_avoided" in sub.columns else pl.Series([])
+    # short enough for the printed page's width: Plotly never wraps an axis title
+    base_text = f" (base ${float(base[0]) / 1e6:,.1f}M)" if base.len() else ""
     fig = _figure(
         f"Sensitivity of net cost avoided — {specialty_label(specialty)}",
-        "Change in net cost avoided (US dollars)",
+        f"Change in net cost avoided{base_text}",
         "",
     )
-    fig.update_xaxes(tickprefix="$", tickformat=",.0f")
-    sub = sensitivity.filter(pl.col("specialty") == specialty)
+    fig.update_xaxes(tickprefix="$", tickformat=",.3s")
     if sub.is_empty():
         return _empty_note(fig, "No sensitivity analysis in this run (or suppressed)")
     swing = sub.group_by("assumption").agg(w=pl.col("delta").abs().max())
     sub = sub.join(swing, on="assumption").sort("w", "assumption")
-    sub = sub.with_columns(_label=pl.col("assumption").str.replace_all("_", " "))
-    base = sub["base_net_avoided"].drop_nulls()
+    sub = sub.with_columns(_label=html_escape(assumption_names("assumption")))
     for scenario, colour, name in (("low", LIMIT_95, "Low scenario"), ("high", PROJECTED, "High scenario")):
         part = sub.filter(pl.col("scenario") == scenario)
         if part.is_empty():
             continue
-        hover = part.select(
+        labels = part.select(
+            (
+                pl.when(pl.col("delta") > 0).then(pl.lit("+")).otherwise(pl.lit(""))
+                + money_short(pl.col("delta"))
+            )
+            .fill_null("")
+            .alias("t"),
             (
                 html_escape(pl.col("setting"))
                 + pl.lit("<br>net ")
@@ -926,8 +977,8 @@ def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figu
                 + pl.lit(" (change ")
                 + money_text(pl.col("delta"))
                 + pl.lit(")")
-            ).alias("h")
-        )["h"].to_list()
+            ).alias("h"),
+        )
         fig.add_trace(
             go.Bar(
                 name=name,
@@ -935,23 +986,19 @@ def tornado_figure(sensitivity: pl.DataFrame, specialty: str = "all") -> go.Figu
                 x=part["delta"].to_list(),
                 orientation="h",
                 marker={"color": colour},
-                text=part["setting"].to_list(),
+                text=labels["t"].to_list(),
                 textposition="outside",
                 textangle=0,
+                textfont={"size": 12},
                 cliponaxis=False,
-                customdata=hover,
+                customdata=labels["h"].to_list(),
                 hovertemplate="<b>%{y}</b><br>%{customdata}<extra></extra>",
             )
         )
-    fig.add_vline(
-        x=0,
-        line={"color": INK, "width": 1.5},
-        annotation_text=f"base net ${float(base[0]):,.0f}" if base.len() else "base",
-        annotation_position="top",
-    )
+    fig.add_vline(x=0, line={"color": INK, "width": 1.5})
     widest = float(cast(float, sub["delta"].abs().max()) or 1.0)
-    fig.update_xaxes(range=[-1.35 * widest, 1.35 * widest])
-    fig.update_layout(barmode="overlay", margin={"l": 120})
+    fig.update_xaxes(range=[-1.3 * widest, 1.3 * widest])
+    fig.update_layout(barmode="overlay")
     return fig
 
 
@@ -1030,12 +1077,15 @@ def files_figure(files: pl.DataFrame) -> go.Figure:
 
 
 def rows_figure(files: pl.DataFrame, *, threshold: int = DEFAULT_THRESHOLD) -> go.Figure:
-    """Rows loaded, quarantined and duplicate per record type and file status (suppressed)."""
-    fig = _figure("Rows by outcome of ingest", "Record type · file status", "Rows (log scale)")
+    """Rows loaded, quarantined and duplicate per record type and file status (suppressed).
+
+    Horizontal bars: the labels ("Follow ups · duplicate file") read level on the y axis, where
+    on an x axis they would be turned and overlap one another at page width."""
+    fig = _figure("Rows by outcome of ingest", "Rows (log scale)", "")
     if files.is_empty():
         return _empty_note(fig, "No files in this run")
     x = files.select(
-        (pl.col("record_type") + pl.lit(" · ") + pl.col("status").str.replace_all("_", " ")).alias("x")
+        (words(pl.col("record_type")) + pl.lit(" · ") + pl.col("status").str.replace_all("_", " ")).alias("x")
     )["x"].to_list()
     for col, name, colour in (
         ("rows_loaded", "Loaded", VERIFIED),
@@ -1050,11 +1100,15 @@ def rows_figure(files: pl.DataFrame, *, threshold: int = DEFAULT_THRESHOLD) -> g
         fig.add_trace(
             go.Bar(
                 name=name,
-                x=x,
-                y=files[col].to_list(),
+                y=x,
+                # a log axis has no 0: each bar starts at 1 row (not at minus infinity, far off
+                # the page) and spans base + x, so it ends at its count
+                x=files.select((pl.col(col) - 1).clip(0))[col].to_list(),
+                base=1,
+                orientation="h",
                 marker={"color": colour},
                 customdata=hover,
-                hovertemplate="%{x}<br>" + name + ": %{customdata}<extra></extra>",
+                hovertemplate="%{y}<br>" + name + ": %{customdata}<extra></extra>",
             )
         )
     biggest = max(
@@ -1065,9 +1119,10 @@ def rows_figure(files: pl.DataFrame, *, threshold: int = DEFAULT_THRESHOLD) -> g
         ),
         default=10.0,
     )
-    fig.update_yaxes(
+    fig.update_xaxes(
         type="log", range=[0, float(np.log10(max(biggest, 10.0))) + 0.2], dtick=1, tickformat=","
     )
+    fig.update_yaxes(autorange="reversed")
     fig.update_layout(barmode="group")
     return fig
 

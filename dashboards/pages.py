@@ -7,6 +7,7 @@ missing or empty mart turns its section into a short "not in this run" note inst
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,19 +22,16 @@ import polars as pl
 
 from dashboards import figures, views
 from dashboards.disclosure import DEFAULT_PROTECTION
-from dashboards.formatting import DASH, money_text, number_text, pct_text
+from dashboards.formatting import DASH, money_text, number_text, pct_text, price_basis_names
 from dashboards.palette import HEADLINE_OUTCOMES, outcome_colour, outcome_label, specialty_label
 from dashboards.publication import ALL, publish, summary_count
 from dashboards.suppression import DEFAULT_THRESHOLD, check_no_small_counts, count_text, primary_label
 from dashboards.tables import Table, render_table
 from pipelines.lib.vocabulary import SPECIALTIES
 
-PLOT_CONFIG = {
-    "displaylogo": False,
-    "responsive": True,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-    "toImageButtonOptions": {"format": "png", "scale": 2},
-}
+#: No mode bar: with the titles outside the charts it would sit over the legend, and every chart's
+#: numbers are in the table (and its CSV) beside it. Zoom by dragging; double-click resets.
+PLOT_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
 
 
 def _get(marts: dict[str, pl.DataFrame], name: str) -> pl.DataFrame | None:
@@ -209,23 +207,39 @@ class PageBuilder:
         self.tables: list[Table] = []
         self.scripts: list[str] = []
         self._n = 0
+        self._section = ""
 
     def html(self, text: str) -> None:
         self.parts.append(text)
 
     def section(self, title: str, intro: str = "", anchor: str = "") -> None:
+        self._section = title
         anchor = anchor or re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
         self.parts.append(f'<h2 id="{anchor}">{escape(title)}</h2>')
         if intro:
             self.parts.append(f'<p class="section-intro">{intro}</p>')
 
     def figure(self, fig: go.Figure, caption: str = "", size: str = "") -> None:
+        """A chart whose title is page text above it, not Plotly's: a wrapped legend grows up
+        into the top margin, and over a Plotly title it would overlap (seen at 1024 px); as text
+        the title wraps, prints and reads to a screen reader like the page's other headings."""
         self._n += 1
         div_id = f"{self.slug}-fig-{self._n}"
-        title = fig.layout.title.text or "chart"
+        title = fig.layout.title.text or ""
+        fig = go.Figure(fig)
+        fig.update_layout(title_text="")
+        if fig.layout.margin.t is None:
+            fig.update_layout(margin_t=24)  # the legend, when there is one, widens it as it needs
         spec = pio.to_json(fig, validate=False, pretty=False).replace("</", "<\\/")
+        label = escape(title) if title else "chart"
         self.parts.append(
-            f'<figure class="chart"><div id="{div_id}" class="plot {size}" role="img" aria-label="{escape(title)}"></div>'
+            '<figure class="chart">'
+            + (
+                f'<p class="chart-title" id="{div_id}-title">{escape(title)}</p>'
+                if title and title.lower() != self._section.lower()
+                else ""
+            )
+            + f'<div id="{div_id}" class="plot {size}" role="img" aria-label="{label}"></div>'
             + (f"<figcaption>{caption}</figcaption>" if caption else "")
             + "</figure>"
         )
@@ -339,6 +353,23 @@ def _verified_card(row: pl.DataFrame, threshold: int) -> list[tuple[str, str, st
     ]
 
 
+def _verified_per_case_card(row: pl.DataFrame, threshold: int) -> list[tuple[str, str, str, str]]:
+    """Verified net per case of the closed cohort, beside the projected net per case: the same
+    basis (net of every review's fee, per reviewed case), on the cases whose horizon has closed."""
+    if not {"verified_net", "n_closed_cohort"} <= set(row.columns):
+        return []
+    value = _first(
+        row,
+        pl.when(pl.col("n_closed_cohort") > 0).then(
+            money_text(pl.col("verified_net") / pl.col("n_closed_cohort"))
+        ),
+    )
+    if value is None:
+        return [("Net per case (verified)", "—", "no closed horizon yet, or suppressed", "#009E73")]
+    cohort = _first(row, count_text("n_closed_cohort", threshold, thousands=True)) or "—"
+    return [("Net per case (verified)", value, f"over the closed cohort of {cohort} cases", "#009E73")]
+
+
 def _assumption_cards(safe: SafeMarts) -> list[tuple[str, str, str, str]]:
     """The claims-through date and the deferred line, as the cost page's second row of cards."""
     cards = []
@@ -367,6 +398,64 @@ def _assumption_cards(safe: SafeMarts) -> list[tuple[str, str, str, str]]:
                 )
             )
     return cards
+
+
+def _month_range(monthly: pl.DataFrame | None) -> str:
+    """'October 2024 to October 2026': the months of opinion the figures cover."""
+    if monthly is None or monthly.is_empty():
+        return ""
+    first, last = monthly["month"].min(), monthly["month"].max()
+    if not (isinstance(first, dt.date) and isinstance(last, dt.date)):
+        return ""
+    return f"{first:%B %Y} to {last:%B %Y}"
+
+
+def _cost_basis_facts(safe: SafeMarts) -> list[str]:
+    """What the money rests on, in a payer's words: the months covered, the claims-through date,
+    the price basis with the share on estimated prices, whether the payer's prices were applied,
+    and the baseline completion and leakage (the deferred line is a card above)."""
+    facts = []
+    covered = _month_range(safe.monthly)
+    if covered:
+        facts.append(f"<strong>Period:</strong> all time, opinions from {escape(covered)}.")
+    a = (
+        safe.cost_assumptions.filter(pl.col("specialty") == ALL)
+        if safe.cost_assumptions is not None
+        else None
+    )
+    if a is not None and not a.is_empty():
+        row = a.row(0, named=True)
+        facts.append(
+            f"<strong>Claims through:</strong> {escape(str(row['claims_through'] or '—'))} "
+            f"({escape(str(row['claims_through_basis'] or ''))}): a case's horizon counts as verified only "
+            "when it closed by then."
+        )
+        basis = _first(a, price_basis_names(pl.col("price_basis_summary"))) or "—"
+        share = row.get("share_estimated")
+        estimated = (
+            f" {share:.1%} of the projected gross rests on at least one <em>estimated</em> catalogue price "
+            "(not a published Medicare payment, hospital cost or commercial price)."
+            if share is not None
+            else ""
+        )
+        facts.append(f"<strong>Prices:</strong> the projected gross rests on {escape(basis)}.{estimated}")
+        payer = row.get("payer_priced_codes")
+        if payer is not None:
+            facts.append(
+                f"<strong>Payer prices:</strong> applied to {int(payer):,} procedure codes (the payer's "
+                "procedure_costs file replaces the catalogue and observed prices code by code)."
+                if payer
+                else "<strong>Payer prices:</strong> none supplied; a payer's own procedure_costs file "
+                "would replace these prices code by code."
+            )
+    if safe.cost_rates is not None and not safe.cost_rates.is_empty():
+        facts.append(
+            "<strong>Baseline completion and leakage:</strong> the share of confirmed cases that go on to "
+            "surgery (c) and, per changed outcome, the share that has the initial surgery anyway (l), observed "
+            "in each specialty's closed-horizon claims where there are enough cases; their 95% intervals are "
+            'carried into every interval on this page (<a href="#assumptions-in-force">table below</a>).'
+        )
+    return facts
 
 
 def _sentence(text: object) -> str:
@@ -436,6 +525,16 @@ def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
             )
         cards += [_rate_card(safe.rates, ALL, o, t) for o in HEADLINE_OUTCOMES]
     cards += _cost_card(safe.cost, ALL, t)
+    if ALL in safe.turnaround_quantiles:
+        median, p90 = safe.turnaround_quantiles[ALL]
+        cards.append(
+            (
+                "Turnaround",
+                f"{median:.0f} days",
+                f"median, referral to second opinion · 90% within {p90:.0f} days",
+                "#555555",
+            )
+        )
     if cards:
         b.cards(cards)
     b.section(
@@ -458,11 +557,16 @@ def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
         b.table(
             views.outcome_rates_table(safe.rates, "overview-outcome-rates", "Outcome rates by specialty", t)
         )
-    b.section("Trend", "Monthly share of the four headline outcomes, all specialties.")
+    b.section(
+        "Trend with control limits",
+        "Each month's share of reviewed cases, all specialties, against the rate for the whole period "
+        "(centre line) and 3-sigma limits for that month's number of cases; choose the outcome with the menu. "
+        "A month outside the limits is a signal worth a look, not a verdict.",
+    )
     if safe.monthly is None:
         b.missing("Monthly rates (marts.outcome_rates_monthly)")
     else:
-        b.figure(figures.trend_figure(safe.monthly, ALL, threshold=t))
+        b.figure(figures.p_chart_figure(safe.monthly, ALL, threshold=t))
     b.section(
         "Net cost avoided",
         "Projected net cost avoided by specialty beside what follow-up claims have verified, "
@@ -487,6 +591,15 @@ def overview_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
         b.missing("Reviewer variation (marts.reviewer_variation)")
     else:
         b.table(views.reviewer_flags_table(safe.reviewers, "overview-reviewer-flags", "Reviewers by flag"))
+    if run_info.get("provenance") is not None:
+        b.section(
+            "What the rates rest on",
+            "The share of each specialty's reviewed cases decided from structured fields (procedure codes, "
+            "the coded recommendation), read from the narrative text (extraction, or the text classifier "
+            "alone), or labelled by a person. Rates resting on text carry the text path's error; the "
+            "methodology page gives its accuracy on people's labels.",
+        )
+        b.table(run_info["provenance"])
     b.section("Specialty pages")
     links = "".join(
         f'<li><a href="{specialty_filename(s)}">{escape(specialty_label(s))}</a></li>'
@@ -660,7 +773,7 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
                     ),
                     *_cost_card(safe.cost, ALL, t),
                     (
-                        "Net per case",
+                        "Net per case (projected)",
                         _first(overall, money_text(pl.col("per_case_net"))) or "—",
                         _first(
                             overall,
@@ -672,6 +785,7 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
                         or "",
                         "#56B4E9",
                     ),
+                    *_verified_per_case_card(overall, t),
                     (
                         "Verified gross",
                         _first(overall, money_text(pl.col("realized_avoided"))) or "—",
@@ -689,6 +803,10 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
     extra = _assumption_cards(safe)
     if extra:
         b.cards(extra)
+    facts = _cost_basis_facts(safe)
+    if facts:
+        b.section("What the figures rest on")
+        b.html('<ul class="facts">' + "".join(f"<li>{f}</li>" for f in facts) + "</ul>")
     b.section("By specialty")
     if safe.cost is None:
         b.missing("Cost impact (marts.cost_impact)")
@@ -749,18 +867,7 @@ def cost_page(safe: SafeMarts, run_info: dict[str, Any]) -> Page:
         b.table(views.targeting_table(safe.targeting, "targeting", "Lift by score decile", t))
     b.section("Assumptions in force")
     _cost_assumptions_section(b, safe)
-    settings = _settings(run_info, safe)
-    if settings:
-        b.table(
-            views.key_value_table(
-                settings,
-                "assumptions",
-                "Run settings",
-                note="Every setting can be overridden per run (SECONDLOOK_&lt;KEY&gt;).",
-            )
-        )
-    else:
-        b.missing("The run's settings")
+    # the run's configuration keys are on the methodology page: they mean nothing to a payer
     return b.page("cost.html", "Cost impact", "Cost impact (payers)")
 
 

@@ -21,7 +21,7 @@ def provenance_table(
 ) -> Table:
     """Specialty rows, one column per source: count and share of the specialty's reviewed cases."""
     table = safe.rename({"source": "outcome"}).with_columns(
-        count_text("n", threshold).alias("count"),
+        count_text("n", threshold, thousands=True).alias("count"),
         pl.when(pl.col("n").is_not_null() & pl.col("total").is_not_null() & (pl.col("total") > 0))
         .then((100 * pl.col("n") / pl.col("total")).round(1).cast(pl.String) + "%")
         .otherwise(pl.lit("—"))

@@ -380,10 +380,13 @@ def test_tornado_sorts_assumptions_by_swing_with_low_and_high_bars() -> None:
     )
     fig = figures.tornado_figure(sens, "all")
     low, high = fig.data
-    assert low.orientation == "h" and list(low.y) == ["program fee", "prices"]  # widest swing on top
+    # widest swing on top, assumptions in words
+    assert low.orientation == "h" and list(low.y) == ["Fee per review", "Prices"]
     assert list(low.x) == [2e5, -2e6] and list(high.x) == [-4e5, 2e6]
-    assert list(high.text) == ["$1,000", "+20%"]
-    assert "base net $10,000,000" in fig.layout.annotations[0].text
+    # each bar is labelled with its change in short money; the setting is in the hover
+    assert list(low.text) == ["+$200k", "-$2.00M"] and list(high.text) == ["-$400k", "+$2.00M"]
+    assert high.customdata[0].startswith("$1,000<br>net $9,600,000")
+    assert fig.layout.xaxis.title.text == "Change in net cost avoided (base $10.0M)"
 
 
 def test_targeting_figure_draws_lift_and_cumulative_lift_by_decile() -> None:
