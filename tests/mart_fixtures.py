@@ -416,6 +416,8 @@ def cost_assumptions(cases: pl.DataFrame, fee: float = 750.0) -> pl.DataFrame:
             "workup_cost_used": [None] + [800.0] * (len(names) - 1),
             "program_fee_usd": fee,
             "price_basis_summary": "observed 96.0%, catalogue 4.0%",
+            "share_estimated": 0.031,
+            "payer_priced_codes": 0,
             "baseline_basis": [None] + ["observed"] * (len(names) - 1),
             "min_cases_observed": 30,
             "discount_rate_annual": 0.0,

@@ -24,7 +24,7 @@ from pipelines.lib.marts.costs import build_cost_impact
 from pipelines.lib.marts.cusum import build_reviewer_cusum
 from pipelines.lib.marts.reviewers import build_reviewer_variation
 from pipelines.lib.settings import load_settings
-from pipelines.lib.vocabulary import CUSUM_DIRECTIONS, FUNNEL_FLAGS, OUTCOMES
+from pipelines.lib.vocabulary import CHANGED_OUTCOMES, CUSUM_DIRECTIONS, FUNNEL_FLAGS, OUTCOMES
 from pipelines.lib.warehouse import ensure_audit_tables
 from tests.builders import cases_frame, opinions_frame, staged_warehouse, synthetic_staging
 
@@ -243,6 +243,23 @@ def test_cost_assumptions_and_rates_state_what_is_in_force(warehouse):
     )
     assert spine["program_fee_usd"] == SETTINGS.program_fee_usd
     assert re.fullmatch(r"(\w+ \d+(\.\d)?%)(, \w+ \d+(\.\d)?%)*", spine["price_basis_summary"])
+    # the share of the gross on estimated catalogue prices, from the case costs and the catalogue
+    estimated = warehouse.sql(
+        """
+        SELECT sum(abs(c.projected_avoided)) FILTER (
+                   (price_basis = 'catalogue' AND pi.cost_basis = 'estimate')
+                   OR (recommended_price_basis = 'catalogue' AND pr.cost_basis = 'estimate'))
+               / sum(abs(c.projected_avoided))
+        FROM core.case_costs c
+        LEFT JOIN reference.procedures pi ON pi.procedure_code = c.initial_code
+        LEFT JOIN reference.procedures pr ON pr.procedure_code = c.recommended_code
+        WHERE c.specialty = 'spine' AND list_contains($changed, c.outcome) AND NOT c.unpriced_change
+        """,
+        params={"changed": list(CHANGED_OUTCOMES)},
+    ).fetchall()[0][0]
+    assert spine["share_estimated"] == pytest.approx(estimated or 0.0)
+    payer = warehouse.sql("SELECT count(*) FROM core.prices WHERE basis = 'payer'").fetchall()[0][0]
+    assert 0.0 < spine["share_estimated"] < 1.0 and spine["payer_priced_codes"] == payer > 0
     rates = mart(warehouse, "cost_rates")
     core = warehouse.sql(
         "SELECT specialty, outcome, n_closed, n_leaked, rate_used FROM core.leakage_rates"

@@ -437,7 +437,8 @@ def build_cost_assumptions(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
     """marts.cost_assumptions: per specialty and 'all', the assumptions in force and their bases.
 
     The claims-through date and how it was set, the horizon, c and its basis, the pathway costs,
-    the fee, and which price basis carries what share of the projected gross.
+    the fee, which price basis carries what share of the projected gross, how much of it rests on
+    estimated catalogue prices, and how many codes the payer's own prices replaced (0: none supplied).
     """
     s = ctx.settings
     through = conn.sql("SELECT * FROM core.claims_through").pl()
@@ -451,6 +452,8 @@ def build_cost_assumptions(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
     ).pl()
     specialties = conn.sql("SELECT DISTINCT specialty FROM core.case_costs ORDER BY 1").pl()["specialty"]
     summary = basis_summary(conn)
+    estimated = query(conn, "cost_estimate_shares", changed=list(CHANGED_OUTCOMES))
+    payer_codes = conn.sql("SELECT count(*) FROM core.prices WHERE basis = 'payer'").fetchall()[0][0]
     notes = conn.sql(
         "SELECT string_agg(DISTINCT year_note, '; ' ORDER BY year_note) FROM core.prices WHERE basis = 'catalogue'"
     ).fetchall()[0][0]
@@ -459,6 +462,7 @@ def build_cost_assumptions(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
         .join(baseline, on="specialty", how="left")
         .join(pathways, on="specialty", how="left")
         .join(summary, on="specialty", how="left")
+        .join(estimated, on="specialty", how="left")
         .select(
             "specialty",
             pl.lit(t["claims_through"], dtype=pl.Date).alias("claims_through"),
@@ -469,6 +473,8 @@ def build_cost_assumptions(conn: duckdb.DuckDBPyConnection, ctx: MartContext) ->
             "workup_cost_used",
             pl.lit(float(s.program_fee_usd)).alias("program_fee_usd"),
             pl.col("price_basis_summary").fill_null("no priced change"),
+            pl.col("share_estimated").cast(pl.Float64),
+            pl.lit(int(payer_codes), dtype=pl.Int32).alias("payer_priced_codes"),
             "baseline_basis",
             pl.lit(int(s.min_cases_observed), dtype=pl.Int32).alias("min_cases_observed"),
             pl.lit(float(s.discount_rate_annual)).alias("discount_rate_annual"),
