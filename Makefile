@@ -13,7 +13,7 @@ SEED ?= 42
 # `make demo` owns this folder: it is removed and regenerated on every demo, so demos never pile up.
 DEMO := $(DATA)/demo
 
-.PHONY: venv demo run test attack lint browser dev bench notebooks clean
+.PHONY: venv demo run test attack lint browser dev bench notebooks clean report
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,11 +36,13 @@ demo: venv
 run: venv
 	$(BIN)/secondlook run --landing $(LANDING) --warehouse $(WAREHOUSE) --site $(SITE)
 
-# Browser tests drive Debian's chromium; install it when missing (needs root, as on CI).
+# Browser tests and `secondlook report` drive Debian's chromium; the print tests read the PDF with
+# poppler's pdftotext and pdfinfo. Installed when missing (needs root, as on CI).
 browser:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
-	  echo "installing Debian chromium + chromium-driver"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+	  || ! command -v pdftotext >/dev/null 2>&1; then \
+	  echo "installing Debian chromium + chromium-driver + poppler-utils"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null; \
 	fi
 
 # Style, layers and types: ruff (notebooks included), ruff format, import-linter's contracts
@@ -58,6 +60,10 @@ lint: venv
 # file lock (tests/conftest.py). (xdist's loadgroup does not group under pytest 9: not used.)
 test: venv browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The board pack of the demo's site, as a PDF (needs `make demo` first, and Debian's chromium).
+report: venv browser
+	$(BIN)/secondlook report --site $(DEMO)/site --out $(DEMO)/board-pack.pdf
 
 # The suppression attack on the issue's three 2,000-case programmes (make test attacks seed 1):
 # about 2 minutes per programme on 2 cores.

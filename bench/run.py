@@ -13,7 +13,9 @@ the issues are printed beside each figure; nothing here passes or fails.
                  importance, every case scored in batches, targeting  (part of the full run)
     models       train text model on 200k narratives, score 1M    (<= 60 s)
     narratives   rule 5 on 1M narratives: extraction + model      (<= 60 s); narratives_rerun: cache warm
-    site         dashboards from the 1M-case marts                (<= 10 s, pages <= 5 MB)
+    site         dashboards from the 1M-case marts                (<= 20 s, pages <= 5 MB)
+    report       `secondlook report`: the board pack of that site printed to PDF by headless
+                 Chromium                                           (<= 30 s)
     lower_bound  bench/core_lower_bound.sql: the core work (read the CSVs, validate, latest opinion,
                  classify, price, rates with Wilson, cost sums) hand-written in one DuckDB query
     full_run     `secondlook run` on a fresh warehouse, every asset with its checks and the site;
@@ -42,7 +44,8 @@ STAGES = {
     "models": ("<= 60 s", 60.0),
     "narratives": ("extraction + model <= 60 s", 60.0),
     "narratives_rerun": ("cache warm", 60.0),
-    "site": ("<= 10 s", 10.0),
+    "site": ("<= 20 s, pages <= 5 MB", 20.0),
+    "report": ("board pack PDF <= 30 s", 30.0),
     "lower_bound": ("hand-written DuckDB core work", 0.0),
     "full_run": ("1M: <= 25 s; 10M: <= 180 s, < 6 GB", 25.0),
     "noop_run": ("nothing new: <= 10 s, nothing recomputed", 10.0),
@@ -188,6 +191,12 @@ def stage(name: str, workdir: Path, cases: int) -> dict[str, float | str]:
         sizes = [p.stat().st_size for p in pages]
         extra["pages"] = float(len(pages))
         extra["largest_page_mb"] = round(max(sizes) / 1e6, 2) if sizes else 0.0
+    elif name == "report":
+        from dashboards.report import print_report
+
+        result = print_report(site, workdir / "board-pack.pdf")
+        extra["pdf_pages"] = float(result.pages)
+        extra["pdf_mb"] = round((workdir / "board-pack.pdf").stat().st_size / 1e6, 2)
     elif name == "lower_bound":
         import duckdb
 

@@ -1,4 +1,4 @@
-"""The `secondlook` command: generate synthetic landing data, or run the whole pipeline.
+"""The `secondlook` command: generate synthetic landing data, run the whole pipeline, print the board pack.
 
 Errors a person can fix are one line on stderr and a non-zero exit; quarantined rows are not
 errors (they are counted and reported in the summary).
@@ -80,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild everything even when the landing files, settings and code are those of the last run",
     )
+    report = sub.add_parser(
+        "report", help="print the board pack (overview, cost, one page per specialty) to one PDF"
+    )
+    report.add_argument("--out", type=Path, required=True, help="PDF to write, e.g. board-pack.pdf")
+    report.add_argument(
+        "--site", type=Path, default=Path(DEFAULT_SITE), help="the site a run built (its report.html)"
+    )
+    report.add_argument("--paper", choices=["letter", "a4"], default="letter")
+    report.add_argument(
+        "--run-id", default=None, help="refuse unless the site was built by this run (for schedulers)"
+    )
     review = sub.add_parser("review", help="the review queue for people to label")
     review_sub = review.add_subparsers(dest="review_command", required=True)
     export = review_sub.add_parser(
@@ -116,6 +127,21 @@ def cmd_review_export(args: argparse.Namespace) -> int:
         "fill in outcome and labelled_at (and labeller, note), delete rows you did not label, and put the file"
     )
     print("in the landing folder: the next `secondlook run` applies the labels (outcome_source human).")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from dashboards.report import ReportError, print_report
+
+    try:
+        result = print_report(args.site, args.out, run_id=args.run_id, paper=args.paper)
+    except ReportError as exc:
+        print(f"secondlook: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote the board pack of run {result.run_id} ({result.period}) to {result.path}: "
+        f"{result.pages} pages in {result.seconds:.1f} s"
+    )
     return 0
 
 
@@ -189,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.lib.settings import SettingsError
     from pipelines.lib.warehouse import WarehouseBusy, WarehouseError
 
-    commands = {"generate": cmd_generate, "run": cmd_run, "review": cmd_review_export}
+    commands = {
+        "generate": cmd_generate,
+        "run": cmd_run,
+        "review": cmd_review_export,
+        "report": cmd_report,
+    }
     try:
         return commands[args.command](args)
     except (RunError, SettingsError, WarehouseBusy, WarehouseError, ExportError, OSError) as exc:
