@@ -27,7 +27,7 @@ published numbers is dropped, and so is one that makes the whole system infeasib
     month rows          a month's outcome counts add up to the month's cases
     month columns       a specialty's monthly counts add up, per outcome and in total, to its
                         outcome table
-    all-specialty months  the overview's monthly trend (chart only: "n = 25 of 52") holds the
+    all-specialty months  the overview's monthly trend p-chart (chart only: "n = 25 of 52") holds the
                         sums over specialties of each month's cases and outcome counts
     turnaround months   the turnaround table's monthly cases are the outcome table's monthly
                         cases (the same referral month)
@@ -98,6 +98,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -255,6 +256,14 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
             # Formula-neutralised cells ("'=...") read as what they say.
             if isinstance(v, str) and v.startswith("'") and v[1:2] in {"=", "+", "-", "@"}:
                 row[k] = v[1:]
+        # A count column is a number with its marker beside it ("n", "n_marker"): read the
+        # marker where it is set, as the page shows it; the run id and period say nothing.
+        for k in [k for k in row if k.endswith("_marker") and k[: -len("_marker")] in row]:
+            marker = row.pop(k)
+            if marker:
+                row[k[: -len("_marker")]] = marker
+        row.pop("run_id", None)
+        row.pop("period", None)
     return rows
 
 
@@ -347,14 +356,25 @@ class _Page(HTMLParser):
 
 
 def _figures(html: str) -> Iterator[dict]:
-    """Every Plotly figure embedded in a page: JSON objects with a "data" list of traces."""
+    """Every Plotly figure embedded in a page: JSON objects with a "data" list of traces.
+
+    A chart's title is page text above it (and its container's aria-label), not Plotly's: it is
+    put back into the figure's layout, as a reader sees it beside the chart."""
     decoder = json.JSONDecoder()
     for match in re.finditer(r'\{"data":\s*\[', html):
         try:
-            obj, _ = decoder.raw_decode(html, match.start())
+            obj, end = decoder.raw_decode(html, match.start())
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict) and isinstance(obj.get("data"), list):
+            target = re.compile(r'Plotly\.newPlot\("([^"]+)"').search(html, end)
+            label = (
+                re.search(rf'id="{re.escape(target.group(1))}"[^>]*aria-label="([^"]*)"', html)
+                if target
+                else None
+            )
+            if label and not _title(obj):
+                obj.setdefault("layout", {})["title"] = {"text": unescape(label.group(1))}
             yield obj
 
 
@@ -652,10 +672,13 @@ class _Reader:
             return
         seen: set[str] = set()
         for fig in _figures(page[1]):
-            if not _title(fig).lower().startswith("monthly trend"):
+            # the trend, drawn as a p-chart: its "<outcome> share" traces carry the hover counts
+            if not _title(fig).lower().startswith(("monthly trend", "monthly p-chart")):
                 continue
             for trace in fig["data"]:
-                o = _label_key(str(trace.get("name", "")))
+                if not trace.get("customdata"):
+                    continue
+                o = _label_key(str(trace.get("name", "")).removesuffix(" share"))
                 for x, text in zip(trace.get("x") or [], trace.get("customdata") or [], strict=False):
                     mo = _month(str(x))
                     seen.add(mo)

@@ -96,10 +96,12 @@ def test_no_page_loads_anything_from_the_network(built) -> None:
 def test_plotly_js_is_shipped_once_and_referenced_by_every_page(built) -> None:
     out, pages = built
     assert (out / PLOTLY_JS).stat().st_size > 1_000_000
-    assert len(list(out.glob("*.js"))) == 1
+    # plotly.js once, and the site's own few lines (show-all, open before printing)
+    assert sorted(p.name for p in out.glob("*.js")) == [PLOTLY_JS, "site.js"]
+    assert (out / "site.js").stat().st_size < 4_000
     for page in pages:
         scripts = [ref for tag, attr, ref in _parse(page).refs if tag == "script"]
-        assert scripts == [PLOTLY_JS], page.name
+        assert scripts == [PLOTLY_JS, "site.js"], page.name
         assert page.stat().st_size < 1_000_000  # the library is not inlined
 
 
@@ -121,6 +123,36 @@ def test_every_page_has_the_navigation_and_says_that_it_suppresses(built) -> Non
         assert f'href="{page.name}" aria-current="page"' in nav
 
 
+def read_download(path: Path) -> pl.DataFrame:
+    """A download as text, each count column read as the page shows it: its marker ("<11", "*")
+    where the `<column>_marker` beside it is set, else its number; without the run id and period."""
+    frame = pl.read_csv(path, infer_schema=False)
+    markers = [
+        c for c in frame.columns if c.endswith("_marker") and c.removesuffix("_marker") in frame.columns
+    ]
+    return frame.with_columns(
+        pl.when(pl.col(m).fill_null("") != "")
+        .then(pl.col(m))
+        .otherwise(pl.col(m.removesuffix("_marker")))
+        .alias(m.removesuffix("_marker"))
+        for m in markers
+    ).drop(*markers, *({"run_id", "period"} & set(frame.columns)))
+
+
+def test_downloads_carry_numbers_with_a_marker_column_the_run_id_and_the_period(built) -> None:
+    out, _ = built
+    raw = pl.read_csv(out / "overview-outcome-rates.csv")
+    assert raw.columns[:2] == ["run_id", "period"]
+    assert raw["run_id"].unique().to_list() == [make_run_info(make_marts())["run_id"]]
+    assert raw["period"].unique().to_list() == ["all time"]
+    # the count is a number a spreadsheet can add up; what is hidden is empty, and says why beside it
+    assert raw.schema["n"] == pl.Int64 and "n_marker" in raw.columns
+    hidden = raw.filter(pl.col("n").is_null())
+    assert hidden.height > 0 and set(hidden["n_marker"].to_list()) <= {"<11", "*"}
+    assert raw.filter(pl.col("n").is_not_null())["n_marker"].fill_null("").eq("").all()
+    assert {"<11", "*"} <= set(raw["n_marker"].drop_nulls().to_list())
+
+
 def test_every_table_links_its_csv_and_each_csv_holds_no_count_from_1_to_10(built) -> None:
     out, pages = built
     csvs = sorted({ref for p in pages for tag, attr, ref in _parse(p).refs if ref.endswith(".csv")})
@@ -128,7 +160,7 @@ def test_every_table_links_its_csv_and_each_csv_holds_no_count_from_1_to_10(buil
     assert {p.name for p in out.glob("*.csv")} == set(csvs)
     checked = 0
     for name in csvs:
-        frame = pl.read_csv(out / name, infer_schema=False)
+        frame = read_download(out / name)
         for col in COUNT_COLUMNS & set(frame.columns):
             values = frame[col].drop_nulls()
             numeric = values.filter(values.str.contains(r"^\d+$")).cast(pl.Int64)
@@ -141,7 +173,7 @@ def test_every_table_links_its_csv_and_each_csv_holds_no_count_from_1_to_10(buil
 
 def test_downloads_mark_suppressed_cells_and_hide_their_rates(built) -> None:
     out, _ = built
-    rates = pl.read_csv(out / "overview-outcome-rates.csv", infer_schema=False)
+    rates = read_download(out / "overview-outcome-rates.csv")
     primary = rates.filter(pl.col("n") == "<11")
     assert primary.height > 0 and primary["rate"].is_null().all() and primary["ci_low"].is_null().all()
     # every specialty row with a primary cell hides a second one: the row total cannot give it back
@@ -234,7 +266,7 @@ def test_missing_or_empty_marts_give_pages_that_say_so(tmp_path: Path) -> None:
 def test_threshold_parameter_changes_what_is_suppressed(tmp_path: Path) -> None:
     marts = make_marts()
     build_site(marts, tmp_path, make_run_info(marts), threshold=5)
-    rates = pl.read_csv(tmp_path / "overview-outcome-rates.csv", infer_schema=False)
+    rates = read_download(tmp_path / "overview-outcome-rates.csv")
     assert "<5" in rates["n"].to_list() and "<11" not in rates["n"].to_list()
     assert "Counts from 1 to 4 are shown as" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
@@ -280,10 +312,10 @@ def derivable_small_counts(site: Path) -> list[str]:
     leaks: list[str] = []
     hidden_outcomes: set[str] = set()
     for path in site.glob("*-outcomes.csv"):
-        rates = pl.read_csv(path, infer_schema=False)
+        rates = read_download(path)
         hidden_outcomes |= set(rates.filter(pl.col("n").is_in(["<11", "*"]))["specialty"].to_list())
     for path in site.glob("*-reviewers.csv"):
-        rv = pl.read_csv(path, infer_schema=False).with_columns(
+        rv = read_download(path).with_columns(
             pl.col("n").cast(pl.Int64), pl.col("change_rate", "specialty_rate").cast(pl.Float64)
         )
         changed = (rv["n"] * rv["change_rate"]).round(0)
@@ -304,7 +336,7 @@ def derivable_small_counts(site: Path) -> list[str]:
             if abs(float(units["specialty_rate"][0]) - shown) > 1e-9:
                 leaks.append(f"{path.name}: specialty_rate is not the rate of the reviewers shown")
     for path in site.glob("*-agreement.csv"):
-        conc = pl.read_csv(path, infer_schema=False)
+        conc = read_download(path)
         exposed = conc.filter(pl.col("n").is_in(["<11", "*"]) & pl.col("raw_agreement").is_not_null())
         leaks += [f"{path.name}: raw agreement beside a hidden n ({s})" for s in exposed["specialty"]]
     for page in site.glob("*.html"):
@@ -394,8 +426,25 @@ def test_data_quality_page_shows_the_waiting_opinions_and_the_disclosure_audit(b
     html = (out / "data-quality.html").read_text(encoding="utf-8")
     assert "Opinions waiting" in html and ">37<" in html  # 37 waiting; its 4 orphans are "<11"
     assert "waiting more than 30 days" in html and "&lt;11" in html
-    audit = dict(pl.read_csv(out / "dq-disclosure.csv").iter_rows())
+    audit = dict(pl.read_csv(out / "dq-disclosure.csv").drop("run_id", "period").iter_rows())
     decided = json.loads((out / "disclosure.json").read_text(encoding="utf-8"))
     assert audit["cells_protected"] == decided["summary"]["cells_protected"] > 0
     assert audit["narrowest_range"] >= 1 and decided["threshold"] == 11
     assert "Disclosure audit of this run" in html
+
+
+def test_the_cost_page_says_what_its_money_rests_on_in_a_payers_words(built) -> None:
+    out, _ = built
+    html = (out / "cost.html").read_text(encoding="utf-8")
+    facts = re.search(r'<ul class="facts">(.*?)</ul>', html, re.S)
+    assert facts is not None
+    text = re.sub(r"<[^>]+>", "", facts[1])
+    assert "Period: all time, opinions from" in text
+    assert "Prices: the projected gross rests on prices observed in the follow-up claims 96.0%, " in text
+    assert "reference catalogue prices 4.0%" in text
+    assert "3.1% of the projected gross rests on at least one estimated catalogue price" in text
+    assert "Payer prices: none supplied" in text
+    # the verified headline beside the projected one, per case on the same basis
+    assert "Net per case (projected)" in html and "Net per case (verified)" in html
+    # configuration keys are the methodology page's, not the payer's
+    assert "Run settings" not in html and "program_fee_usd" not in html
