@@ -35,6 +35,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from dashboards.report import chromium_options  # noqa: E402
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
@@ -61,21 +63,7 @@ def server(site: tuple[Path, list[Path]]) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     profile = tmp_path_factory.mktemp("chromium-profile")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--window-size=1366,900",
-    ):
-        options.add_argument(arg)
+    options = chromium_options(CHROMIUM, profile, 1366, 900)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     drv.set_page_load_timeout(60)
@@ -213,10 +201,10 @@ def test_pages_open_from_the_file_system(driver, site) -> None:
 def test_p_chart_menu_switches_the_outcome(driver, server) -> None:
     _load(driver, urljoin(server, "specialty-spine.html"))
     chart = driver.find_elements(By.CSS_SELECTOR, ".plot")[1]
-    assert (
-        driver.execute_script("return arguments[0].layout.title.text;", chart)
-        == "Monthly p-chart — Confirmed"
-    )
+    shown = "return arguments[0].data.filter(t => t.visible === true).map(t => t.name);"
+    assert driver.execute_script(shown, chart)[0] == "Confirmed share"
+    # the title is the page's text above the chart, never redrawn by Plotly over the legend
+    assert driver.execute_script("return arguments[0].layout.title.text;", chart) == ""
     header = chart.find_element(By.CSS_SELECTOR, "g.updatemenu-header")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", header)
     header.click()
@@ -227,19 +215,89 @@ def test_p_chart_menu_switches_the_outcome(driver, server) -> None:
     labels = [o.text for o in options]
     assert labels[:3] == ["Confirmed", "Less invasive", "Non-surgical"]
     options[2].click()
-    WebDriverWait(driver, 10).until(
-        lambda d: (
-            d.execute_script("return arguments[0].layout.title.text;", chart)
-            == "Monthly p-chart — Non-surgical"
-        )
-    )
-    visible = driver.execute_script(
-        "return arguments[0].data.filter(t => t.visible === true).map(t => t.name);", chart
-    )
-    assert visible == [
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(shown, chart)[0] == "Non-surgical share")
+    assert driver.execute_script(shown, chart) == [
         "Non-surgical share",
         "Centre line",
         "Upper limit (3σ)",
         "Lower limit (3σ)",
         "Signal (outside 3σ)",
     ]
+
+
+LAYOUT_JS = (Path(__file__).parent / "layout.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_pages_read_without_sideways_scrolling_overlaps_or_cut_tables(
+    driver, server, site, shots, width
+) -> None:
+    """At a laptop's and a desktop's width, on every page: nothing is wider than the viewport, no
+    title, legend, axis label or annotation overlaps another (Plotly's SVG included), every
+    table's header and last column are in view, and every header explains itself on hover."""
+    _, pages = site
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        problems: dict[str, dict[str, list[str]]] = {}
+        checked = {"tables": 0, "texts": 0}
+        for page in pages:
+            _load(driver, urljoin(server, page.name))
+            found = driver.execute_script(LAYOUT_JS + "\nreturn secondlookLayout();")
+            assert width - 20 <= found["width"] <= width  # the page's width beside its scrollbar
+            checked["tables"] += found["tables"]
+            checked["texts"] += found["texts"]
+            bad = {k: found[k] for k in ("wide", "overlaps", "clipped", "untitled") if found[k]}
+            if bad:
+                problems[page.name] = bad
+            _full_page_screenshot(driver, shots / f"{page.stem}-{width}.png")
+        assert problems == {}
+        # the checks saw the pages' tables and text (a selector that matched nothing would pass)
+        assert checked["tables"] >= 30 and checked["texts"] >= 500
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_layout_check_finds_overlaps_and_overflow(driver, server) -> None:
+    """The checker itself: a page made to overlap, overflow and cut a table is caught."""
+    _load(driver, urljoin(server, "index.html"))
+    driver.execute_script(
+        """
+        const h = document.querySelector('h2');
+        const twin = h.cloneNode(true); twin.id = 'twin';
+        twin.style.position = 'absolute'; twin.style.top = h.getBoundingClientRect().top + window.scrollY + 'px';
+        twin.style.left = h.getBoundingClientRect().left + 'px';
+        document.body.appendChild(twin);
+        const wide = document.createElement('div'); wide.style.width = '3000px'; wide.textContent = 'wide';
+        document.querySelector('main').appendChild(wide);
+        document.querySelector('thead th').removeAttribute('title');
+        """
+    )
+    found = driver.execute_script(LAYOUT_JS + "\nreturn secondlookLayout();")
+    assert any("#twin" in o for o in found["overlaps"])
+    assert any("scrolls sideways" in w for w in found["wide"])
+    assert len(found["untitled"]) == 1
+
+
+def test_show_all_unfolds_a_long_table_and_folds_it_again(driver, server, site) -> None:
+    _, pages = site
+    folded = next((p for p in pages if 'class="show-all"' in p.read_text(encoding="utf-8")), None)
+    assert folded is not None, "no page of the fixture site has a table long enough to fold"
+    _load(driver, urljoin(server, folded.name))
+    button = driver.find_element(By.CSS_SELECTOR, "button.show-all")
+    table = driver.execute_script(
+        "return arguments[0].previousElementSibling.querySelector('table');", button
+    )
+    rows = (
+        "return Array.from(arguments[0].querySelectorAll('tbody tr')).filter(r => r.offsetHeight > 0).length;"
+    )
+    total = int(button.get_attribute("data-rows"))
+    assert driver.execute_script(rows, table) == 15 < total
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    button.click()
+    assert driver.execute_script(rows, table) == total
+    assert button.get_attribute("aria-expanded") == "true" and button.text == "Show fewer rows"
+    button.click()
+    assert driver.execute_script(rows, table) == 15
