@@ -1129,8 +1129,10 @@ def rows_figure(files: pl.DataFrame, *, threshold: int = DEFAULT_THRESHOLD) -> g
 
 def rules_figure(rules: pl.DataFrame, *, top: int = 20) -> go.Figure:
     """Quarantined rows by broken rule (a row can break several), largest first; small ones hidden."""
-    fig = _figure("Quarantined rows by rule", "Rows", "")
-    visible = rules.filter(pl.col("n_rows").is_not_null()).sort("n_rows", descending=True).head(top)
+    shown = rules.filter(pl.col("n_rows").is_not_null())
+    cut = f": top {top} of {rules.height}" if shown.height > top else ""
+    fig = _figure(f"Quarantined rows by rule{cut}", "Rows", "")
+    visible = shown.sort("n_rows", descending=True).head(top)
     if visible.is_empty():
         return _empty_note(fig, "No rule with 11 or more quarantined rows")
     visible = visible.sort("n_rows")

@@ -916,7 +916,20 @@ def data_quality_page(safe: SafeMarts) -> Page:
             ("Failed checks", failed, "asset checks of this run", "#D55E00"),
         ]
     )
-    b.section("Landing files")
+    latest = (
+        str(safe.dq_files["run_id"][0])
+        if safe.dq_files is not None and "run_id" in safe.dq_files.columns and not safe.dq_files.is_empty()
+        else ""
+    )
+    b.section(
+        "Landing files of the latest run",
+        f"The files the latest ingest (run <code>{escape(latest)}</code>) saw and what became of their rows. "
+        "A re-run sees every file again and loads nothing from a file already ingested (same bytes): those "
+        "rows count as duplicates of that run only."
+        if latest
+        else "",
+        anchor="landing-files",
+    )
     if safe.dq_files is None:
         b.missing("File audit (marts.data_quality_files)")
     else:

@@ -672,6 +672,8 @@ def cell_model(marts: dict[str, pl.DataFrame]) -> Cells:
         reviewed = None
         if rates is not None and _has_all(rates):
             reviewed = int(rates.filter(pl.col("specialty") == ALL)["total"][0])
+        # the files are the latest run's: after several runs "loaded = reviewed + pending" does not
+        # hold, and the audit leaves the relation out (relations_not_holding)
         _dq_cells(c, files, reviewed, pending)
     if (rules := _get(marts, "data_quality_rules")) is not None:
         c.add(rules.select(_k("dqr", "record_type", "field", "rule"))["key"], rules["n_rows"].cast(pl.Int64))

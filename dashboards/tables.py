@@ -78,6 +78,8 @@ def csv_frame(table: Table, run_id: str, period: str) -> pl.DataFrame:
     10; "*": hidden so that such a count cannot be recovered; empty: shown), and the run id and
     period of the site in every row, so a file saved alone still says what it is."""
     frame = table.csv
+    if {"run_id", "period"} & set(frame.columns):
+        raise ValueError(f"table {table.slug}: run_id and period are the download's own columns")
     out: list[pl.Expr] = [pl.lit(run_id).alias("run_id"), pl.lit(period).alias("period")]
     for name, dtype in frame.schema.items():
         col = pl.col(name)

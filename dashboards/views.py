@@ -461,6 +461,8 @@ def dq_files_table(files: pl.DataFrame, slug: str, title: str, threshold: int = 
         c for c in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate") if c in files.columns
     ]
     csv = _drop_flags(files.with_columns(count_text(c, threshold) for c in counts))
+    if "run_id" in csv.columns:  # every download carries the publishing run as run_id
+        csv = csv.rename({"run_id": "ingest_run_id"})
     labels = {
         "rows_read": "Rows read",
         "rows_loaded": "Loaded",

@@ -612,6 +612,7 @@ def targeting(cases: pl.DataFrame) -> pl.DataFrame:
 def data_quality(n_cases: int) -> dict[str, pl.DataFrame]:
     files = pl.DataFrame(
         {
+            "run_id": "run-2",
             "record_type": ["cases", "opinions", "opinions", "follow_ups", "cases", "procedure_costs"],
             "status": ["loaded", "partial", "duplicate_file", "loaded", "rejected", "partial"],
             "n_files": [3, 2, 1, 1, 1, 1],

@@ -433,10 +433,12 @@ def test_data_quality_marts_summarise_audit_and_quarantine(tmp_path):
     conn.execute("CREATE SCHEMA IF NOT EXISTS audit; CREATE SCHEMA IF NOT EXISTS quarantine")
     conn.execute(
         """CREATE TABLE audit.ingest_files AS SELECT * FROM (VALUES
-             ('cases_1.csv', 'cases', 'loaded', 10, 10, 0, 0),
-             ('cases_2.csv', 'cases', 'partial', 10, 7, 2, 1),
-             ('opinions.csv', 'opinions', 'partial', 5, 4, 1, 0))
-           t(file_name, record_type, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate)"""
+             ('cases_1.csv', 'cases', 'loaded', 10, 10, 0, 0, 'r1', TIMESTAMP '2026-01-01 10:00'),
+             ('cases_1.csv', 'cases', 'duplicate_file', 10, 0, 0, 10, 'r2', TIMESTAMP '2026-01-02 10:00'),
+             ('cases_2.csv', 'cases', 'partial', 10, 7, 2, 1, 'r2', TIMESTAMP '2026-01-02 10:00'),
+             ('opinions.csv', 'opinions', 'partial', 5, 4, 1, 0, 'r2', TIMESTAMP '2026-01-02 10:01'))
+           t(file_name, record_type, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, run_id,
+             ingested_at)"""
     )
     conn.execute(
         """CREATE TABLE quarantine.rows AS SELECT * FROM (VALUES
@@ -455,11 +457,19 @@ def test_data_quality_marts_summarise_audit_and_quarantine(tmp_path):
              threshold, metadata, checked_at, run_id)"""
     )
     build(conn)
+    # the latest run's files only: its second sighting of cases_1.csv, not the first run's load too
     files = mart(conn, "data_quality_files").filter(pl.col("record_type") == "cases").sort("status")
-    assert files.select("status", "n_files", "rows_read", "rows_quarantined", "rows_duplicate").rows() == [
-        ("loaded", 1, 10, 0, 0),
-        ("partial", 1, 10, 2, 1),
+    assert files.select(
+        "run_id", "status", "n_files", "rows_read", "rows_quarantined", "rows_duplicate"
+    ).rows() == [
+        ("r2", "duplicate_file", 1, 10, 0, 10),
+        ("r2", "partial", 1, 10, 2, 1),
     ]
+    # the history: one row per run, oldest first, never summed over runs
+    runs = mart(conn, "data_quality_runs")
+    assert runs.select(
+        "run_id", "n_files", "n_new_files", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"
+    ).rows() == [("r1", 1, 1, 10, 10, 0, 0), ("r2", 3, 2, 25, 11, 3, 11)]
     rules = mart(conn, "data_quality_rules")
     assert rules.rows() == [
         ("cases", "specialty", "invalid_value", 2),

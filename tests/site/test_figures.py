@@ -464,3 +464,18 @@ def test_hover_text_shows_a_reviewer_label_as_text_never_as_markup() -> None:
     hovers = [h for t in fig.data if t.mode == "markers" for h in t.customdata]
     assert any("&lt;a href=&quot;https://evil.example&quot;&gt;r3&lt;/a&gt;" in h for h in hovers)
     assert not any("<a href" in h for h in hovers)
+
+
+def test_the_rules_chart_says_when_it_shows_only_the_top_rules() -> None:
+    rules = pl.DataFrame(
+        {
+            "record_type": ["opinions"] * 25,
+            "field": [f"f{i}" for i in range(25)],
+            "rule": ["required"] * 25,
+            "n_rows": [100 + i for i in range(24)] + [None],
+        }
+    )
+    fig = figures.rules_figure(rules, top=20)
+    assert fig.layout.title.text == "Quarantined rows by rule: top 20 of 25"
+    assert len(fig.data[0].x) == 20 and max(fig.data[0].x) == 123
+    assert figures.rules_figure(rules.head(5)).layout.title.text == "Quarantined rows by rule"

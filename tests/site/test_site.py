@@ -448,3 +448,11 @@ def test_the_cost_page_says_what_its_money_rests_on_in_a_payers_words(built) -> 
     assert "Net per case (projected)" in html and "Net per case (verified)" in html
     # configuration keys are the methodology page's, not the payer's
     assert "Run settings" not in html and "program_fee_usd" not in html
+
+
+def test_data_quality_shows_the_latest_runs_files(built) -> None:
+    out, _ = built
+    html = (out / "data-quality.html").read_text(encoding="utf-8")
+    assert "Landing files of the latest run" in html and "run <code>run-2</code>" in html
+    files = read_download(out / "dq-files.csv")
+    assert files["ingest_run_id"].unique().to_list() == ["run-2"]

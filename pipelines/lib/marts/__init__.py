@@ -32,6 +32,7 @@ from pipelines.lib.marts.quality import (
     build_data_quality_checks,
     build_data_quality_files,
     build_data_quality_rules,
+    build_data_quality_runs,
     build_data_quality_waiting,
 )
 from pipelines.lib.marts.reviewers import build_concordance, build_reviewer_variation
@@ -91,6 +92,7 @@ MARTS: tuple[Mart, ...] = (
     Mart("cost_assumptions", build_cost_assumptions, (*COST_RATES, "core.claims_through", "core.prices")),
     Mart("cost_rates", build_cost_rates, COST_RATES),
     Mart("data_quality_files", build_data_quality_files, ("audit.ingest_files",)),
+    Mart("data_quality_runs", build_data_quality_runs, ("audit.ingest_files",)),
     Mart("data_quality_rules", build_data_quality_rules, ("quarantine.rows",)),
     Mart("data_quality_checks", build_data_quality_checks, ("audit.check_results",)),
     Mart("data_quality_waiting", build_data_quality_waiting, ("staging.opinions_waiting",)),

@@ -13,8 +13,15 @@ from pipelines.lib.sqlfiles import bind
 
 
 def build_data_quality_files(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
-    """marts.data_quality_files: landing files and their rows by record type and file status."""
+    """marts.data_quality_files: the latest ingest's landing files and their rows by record type
+    and file status."""
     create_table(conn, "marts.data_quality_files", "data_quality_files")
+
+
+def build_data_quality_runs(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:
+    """marts.data_quality_runs: every ingest run's files and rows, oldest first (the history
+    beside the latest run's files)."""
+    create_table(conn, "marts.data_quality_runs", "data_quality_runs")
 
 
 def build_data_quality_rules(conn: duckdb.DuckDBPyConnection, ctx: MartContext) -> None:

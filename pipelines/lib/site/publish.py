@@ -16,9 +16,10 @@ from pipelines.lib.warehouse import table_exists
 PRICE_COLUMNS = (
     "procedure_code, description, specialty, family, tier, cost_usd, cost_basis, cost_year, cost_source"
 )
-#: Marts never published: the case-level review queue, and the reviewers' CUSUM states (their
-#: signal months are published through marts.reviewer_variation).
-UNPUBLISHED_MARTS = frozenset({"review_queue", "reviewer_cusum"})
+#: Marts never published: the case-level review queue, the reviewers' CUSUM states (their
+#: signal months are published through marts.reviewer_variation), and the ingest run history
+#: (for data engineers in the warehouse; not yet through the site's disclosure control).
+UNPUBLISHED_MARTS = frozenset({"review_queue", "reviewer_cusum", "data_quality_runs"})
 
 
 def read_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
