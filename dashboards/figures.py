@@ -1064,8 +1064,8 @@ def files_figure(files: pl.DataFrame) -> go.Figure:
         part = files.filter(pl.col("status") == status)
         fig.add_trace(
             go.Bar(
-                name=status.replace("_", " "),
-                x=part["record_type"].to_list(),
+                name=status.replace("_", " ").capitalize(),
+                x=part.select(words(pl.col("record_type")).alias("x"))["x"].to_list(),
                 y=part["n_files"].to_list(),
                 marker={"color": DQ_STATUS_COLOURS.get(status, MUTED)},
                 hovertemplate="%{x}: %{y} file(s) " + status.replace("_", " ") + "<extra></extra>",
