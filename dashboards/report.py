@@ -28,11 +28,10 @@ from string import Template
 from typing import Any, Literal
 
 from dashboards.pages import Page
+from dashboards.tables import DEFAULT_PERIOD
 
 #: The pack's document, written beside the pages by `build_site`.
 REPORT_FILE = "report.html"
-#: The period of a site that has only one: every case of the warehouse.
-DEFAULT_PERIOD = "all time"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 

@@ -70,6 +70,8 @@ MARKER = r"^(<\d+|\*)$"
 COUNT_NAME = r"^(n|total|observed)$|^n_|^rows_"
 #: The suffix of the marker column beside each count column of a download.
 MARKER_SUFFIX = "_marker"
+#: The period of a site that has only one: every case of the warehouse.
+DEFAULT_PERIOD = "all time"
 
 
 def csv_frame(table: Table, run_id: str, period: str) -> pl.DataFrame:
@@ -98,7 +100,7 @@ def _is_count_column(frame: pl.DataFrame, name: str) -> bool:
     return bool(values.str.contains(MARKER).any()) or re.search(COUNT_NAME, name) is not None
 
 
-def write_csv(table: Table, out_dir: Path, run_id: str = "", period: str = "all time") -> Path:
+def write_csv(table: Table, out_dir: Path, run_id: str = "", period: str = DEFAULT_PERIOD) -> Path:
     """Writes the suppressed CSV beside the pages and returns its path; no cell of it can run as
     a spreadsheet formula."""
     path = out_dir / table.csv_name
