@@ -23,7 +23,7 @@ Why these choices:
   the training sample with the final model when there are any, else on each fold's test rows.
 - The trees use `threads` OpenMP threads. On a machine shared with other jobs, OpenMP's spinning
   workers once made a 6,000-case fit take 178 s instead of 3 s, so the threads are capped with
-  threadpoolctl and wait passively (OMP_WAIT_POLICY, set in models/__init__.py).
+  threadpoolctl and spin only briefly before they wait (GOMP_SPINCOUNT, set in models/__init__.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
@@ -188,14 +189,13 @@ def train_propensity(
     return model, metrics
 
 
-def _permutation(model: Pipeline, X: pl.DataFrame, y: np.ndarray, seed: int) -> np.ndarray:
+def _permutation(trees: Any, encoded: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     """features x repeats drop in ROC AUC when each feature is shuffled.
 
     The columns are shuffled after encoding: the encoder maps each column on its own, so shuffling
     an encoded column is shuffling the raw one, and the 27 re-scorings skip 27 re-encodings.
     """
-    encoded = model[:-1].transform(X.to_pandas())  # the encoder takes pandas, not Polars
-    result = permutation_importance(model[-1], encoded, y, scoring="roc_auc", n_repeats=3, random_state=seed)
+    result = permutation_importance(trees, encoded, y, scoring="roc_auc", n_repeats=3, random_state=seed)
     return np.asarray(result.importances)
 
 
@@ -206,7 +206,12 @@ def _train_propensity(
     reason = cannot_train(data)
     if reason:
         raise ValueError(reason)
-    X = propensity_features(data)
+    # The encoder (each category's code, rare ones pooled: no label is read) is fitted once on the
+    # training sample and shared by the fold models: refitting it per fold re-sorted the same
+    # strings four times (13 of 35 s at 1M cases) and would change no code a tree splits on.
+    template = build_propensity_pipeline(seed)
+    columns = template.named_steps["columns"]
+    X = columns.fit_transform(propensity_features(data).to_pandas())  # the encoder takes pandas
     y = data["changed"].to_numpy()
     groups = (
         data["patient_key"].cast(pl.String).to_numpy()
@@ -222,7 +227,7 @@ def _train_propensity(
     held = labelled_cases(holdout) if holdout is not None else None
     use_holdout = held is not None and held.height > 0 and held["changed"].n_unique() == 2
     for fold, (train_idx, test_idx) in enumerate(group_folds(groups, n_splits, seed)):
-        model = build_propensity_pipeline(seed).fit(X[train_idx], y[train_idx])
+        model = clone(template.named_steps["trees"]).fit(X[train_idx], y[train_idx])
         oof[test_idx] = model.predict_proba(X[test_idx])[:, 1]
         if np.unique(y[test_idx]).size == 2:
             fold_auc.append(float(roc_auc_score(y[test_idx], oof[test_idx])))
@@ -231,7 +236,8 @@ def _train_propensity(
             sample = rng.choice(test_idx, size=size, replace=False)
             importances.append(_permutation(model, X[sample], y[sample], seed + fold))
 
-    final = build_propensity_pipeline(seed).fit(X, y)
+    trees = clone(template.named_steps["trees"]).fit(X, y)
+    final = Pipeline([("columns", columns), ("trees", trees)])
     extra: dict[str, Any] = {}
     if use_holdout and held is not None:
         held = (
@@ -239,10 +245,10 @@ def _train_propensity(
             if held.height > importance_rows
             else held
         )
-        X_held, y_held = propensity_features(held), held["changed"].to_numpy()
-        extra["roc_auc_holdout"] = float(roc_auc_score(y_held, final.predict_proba(X_held)[:, 1]))
+        X_held, y_held = columns.transform(propensity_features(held).to_pandas()), held["changed"].to_numpy()
+        extra["roc_auc_holdout"] = float(roc_auc_score(y_held, trees.predict_proba(X_held)[:, 1]))
         extra["n_holdout"] = int(y_held.size)
-        importances.append(_permutation(final, X_held, y_held, seed))
+        importances.append(_permutation(trees, X_held, y_held, seed))
     bins = reliability_bins(oof, y)
     stacked = np.hstack(importances)  # features x (folds * repeats)
     importance = pl.DataFrame(

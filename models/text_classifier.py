@@ -358,10 +358,11 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         return self._assemble(frame, incidence, marked, self._sentence_counts(marked))
 
 
-def make_base_classifier(seed: int, kind: str = "sgd") -> Any:
+def make_base_classifier(seed: int, kind: str = "sgd", threads: int = 1) -> Any:
     """The linear model under the calibration: a linear SVM (liblinear) or SGD on hinge loss.
 
-    Both are seeded. class_weight='balanced' because warehouse outcome mixes are skewed (spine
+    Both are seeded; SGD's one-vs-rest fits run on `threads` threads (each class draws its own
+    seed before they start, so the result does not depend on the thread count). class_weight='balanced' because warehouse outcome mixes are skewed (spine
     programmes are mostly non-surgical, [epstein2013], [lenza2017]) while every class must be found.
     """
     if kind == "sgd":
@@ -373,6 +374,7 @@ def make_base_classifier(seed: int, kind: str = "sgd") -> Any:
             average=True,
             class_weight="balanced",
             random_state=seed,
+            n_jobs=threads,
         )
     return LinearSVC(C=0.5, class_weight="balanced", random_state=seed)
 
@@ -429,7 +431,11 @@ def _holdout_split(
 
 
 def train_text_classifier(
-    df: pl.DataFrame, seed: int, threshold: float = DEFAULT_THRESHOLD, classifier: str = "sgd"
+    df: pl.DataFrame,
+    seed: int,
+    threshold: float = DEFAULT_THRESHOLD,
+    classifier: str = "sgd",
+    threads: int = 1,
 ) -> tuple[Pipeline, dict[str, Any]]:
     """Fit on four fifths of the phrasing groups, report on the held-out fifth.
 
@@ -462,7 +468,7 @@ def train_text_classifier(
     # An optional `weight` column ranks sources: a person's label above a rule's, the generated
     # corpus below both (pipelines/lib/training/text.py sets them).
     weights = fit_part["weight"].cast(pl.Float64).to_numpy() if "weight" in fit_part.columns else None
-    base = make_base_classifier(seed, kind=classifier).fit(
+    base = make_base_classifier(seed, kind=classifier, threads=threads).fit(
         features.fit_transform(fit_part), fit_part["outcome"].to_numpy().astype(object), sample_weight=weights
     )
     calibrated = CalibratedClassifierCV(FrozenEstimator(base), method="temperature").fit(

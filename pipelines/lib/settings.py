@@ -107,6 +107,12 @@ class Settings(BaseModel):
         le=50_000,
         description="held-out cases on which the propensity model's permutation importance is measured",
     )
+    text_model_max_train_narratives: int = Field(
+        default=200_000,
+        ge=1_000,
+        le=100_000_000,
+        description="rule-labelled narratives the text model trains on (a stratified sample beyond it)",
+    )
     retrain_changed_share: float = Field(
         default=0.05,
         ge=0.0,
@@ -120,7 +126,7 @@ class Settings(BaseModel):
         default=0,
         ge=0,
         le=256,
-        description="OpenMP threads the tree models may use; 0: every core this process may run on",
+        description="threads the models may use (trees, text one-vs-rest); 0: every core this process may run on",
     )
     plan_display_names: str = Field(
         default="",

@@ -336,6 +336,7 @@ def test_retraining_policy_on_known_changes() -> None:
     before = {"0": 50, "1": 50}
     assert changed_share(before, {"0": 52, "1": 50}) == pytest.approx(0.02)  # two cases added
     assert changed_share(before, {"0": 49, "1": 51}) == pytest.approx(0.02)  # one relabelled: twice
+    assert changed_share({}, {"0": 3}) == 1.0 and changed_share({}, {}) == 0.0
     trained = {"training_signature": before, "code_version": "v1"}
     assert retrain_reason(trained, {"0": 52, "1": 50}, "v1", 0.05, False)[0] is False
     assert retrain_reason(trained, {"0": 60, "1": 50}, "v1", 0.05, False) == (

@@ -327,3 +327,79 @@ def test_model_card_names_the_classes_the_model_did_not_learn(tmp_path: Path) ->
         in card
     )
     assert "Not learned" not in render_model_card("m", {"macro_f1": 0.9}, "w", "warehouse: x", [])
+
+
+# --- scale and the retraining policy (issue 14) -------------------------------------------------
+
+
+def _labels(n_by_outcome: dict[str, int], people: int = 0) -> pl.DataFrame:
+    from pipelines.lib.training.text import HUMAN_WEIGHT, RULE_WEIGHT
+
+    outcomes = [o for o, n in n_by_outcome.items() for _ in range(n)]
+    weights = [HUMAN_WEIGHT] * people + [RULE_WEIGHT] * (len(outcomes) - people)
+    return pl.DataFrame(
+        {"opinion_id": [f"op{i}" for i in range(len(outcomes))], "outcome": outcomes, "weight": weights}
+    )
+
+
+def test_capped_labels_keep_each_outcomes_share_rare_outcomes_and_every_persons_label() -> None:
+    from pipelines.lib.training.text import HUMAN_WEIGHT, capped_labels
+
+    labels = _labels({"confirmed": 60_000, "non_surgical": 30_000, "alternative": 500}, people=300)
+    sampled = capped_labels(labels, 10_000, seed=1)
+    counts = dict(sampled.filter(pl.col("weight") != HUMAN_WEIGHT)["outcome"].value_counts().iter_rows())
+    # 9,700 places for rule labels over 90,200 rows: each outcome keeps its share, the rare one
+    # at least max_rows / 50 = 200 rows (its share would be 54).
+    assert counts["confirmed"] == round((60_000 - 300) * 9_700 / 90_200)
+    assert counts["non_surgical"] == round(30_000 * 9_700 / 90_200)
+    assert counts["alternative"] == 200
+    assert (sampled["weight"] == HUMAN_WEIGHT).sum() == 300  # every person's label kept
+    assert sampled["opinion_id"].n_unique() == sampled.height
+    # The draw depends on the narratives, not on the order they arrive in; under the cap, all kept.
+    shuffled = capped_labels(labels.sample(fraction=1.0, shuffle=True, seed=3), 10_000, seed=1)
+    assert set(shuffled["opinion_id"]) == set(sampled["opinion_id"])
+    assert capped_labels(labels, 100_000, seed=1).height == labels.height
+
+
+def test_sgd_one_vs_rest_threads_do_not_change_the_model() -> None:
+    corpus = training_corpus(3000, 5).rename({"phrase_group": "group"})
+    one, _ = train_text_classifier(corpus, 5, threads=1)
+    two, _ = train_text_classifier(corpus, 5, threads=2)
+    probe = corpus.head(300)
+    assert predict_text(one, probe).equals(predict_text(two, probe))
+
+
+def test_the_text_model_is_kept_until_the_policy_says_retrain(tmp_path: Path) -> None:
+    from pipelines.lib.training.text import TEXT_MODEL_FILE, train_text_model
+    from pipelines.lib.warehouse import artifacts_dir
+    from tests.builders import staged_warehouse, synthetic_staging
+
+    frames = synthetic_staging(800, seed=3)
+    # Structured opinions carry a narrative too: the rule-labelled narratives it trains on.
+    opinions = frames["opinions"].with_columns(
+        summary_text=pl.col("summary_text").fill_null(
+            pl.lit("Records reviewed. ") + pl.col("recommendation").fill_null("no view")
+        )
+    )
+    warehouse = tmp_path / "w.duckdb"
+    conn = staged_warehouse(warehouse, {**frames, "opinions": opinions})
+    settings = load_settings(env={"SECONDLOOK_TEXT_MODEL_CORPUS_SIZE": "2000"})
+    first = train_text_model(conn, warehouse, settings, training_corpus)
+    assert first["trained"] and first["trained_because"] == "no trained model yet"
+    assert first["training_source"].startswith("warehouse")
+    model_file = artifacts_dir(warehouse) / TEXT_MODEL_FILE
+    written = model_file.stat().st_mtime_ns
+
+    same = train_text_model(conn, warehouse, settings, training_corpus)
+    assert same["trained"] is False and model_file.stat().st_mtime_ns == written
+    assert same["kept_because"] == "its training data changed by 0.0% (at most 5.0%): model kept"
+    assert same["macro_f1"] == first["macro_f1"]  # the kept model's own metrics
+
+    shaped = train_text_model(conn, warehouse, settings.replace(text_model_corpus_size=1500), training_corpus)
+    assert shaped["trained"] and shaped["trained_because"] == "its code version changed"
+    # A fifth of the labelled narratives gone: past the 5% of the policy.
+    conn.execute("DELETE FROM staging.opinions WHERE summary_text IS NOT NULL AND hash(opinion_id) % 5 = 0")
+    moved = train_text_model(conn, warehouse, settings.replace(text_model_corpus_size=1500), training_corpus)
+    assert moved["trained"] and moved["trained_because"].startswith("its training data changed by")
+    card = (artifacts_dir(warehouse) / "text_classifier.md").read_text()
+    assert "- trained because: its training data changed by" in card and "- last trained: " in card

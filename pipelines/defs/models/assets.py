@@ -38,7 +38,12 @@ def text_classifier(context: dg.AssetExecutionContext, secondlook: SecondLook):
     with secondlook.writer() as conn:
         metrics = train_text_model(conn, Path(secondlook.warehouse), settings, training_corpus)
     at = metrics.get("at_threshold", {})
-    secondlook.say(f"text model: held-out macro-F1 {metrics['macro_f1']:.3f} ({metrics['training_source']})")
+    trained = bool(metrics.get("trained", True))
+    decision = metrics.get("trained_because") if trained else metrics.get("kept_because")
+    secondlook.say(
+        f"text model: {'trained' if trained else 'kept'} because {decision}; held-out macro-F1 "
+        f"{metrics['macro_f1']:.3f} ({metrics['training_source']})"
+    )
     yield dg.MaterializeResult(
         metadata={
             "macro_f1": float(metrics["macro_f1"]),
@@ -49,6 +54,9 @@ def text_classifier(context: dg.AssetExecutionContext, secondlook: SecondLook):
             "n_train": int(metrics["n_train"]),
             "n_test": int(metrics["n_test"]),
             "training_source": metrics["training_source"],
+            "trained": trained,
+            "retrain_decision": str(decision),
+            "last_trained": str(metrics.get("trained_at", "")),
         }
     )
     yield text_model_result(metrics["macro_f1"], settings.text_model_f1_floor, int(metrics["n_test"]))

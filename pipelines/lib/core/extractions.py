@@ -55,17 +55,15 @@ def build_opinion_extractions(conn: duckdb.DuckDBPyConnection) -> dict[str, int]
             )
         finally:
             conn.unregister("_secondlook_read")
-    # Rules 1-4 on what was read, for every narrative (structured or not): the deciding rule and
-    # outcome kept beside the reading, so structured opinions with a narrative validate the text.
     rules = outcome_queries()["opinion_rules"]
     conn.execute(
-        f"""UPDATE core.opinion_extractions x SET
-              deciding_rule = CASE WHEN r.rule_number IS NOT NULL
-                  THEN 'rule ' || CAST(r.rule_number AS VARCHAR) || ': ' || r.rule_reason ELSE r.rule_reason END,
-              extracted_outcome = r.rule_outcome
-            FROM ({rules}) r WHERE r.opinion_id = x.opinion_id""",
+        f"CREATE OR REPLACE TEMP TABLE _secondlook_rules AS {rules}",
         bind(rules, rules_params(False, text_always=True)),
     )
+    try:
+        conn.execute(sql["with_rule_labels"])
+    finally:
+        conn.execute("DROP TABLE IF EXISTS _secondlook_rules")
     return {"narratives": to_read.height, "read": new.height, "cached": cached.height}
 
 

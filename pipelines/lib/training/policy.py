@@ -16,7 +16,9 @@ from below that costs one aggregate query instead of keeping every case id besid
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,12 @@ def code_version(files: Iterable[Path], settings: Mapping[str, Any]) -> str:
 
 
 def changed_share(previous: Mapping[str, int], current: Mapping[str, int]) -> float:
-    """Sum of the buckets' absolute changes over the previous total (1.0 when there was nothing)."""
+    """Sum of the buckets' absolute changes over the previous total (1.0 when there was nothing and
+    now there is something; 0.0 when there was nothing and still is, as for a text model trained on
+    the generated corpus alone)."""
     before = sum(previous.values())
     if before == 0:
-        return 1.0
+        return 0.0 if sum(current.values()) == 0 else 1.0
     keys = set(previous) | set(current)
     return sum(abs(int(current.get(k, 0)) - int(previous.get(k, 0))) for k in keys) / before
 
@@ -61,3 +65,40 @@ def retrain_reason(
     if share > max_share:
         return True, f"its training data changed by {share:.1%} (more than {max_share:.1%})"
     return False, f"its training data changed by {share:.1%} (at most {max_share:.1%}): model kept"
+
+
+def kept_or_reason(
+    folder: Path,
+    model_file: str,
+    metrics_file: str,
+    signature: Mapping[str, int],
+    version: str,
+    max_share: float,
+    forced: bool,
+) -> tuple[dict[str, Any] | None, str]:
+    """(the kept model's metrics, why) when the policy keeps the model in `folder`; (None, why) when
+    it must be trained. A kept model's metrics file records the decision (`last_decision`)."""
+    try:
+        previous: dict[str, Any] | None = dict(json.loads((folder / metrics_file).read_text()))
+    except (OSError, ValueError):
+        previous = None
+    retrain, why = retrain_reason(
+        previous if (folder / model_file).exists() else None, signature, version, max_share, forced
+    )
+    if retrain or previous is None:
+        return None, why
+    kept = {**previous, "last_decision": why}
+    (folder / metrics_file).write_text(json.dumps(kept, indent=2, default=str))
+    return {**kept, "trained": False, "kept_because": why}, why
+
+
+def training_record(why: str, version: str, signature: Mapping[str, int]) -> dict[str, Any]:
+    """What a trained model's metrics keep for the next decision and for its model card."""
+    return {
+        "trained": True,
+        "trained_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        "trained_because": why,
+        "code_version": version,
+        "training_signature": dict(signature),
+        "last_decision": f"trained because {why}",
+    }

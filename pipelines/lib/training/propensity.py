@@ -7,7 +7,6 @@ batches; artifacts live beside the warehouse, never in git.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -65,13 +64,6 @@ def propensity_code_version(settings: Settings) -> str:
     return code_version(files, shaping)
 
 
-def _previous_metrics(folder: Path) -> dict[str, Any] | None:
-    try:
-        return dict(json.loads((folder / PROPENSITY_METRICS_FILE).read_text()))
-    except (OSError, ValueError):
-        return None
-
-
 def train_propensity_model(
     conn: duckdb.DuckDBPyConnection, warehouse: Path, settings: Settings
 ) -> dict[str, Any] | str:
@@ -85,7 +77,7 @@ def train_propensity_model(
     """
     from models.cards import write_model_card
     from models.propensity import CLASSIFIED_OUTCOMES, cannot_train, labelled_cases, train_propensity
-    from pipelines.lib.training.policy import SIGNATURE_BUCKETS, retrain_reason
+    from pipelines.lib.training.policy import SIGNATURE_BUCKETS, kept_or_reason, training_record
 
     classified = list(CLASSIFIED_OUTCOMES)
     _referrals_view(conn)
@@ -98,18 +90,17 @@ def train_propensity_model(
         ).fetchall()
     }
     version = propensity_code_version(settings)
-    previous = _previous_metrics(out)
-    retrain, why = retrain_reason(
-        previous if (out / PROPENSITY_MODEL_FILE).exists() else None,
+    kept, why = kept_or_reason(
+        out,
+        PROPENSITY_MODEL_FILE,
+        PROPENSITY_METRICS_FILE,
         signature,
         version,
         settings.retrain_changed_share,
         settings.retrain,
     )
-    if not retrain and previous is not None:
-        kept = {**previous, "last_decision": why}
-        (out / PROPENSITY_METRICS_FILE).write_text(json.dumps(kept, indent=2, default=str))
-        return {**kept, "trained": False, "kept_because": why}
+    if kept is not None:
+        return kept
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE propensity_sample AS {_sql('training_sample')}",
         {"classified": classified, "cap": settings.propensity_max_train_cases, "seed": settings.seed},
@@ -134,14 +125,7 @@ def train_propensity_model(
     )
     conn.execute("DROP TABLE IF EXISTS propensity_sample")
     metrics["n_labelled"] = n_labelled
-    metrics.update(
-        trained=True,
-        trained_at=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        trained_because=why,
-        code_version=version,
-        training_signature=signature,
-        last_decision=f"trained because {why}",
-    )
+    metrics.update(training_record(why, version, signature))
     save_model(model, out / PROPENSITY_MODEL_FILE)
     metrics.pop("out_of_fold").write_parquet(out / PROPENSITY_OOF_FILE)
     # The window of the cases it learned from (classified ones), not of every referral staged.

@@ -15,3 +15,18 @@ WHERE coalesce(length(trim(o.summary_text)) > 0, false)
 CREATE OR REPLACE TABLE core.opinion_extractions AS
 SELECT x.* FROM core.opinion_extractions x
 JOIN _secondlook_to_read r ON r.opinion_id = x.opinion_id AND r.narrative_hash = x.narrative_hash
+
+-- name: with_rule_labels
+-- Rules 1-4 on what was read, for every narrative (structured or not): the deciding rule and
+-- outcome kept beside the reading, so structured opinions with a narrative validate the text.
+-- The table is rewritten, not updated: an UPDATE joined to the rules took 16 s at 1M cases
+-- (539k narratives), the rewrite 2 s. `_secondlook_rules` holds the opinion_rules query.
+CREATE OR REPLACE TABLE core.opinion_extractions AS
+SELECT x.* REPLACE (
+    CASE WHEN r.opinion_id IS NULL THEN x.deciding_rule
+         WHEN r.rule_number IS NOT NULL
+             THEN 'rule ' || CAST(r.rule_number AS VARCHAR) || ': ' || r.rule_reason
+         ELSE r.rule_reason END AS deciding_rule,
+    CASE WHEN r.opinion_id IS NULL THEN x.extracted_outcome ELSE r.rule_outcome END AS extracted_outcome)
+FROM core.opinion_extractions x
+LEFT JOIN _secondlook_rules r USING (opinion_id)
