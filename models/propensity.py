@@ -23,7 +23,7 @@ Why these choices:
   the training sample with the final model when there are any, else on each fold's test rows.
 - The trees use `threads` OpenMP threads. On a machine shared with other jobs, OpenMP's spinning
   workers once made a 6,000-case fit take 178 s instead of 3 s, so the threads are capped with
-  threadpoolctl and spin only briefly before they wait (GOMP_SPINCOUNT, set in models/__init__.py).
+  threadpoolctl and wait passively (OMP_WAIT_POLICY, set in models/__init__.py).
 """
 
 from __future__ import annotations
